@@ -1,0 +1,47 @@
+# Ponte — the two commands a newcomer needs:
+#   make run    runs the whole suite (every service + REST edge) on the embedded store
+#   make test   runs every test: unit, integration, both stores (PostgreSQL at
+#               $PONTE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432)
+# Everything else here is for contributors.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+BIN := $(CURDIR)/.bin
+# Go modules of the workspace (see go.work); tools/ is apart on purpose.
+MODULES := libs proto gateway services/directory
+PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
+export PATH := $(BIN):$(PATH)
+
+.PHONY: run test ci build tools generate lint fmt-check vet check-generated tidy-check
+
+run: ## run every service and the REST edge on the embedded store
+	$(GO) run ./gateway/cmd/ponte serve -target=all
+
+test: ## run all tests, with the race detector
+	$(GO) test -race -count=1 $(PKGS)
+
+build: ## build the ponte binary into bin/
+	$(GO) build -o bin/ponte ./gateway/cmd/ponte
+
+ci: fmt-check vet lint check-generated test ## everything CI checks
+
+tools: ## install the pinned protobuf tools (tools/go.mod) into .bin/
+	cd tools && GOWORK=off GOBIN=$(BIN) $(GO) install tool
+
+generate: tools ## regenerate Go, gateway and OpenAPI code from proto/
+	buf generate
+
+lint: tools ## buf lint and format check of the protos
+	buf lint
+	buf format --diff --exit-code proto
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out="$$(gofmt -l $(MODULES) tools)"; if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+
+check-generated: generate ## fail if committed generated code differs from buf generate
+	@if [ -n "$$(git status --porcelain -- proto)" ]; then \
+		echo "generated code is out of date: run 'make generate' and commit"; git status --porcelain -- proto; git diff --stat -- proto; exit 1; fi

@@ -1,0 +1,189 @@
+// Package gateway is Ponte's REST edge: grpc-gateway maps every service's REST routes
+// (from the protos' google.api.http rules) onto one HTTP server, in front of services
+// in the same process or remote. It serves the merged OpenAPI document, health and
+// readiness, Prometheus metrics, errors as RFC 9457 problem+json, and forwards the
+// caller's credentials and W3C trace context.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/rs/cors"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+
+	"github.com/ponte-network/ponte/libs/problem"
+	"github.com/ponte-network/ponte/libs/telemetry"
+)
+
+// Config is the edge's configuration.
+type Config struct {
+	Telemetry *telemetry.Telemetry
+	// MaxBodyBytes bounds a request body; larger ones get 413.
+	MaxBodyBytes int64
+	// CORSOrigins lists the browser origins allowed to call the API ("*" for any);
+	// empty: no CORS headers.
+	CORSOrigins []string
+	// Ready reports whether every service behind the edge can serve (for /readyz).
+	Ready func(ctx context.Context) error
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Backend is the connection to one service, in the process or remote.
+type Backend struct {
+	Service string           // "directory", "cases", ...
+	Conn    *grpc.ClientConn // in-process or remote connection
+}
+
+// registrars maps each service to the function that mounts its REST routes.
+var registrars = map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+	"directory": directoryv1.RegisterTerritoryServiceHandler,
+}
+
+// Services lists the services whose routes the edge can mount.
+func Services() []string {
+	out := make([]string, 0, len(registrars))
+	for name := range registrars {
+		out = append(out, name)
+	}
+	return out
+}
+
+// New builds the edge's HTTP handler for the given backends.
+func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, error) {
+	if cfg.Telemetry == nil {
+		return nil, errors.New("gateway: telemetry is required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	mux := runtime.NewServeMux(
+		runtime.WithErrorHandler(problem.ErrorHandler),
+		runtime.WithRoutingErrorHandler(problem.RoutingErrorHandler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false}, // unknown fields are an error
+		}),
+	)
+	for _, b := range backends {
+		register, ok := registrars[b.Service]
+		if !ok {
+			return nil, fmt.Errorf("gateway: no REST routes for service %q", b.Service)
+		}
+		if err := register(ctx, mux, b.Conn); err != nil {
+			return nil, fmt.Errorf("gateway: mount %s routes: %w", b.Service, err)
+		}
+	}
+	spec, err := openAPIJSON(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	root := http.NewServeMux()
+	root.Handle("/", limitBody(cfg.MaxBodyBytes, mux))
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", cfg.Version)
+	})
+	root.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if cfg.Ready != nil {
+			if err := cfg.Ready(r.Context()); err != nil {
+				problem.Write(w, r, problem.Problem{
+					Type: "about:blank", Title: http.StatusText(http.StatusServiceUnavailable),
+					Status: http.StatusServiceUnavailable, Detail: "not ready: " + err.Error(),
+				})
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	})
+	root.Handle("GET /metrics", cfg.Telemetry.MetricsHandler())
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(spec)
+	})
+
+	var h http.Handler = root
+	if len(cfg.CORSOrigins) > 0 {
+		h = cors.New(cors.Options{
+			AllowedOrigins:   cfg.CORSOrigins,
+			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", "Traceparent", "Tracestate", "If-Match"},
+			ExposedHeaders:   []string{"Traceparent", "X-Trace-Id", "Etag"},
+			AllowCredentials: false,
+			MaxAge:           600,
+		}).Handler(h)
+	}
+	h = traceHeaders(h)
+	return otelhttp.NewHandler(h, "ponte-gateway",
+		otelhttp.WithTracerProvider(cfg.Telemetry.TracerProvider),
+		otelhttp.WithMeterProvider(cfg.Telemetry.MeterProvider),
+		otelhttp.WithPropagators(cfg.Telemetry.Propagator),
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				return false
+			}
+			return true
+		}),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			// Low-cardinality names: method and route template, never ids.
+			return r.Method + " " + routeTemplate(r.URL.Path)
+		}),
+	), nil
+}
+
+// traceHeaders returns the request's trace context to the caller, as traceparent and
+// X-Trace-Id, so a user can hand ops the id of a slow or failed request.
+func traceHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+			w.Header().Set("Traceparent", fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags()))
+			w.Header().Set("X-Trace-Id", sc.TraceID().String())
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody refuses bodies over max: at once with 413 when Content-Length says so, and
+// through http.MaxBytesReader (a 400 from the decoder) when the body is streamed.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			problem.Write(w, r, problem.Problem{
+				Type: "about:blank", Title: http.StatusText(http.StatusRequestEntityTooLarge),
+				Status: http.StatusRequestEntityTooLarge,
+				Detail: "request body is larger than the limit of " + strconv.FormatInt(max, 10) + " bytes",
+			})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// routeTemplate replaces the id segments of a path with {id}, for span names.
+func routeTemplate(path string) string {
+	parts := strings.Split(path, "/")
+	// /v1/<collection>/<id>[:verb]/<collection>/<id>...: ids sit at even positions.
+	for i := 3; i < len(parts); i += 2 {
+		verb := ""
+		if j := strings.IndexByte(parts[i], ':'); j >= 0 {
+			verb = parts[i][j:]
+		}
+		parts[i] = "{id}" + verb
+	}
+	return strings.Join(parts, "/")
+}

@@ -1,0 +1,289 @@
+// Package app is the composition root of the ponte binary: it turns a configuration into
+// a running process made of the modules that -target selects (services, the REST edge),
+// started in dependency order on one gRPC server and stopped in reverse.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/ponte-network/ponte/libs/auth"
+	"github.com/ponte-network/ponte/libs/config"
+	"github.com/ponte-network/ponte/libs/modules"
+	"github.com/ponte-network/ponte/libs/server"
+	"github.com/ponte-network/ponte/libs/telemetry"
+	"github.com/ponte-network/ponte/libs/territory"
+)
+
+// DevTokenTTL is how long the admin token printed in dev mode is valid.
+const DevTokenTTL = 24 * time.Hour
+
+// DevIssuer is the issuer of tokens signed with the development key.
+const DevIssuer = "ponte-dev"
+
+// App is one Ponte process.
+type App struct {
+	cfg     config.Serve
+	version string
+	out     io.Writer // where the start-up banner goes
+
+	tel      *telemetry.Telemetry
+	catalog  *territory.Catalog
+	verifier *auth.Verifier
+	devKey   []byte
+	policy   auth.Policy
+	srv      *server.Server
+	manager  *modules.Manager
+
+	mu       sync.Mutex
+	ready    []readiness // what /readyz and gRPC health ask
+	closers  []func() error
+	httpSrv  *http.Server
+
+	grpcLis, httpLis net.Listener
+}
+
+// readiness is one check of /readyz.
+type readiness struct {
+	name  string
+	check func(context.Context) error
+}
+
+// Options are what the process takes from its caller besides the configuration.
+type Options struct {
+	Version string
+	// Out receives the start-up banner; nil = no banner.
+	Out io.Writer
+	// Telemetry, if set, replaces the providers built from OTEL_* (tests record spans).
+	Telemetry *telemetry.Telemetry
+}
+
+// New prepares a process: telemetry, territory catalog, token verifier, gRPC server and
+// module graph. Nothing listens yet.
+func New(ctx context.Context, cfg config.Serve, opts Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tel := opts.Telemetry
+	if tel == nil {
+		level, _ := cfg.Level()
+		var err error
+		tel, err = telemetry.New(ctx, telemetry.Config{
+			ServiceName: "ponte", ServiceVersion: opts.Version, Environment: cfg.Environment, LogLevel: level,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	a := &App{cfg: cfg, version: opts.Version, out: opts.Out, tel: tel, policy: auth.Policy{}, manager: modules.NewManager()}
+	var err error
+	if a.catalog, err = territory.Load(); err != nil {
+		return nil, err
+	}
+	vc := auth.VerifierConfig{
+		KeysFile: cfg.Auth.KeysFile, JWKSURL: cfg.Auth.JWKSURL,
+		Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Leeway: 30 * time.Second,
+	}
+	if cfg.Auth.DevKey() {
+		if a.devKey, err = auth.LoadOrCreateDevKey(cfg.Storage.DataDir); err != nil {
+			return nil, fmt.Errorf("development signing key: %w", err)
+		}
+		vc.HMACKey = a.devKey
+		tel.Logger.Warn("no --jwt-keys-file or --jwks-url: tokens are verified with the development key of the data directory; do not use this in production",
+			slog.String("data_dir", cfg.Storage.DataDir))
+	}
+	if a.verifier, err = auth.NewVerifier(ctx, vc); err != nil {
+		return nil, fmt.Errorf("token verifier: %w", err)
+	}
+	if a.srv, err = server.New(server.Config{Telemetry: tel, Verifier: a.verifier, Policy: a.policy}); err != nil {
+		return nil, err
+	}
+	if err := a.registerModules(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Targets lists what -target accepts.
+func (a *App) Targets() []string { return a.manager.Targets() }
+
+// Start starts the selected modules and opens the listeners; Run serves on them.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.manager.Start(ctx, a.cfg.TargetList()); err != nil {
+		return err
+	}
+	var err error
+	if a.grpcLis, err = net.Listen("tcp", a.cfg.GRPCAddr); err != nil {
+		return errors.Join(fmt.Errorf("listen on --grpc-addr: %w", err), a.stopModules(ctx))
+	}
+	if a.httpSrv != nil {
+		if a.httpLis, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
+			_ = a.grpcLis.Close()
+			return errors.Join(fmt.Errorf("listen on --http-addr: %w", err), a.stopModules(ctx))
+		}
+	}
+	return nil
+}
+
+// GRPCAddr is the address the gRPC server listens on (after Start).
+func (a *App) GRPCAddr() net.Addr { return a.grpcLis.Addr() }
+
+// HTTPAddr is the address the REST edge listens on, or nil without a gateway.
+func (a *App) HTTPAddr() net.Addr {
+	if a.httpLis == nil {
+		return nil
+	}
+	return a.httpLis.Addr()
+}
+
+// Run serves until ctx is done, then shuts down gracefully: the REST edge stops taking
+// requests and finishes those in flight, then the gRPC server does the same, within
+// --shutdown-grace; then modules stop in reverse order and telemetry is flushed.
+func (a *App) Run(ctx context.Context) error {
+	log := a.tel.Logger
+	a.srv.SetServing("", true)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.srv.Serve(a.grpcLis) })
+	if a.httpSrv != nil {
+		g.Go(func() error {
+			if err := a.httpSrv.Serve(a.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("REST edge: %w", err)
+			}
+			return nil
+		})
+	}
+	log.Info("ponte serving", slog.String("version", a.version), slog.Any("modules", a.manager.Started()),
+		slog.String("grpc_addr", a.grpcLis.Addr().String()), slog.Any("http_addr", a.HTTPAddr()))
+
+	<-gctx.Done()
+	log.Info("shutting down: finishing in-flight calls", slog.Duration("grace", a.cfg.Grace))
+	graceCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.Grace)
+	defer cancel()
+	var errs []error
+	if a.httpSrv != nil {
+		if err := a.httpSrv.Shutdown(graceCtx); err != nil {
+			errs = append(errs, fmt.Errorf("REST edge shutdown: %w", err))
+			_ = a.httpSrv.Close()
+		}
+	}
+	a.srv.Shutdown(graceCtx)
+	if err := g.Wait(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, a.stopModules(graceCtx))
+	if err := a.tel.Shutdown(graceCtx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) stopModules(ctx context.Context) error {
+	err := a.manager.Stop(ctx)
+	a.mu.Lock()
+	closers := a.closers
+	a.closers = nil
+	a.mu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, closers[i]())
+	}
+	return err
+}
+
+// Ready reports whether every module of the process can serve.
+func (a *App) Ready(ctx context.Context) error {
+	a.mu.Lock()
+	checks := slices.Clone(a.ready)
+	a.mu.Unlock()
+	var errs []error
+	for _, c := range checks {
+		if err := c.check(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) addReady(name string, check func(context.Context) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ready = append(a.ready, readiness{name: name, check: check})
+}
+
+func (a *App) onClose(f func() error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closers = append(a.closers, f)
+}
+
+// addPolicy merges a module's method rules into the server's policy (before serving).
+func (a *App) addPolicy(p auth.Policy) {
+	for method, rule := range p {
+		a.policy[method] = rule
+	}
+}
+
+// dialRemote connects to a remote service with tracing; credentials are the caller's,
+// forwarded per call by the gateway.
+func (a *App) dialRemote(addr string) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(server.ClientStatsHandler(a.tel)))
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return conn, nil
+}
+
+// Banner writes what a first-time user needs: where the edge listens and, in dev mode,
+// a ready-to-use admin token (as Vault's dev server prints its root token).
+func (a *App) Banner() error {
+	if a.out == nil {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nPonte %s is running: %s\n", a.version, strings.Join(a.manager.Started(), ", "))
+	if addr := a.HTTPAddr(); addr != nil {
+		fmt.Fprintf(&b, "  REST edge:  http://%s  (OpenAPI: /openapi.json)\n", hostPort(addr))
+	}
+	fmt.Fprintf(&b, "  gRPC:       %s  (reflection on: grpcurl -plaintext %s list)\n", hostPort(a.GRPCAddr()), hostPort(a.GRPCAddr()))
+	if a.cfg.Storage.Embedded() {
+		fmt.Fprintf(&b, "  Storage:    embedded, in %s\n", a.cfg.Storage.DataDir)
+	} else {
+		fmt.Fprintf(&b, "  Storage:    PostgreSQL\n")
+	}
+	if a.devKey != nil && a.cfg.Storage.Embedded() {
+		tok, err := auth.MintHS256(a.devKey, auth.Principal{Subject: "dev-admin", Roles: []string{auth.RoleAdmin}}, DevIssuer, DevTokenTTL, time.Now())
+		if err != nil {
+			return fmt.Errorf("mint dev admin token: %w", err)
+		}
+		fmt.Fprintf(&b, "\nDevelopment mode: tokens are signed with the key in %s.\nAdmin token (valid %s):\n\n  export PONTE_TOKEN=%s\n\n",
+			a.cfg.Storage.DataDir, DevTokenTTL, tok)
+	}
+	_, err := io.WriteString(a.out, b.String())
+	return err
+}
+
+// hostPort prints a listen address the way a client on this machine dials it.
+func hostPort(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

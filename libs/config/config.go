@@ -1,0 +1,148 @@
+// Package config is the configuration of a Ponte process: command-line flags, each with
+// a PONTE_* environment twin (--http-addr ↔ PONTE_HTTP_ADDR), parsed with ff; flags win
+// over the environment, the environment over defaults.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/peterbourgon/ff/v4"
+)
+
+// EnvPrefix is the prefix of the environment twins of the flags.
+const EnvPrefix = "PONTE"
+
+// Services are the services a Ponte process can run or reach.
+var Services = []string{"cases", "mediators", "directory", "housing", "reporting"}
+
+// Serve is the configuration of `ponte serve`.
+type Serve struct {
+	Targets      string // comma list of modules to run: all, gateway, cases, ...
+	GRPCAddr     string
+	HTTPAddr     string
+	Storage      Storage
+	Auth         Auth
+	Endpoints    map[string]*string // service → remote gRPC host:port, for an edge in front of remote services
+	CORSOrigins  string
+	MaxBodyBytes int64
+	Grace        time.Duration
+	LogLevel     string
+	Environment  string
+}
+
+// Storage says where services keep their data.
+type Storage struct {
+	DataDir       string
+	DatabaseURL   string
+	QueryExecMode string
+	MaxConns      int
+}
+
+// Auth says how bearer tokens are verified.
+type Auth struct {
+	KeysFile string
+	JWKSURL  string
+	Issuer   string
+	Audience string
+}
+
+// RegisterStorage adds the storage flags to fs.
+func (s *Storage) RegisterStorage(fs *flag.FlagSet) {
+	fs.StringVar(&s.DataDir, "data-dir", "./ponte-data", "directory of the embedded store and the development signing key")
+	fs.StringVar(&s.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...); empty: the embedded store in --data-dir")
+	fs.StringVar(&s.QueryExecMode, "db-query-exec-mode", "", "pgx query exec mode; use exec or simple_protocol behind PgBouncer in transaction mode")
+	fs.IntVar(&s.MaxConns, "db-max-conns", 0, "PostgreSQL pool size per service (0: pgx default)")
+}
+
+// Embedded reports whether the embedded store is used.
+func (s *Storage) Embedded() bool { return s.DatabaseURL == "" }
+
+// SQLitePath is the embedded store file of a service.
+func (s *Storage) SQLitePath(service string) string {
+	return filepath.Join(s.DataDir, service+".db")
+}
+
+// RegisterAuth adds the token-verification flags to fs.
+func (a *Auth) RegisterAuth(fs *flag.FlagSet) {
+	fs.StringVar(&a.KeysFile, "jwt-keys-file", "", "PEM public keys or a JWKS file to verify RS256/ES256 tokens")
+	fs.StringVar(&a.JWKSURL, "jwks-url", "", "JWKS URL to verify RS256/ES256 tokens")
+	fs.StringVar(&a.Issuer, "jwt-issuer", "", "required token issuer (iss), if set")
+	fs.StringVar(&a.Audience, "jwt-audience", "", "required token audience (aud), if set")
+}
+
+// DevKey reports whether the development HS256 key of the data directory verifies
+// tokens: when no other key source is configured.
+func (a *Auth) DevKey() bool { return a.KeysFile == "" && a.JWKSURL == "" }
+
+// RegisterServe adds the flags of `ponte serve` to fs.
+func (c *Serve) RegisterServe(fs *flag.FlagSet) {
+	fs.StringVar(&c.Targets, "target", "all", "modules to run, comma-separated: all, gateway, or services")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", ":9090", "gRPC listen address")
+	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "REST edge listen address (when the gateway runs)")
+	c.Storage.RegisterStorage(fs)
+	c.Auth.RegisterAuth(fs)
+	c.Endpoints = map[string]*string{}
+	for _, svc := range Services {
+		c.Endpoints[svc] = fs.String(svc+"-endpoint", "", "gRPC address (host:port) of a remote "+svc+" service, for -target=gateway")
+	}
+	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "browser origins allowed to call the REST edge, comma-separated (* for any)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest accepted REST request body")
+	fs.DurationVar(&c.Grace, "shutdown-grace", 30*time.Second, "how long in-flight calls may run on after SIGTERM")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.Environment, "environment", "dev", "deployment environment reported to telemetry")
+}
+
+// TargetList returns the targets, trimmed, without empties.
+func (c *Serve) TargetList() []string { return SplitList(c.Targets) }
+
+// Validate checks values that flags alone cannot.
+func (c *Serve) Validate() error {
+	var errs []error
+	if len(c.TargetList()) == 0 {
+		errs = append(errs, errors.New("-target: name at least one module"))
+	}
+	if _, err := c.Level(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("--max-body-bytes must be positive"))
+	}
+	if c.Storage.DatabaseURL != "" && !strings.HasPrefix(c.Storage.DatabaseURL, "postgres://") && !strings.HasPrefix(c.Storage.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("--database-url must be a postgres:// URL"))
+	}
+	return errors.Join(errs...)
+}
+
+// Level returns the log level.
+func (c *Serve) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// Parse parses args into fs, taking PONTE_* environment variables for flags not given.
+func Parse(fs *flag.FlagSet, args []string) error {
+	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(EnvPrefix)); err != nil {
+		return fmt.Errorf("%s: %w", fs.Name(), err)
+	}
+	return nil
+}
+
+// SplitList splits a comma-separated list, trimming spaces and dropping empties.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
