@@ -48,10 +48,10 @@ type App struct {
 	srv      *server.Server
 	manager  *modules.Manager
 
-	mu       sync.Mutex
-	ready    []readiness // what /readyz and gRPC health ask
-	closers  []func() error
-	httpSrv  *http.Server
+	mu      sync.Mutex
+	ready   []readiness // what /readyz and gRPC health ask
+	closers []func() error
+	httpSrv *http.Server
 
 	grpcLis, httpLis net.Listener
 }
