@@ -1,8 +1,14 @@
 // Package postgres is the PostgreSQL toolkit every service's store builds on: a pgx pool
 // confined to the service's schema, goose migrations embedded in the binary and applied at
 // start, write transactions that carry the service's change log (transactional outbox),
-// and the change feed that reads it back (see package changelog for the ordering
-// guarantee and how it is kept here).
+// and the change feed that reads it back.
+//
+// WriteTx keeps the change log's ordering guarantee (package changelog): it inserts the
+// transaction's entries last, right before COMMIT, under a transaction-scoped advisory
+// lock constant for the schema's log, so Positions are taken in commit order. The price is
+// that transactions which record changes commit one at a time; those that record nothing
+// never take the lock. Watch wakes on LISTEN/NOTIFY (one connection per DB, shared by all
+// watchers, reconnected if it drops) and polls every 2s as a fallback.
 package postgres
 
 import (
@@ -85,6 +91,9 @@ func (c Config) connConfig(url string) (*pgx.ConnConfig, error) {
 	applyConn(cc, c)
 	return cc, nil
 }
+
+// urlOrDirect is the URL that migrations use.
+func (c Config) urlOrDirect() string { return cmp.Or(c.DirectURL, c.URL) }
 
 func applyConn(cc *pgx.ConnConfig, c Config) {
 	// public stays on the path so that extensions installed there (unaccent, pg_trgm) resolve.
@@ -338,6 +347,3 @@ func (db *DB) subscribe() (<-chan struct{}, func()) {
 	db.listener.start()
 	return db.signal.Subscribe()
 }
-
-// urlOrDirect is the URL that migrations use.
-func (c Config) urlOrDirect() string { return cmp.Or(c.DirectURL, c.URL) }

@@ -244,10 +244,12 @@ func NewDatabase(t testing.TB) string {
 	return r.urlFor(name)
 }
 
-// NewMigratedDatabase returns the URL of a fresh database cloned from a template that
-// migrate(ctx, templateURL) prepared once per test binary and template name; the clone is
-// dropped in t.Cleanup. migrate must close its connections before returning (a template
-// cannot be cloned while in use); if it fails, every test asking for that template fails.
+// NewMigratedDatabase returns the URL of a fresh database cloned (CREATE DATABASE ...
+// TEMPLATE) from a template that migrate(ctx, templateURL) prepared once per test binary
+// and name; the clone is dropped in t.Cleanup. name identifies the migrations: calls with
+// the same name share the first call's template. migrate must close its connections
+// before returning (a template cannot be cloned while in use); if it fails, every test
+// asking for that template fails.
 func NewMigratedDatabase(t testing.TB, name string, migrate func(ctx context.Context, url string) error) string {
 	t.Helper()
 	r := connect(t)
