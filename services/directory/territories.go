@@ -44,14 +44,14 @@ func newTerritoryServer(st store.Store, c *territory.Catalog) *territoryServer {
 	for _, r := range c.Regions() {
 		s.builtin = append(s.builtin, builtinTerritory{t: &directoryv1.Territory{
 			Code: r.Code, Name: r.Name, Level: string(territory.LevelRegion), RegionCode: r.Code,
-			MunicipalityCount: int32(r.Municipalities), Population: r.Population,
+			MunicipalityCount: int32(r.Municipalities), Population: int32(r.Population),
 		}})
 	}
 	for _, p := range c.Provinces() {
 		s.builtin = append(s.builtin, builtinTerritory{t: &directoryv1.Territory{
 			Code: p.Code, Name: p.Name, Level: string(territory.LevelProvince), Parent: p.RegionCode,
 			RegionCode: p.RegionCode, ProvinceCode: p.Code, ProvinceAbbreviation: p.Abbreviation,
-			MunicipalityCount: int32(p.Municipalities), Population: p.Population,
+			MunicipalityCount: int32(p.Municipalities), Population: int32(p.Population),
 		}})
 	}
 	for _, m := range c.Municipalities() {
@@ -59,7 +59,7 @@ func newTerritoryServer(st store.Store, c *territory.Catalog) *territoryServer {
 		s.builtin = append(s.builtin, builtinTerritory{t: &directoryv1.Territory{
 			Code: m.Code, Name: m.Name, Level: string(territory.LevelMunicipality), Parent: m.ProvinceCode,
 			RegionCode: m.RegionCode, ProvinceCode: m.ProvinceCode, ProvinceAbbreviation: p.Abbreviation,
-			CadastralCode: m.CadastralCode, PostalCodes: m.PostalCodes, MunicipalityCount: 1, Population: m.Population,
+			CadastralCode: m.CadastralCode, PostalCodes: m.PostalCodes, MunicipalityCount: 1, Population: int32(m.Population),
 		}})
 	}
 	for i := range s.builtin {
@@ -291,7 +291,7 @@ func districtProto(d *store.District, c *territory.Catalog) *directoryv1.Territo
 	}
 	for _, code := range d.Municipalities {
 		if m, ok := c.Municipality(code); ok {
-			t.Population += m.Population
+			t.Population += int32(m.Population)
 		}
 	}
 	return t

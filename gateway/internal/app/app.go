@@ -165,11 +165,14 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		})
 	}
-	log.Info("ponte serving", slog.String("version", a.version), slog.Any("modules", a.manager.Started()),
-		slog.String("grpc_addr", a.grpcLis.Addr().String()), slog.Any("http_addr", a.HTTPAddr()))
+	attrs := []any{slog.String("version", a.version), slog.Any("modules", a.services()), slog.String("grpc_addr", a.grpcLis.Addr().String())}
+	if addr := a.HTTPAddr(); addr != nil {
+		attrs = append(attrs, slog.String("http_addr", addr.String()))
+	}
+	log.Info("ponte serving", attrs...)
 
 	<-gctx.Done()
-	log.Info("shutting down: finishing in-flight calls", slog.Duration("grace", a.cfg.Grace))
+	log.Info("shutting down: finishing in-flight calls", slog.String("grace", a.cfg.Grace.String()))
 	graceCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.Grace)
 	defer cancel()
 	var errs []error
@@ -200,6 +203,17 @@ func (a *App) stopModules(ctx context.Context) error {
 		err = errors.Join(err, closers[i]())
 	}
 	return err
+}
+
+// services lists the modules this process runs, without groups such as "all".
+func (a *App) services() []string {
+	var out []string
+	for _, name := range a.manager.Started() {
+		if name != ModuleAll {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // Ready reports whether every module of the process can serve.
@@ -254,7 +268,7 @@ func (a *App) Banner() error {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nPonte %s is running: %s\n", a.version, strings.Join(a.manager.Started(), ", "))
+	fmt.Fprintf(&b, "\nPonte %s is running: %s\n", a.version, strings.Join(a.services(), ", "))
 	if addr := a.HTTPAddr(); addr != nil {
 		fmt.Fprintf(&b, "  REST edge:  http://%s  (OpenAPI: /openapi.json)\n", hostPort(addr))
 	}

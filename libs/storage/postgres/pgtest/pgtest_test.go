@@ -77,6 +77,7 @@ func TestNewMigratedDatabaseMigratesOnceAndClonesPerTest(t *testing.T) {
 	}
 	t.Parallel()
 	var migrations atomic.Int32
+	name := fmt.Sprintf("pgtest self %d", time.Now().UnixNano()) // a new template under -count=N
 	migrate := func(ctx context.Context, url string) error {
 		migrations.Add(1)
 		conn, err := pgx.Connect(ctx, url)
@@ -91,7 +92,7 @@ func TestNewMigratedDatabaseMigratesOnceAndClonesPerTest(t *testing.T) {
 		for i := range 6 {
 			t.Run(fmt.Sprint(i), func(t *testing.T) {
 				t.Parallel()
-				url := NewMigratedDatabase(t, "pgtest self/test", migrate)
+				url := NewMigratedDatabase(t, name, migrate)
 				conn, err := pgx.Connect(ctxFor(t), url)
 				if err != nil {
 					t.Fatal(err)

@@ -50,7 +50,7 @@ type Territory struct {
 	// Number of municipalities in the territory (1 for a municipality).
 	MunicipalityCount int32 `protobuf:"varint,9,opt,name=municipality_count,json=municipalityCount,proto3" json:"municipality_count,omitempty"`
 	// Resident population (ISTAT), summed for regions, provinces and districts.
-	Population int64 `protobuf:"varint,10,opt,name=population,proto3" json:"population,omitempty"`
+	Population int32 `protobuf:"varint,10,opt,name=population,proto3" json:"population,omitempty"`
 	// Vehicle registration abbreviation of the province ("CR"), for provinces
 	// and municipalities.
 	ProvinceAbbreviation string `protobuf:"bytes,11,opt,name=province_abbreviation,json=provinceAbbreviation,proto3" json:"province_abbreviation,omitempty"`
@@ -157,7 +157,7 @@ func (x *Territory) GetMunicipalityCount() int32 {
 	return 0
 }
 
-func (x *Territory) GetPopulation() int64 {
+func (x *Territory) GetPopulation() int32 {
 	if x != nil {
 		return x.Population
 	}
@@ -453,7 +453,7 @@ const file_ponte_directory_v1_territory_proto_rawDesc = "" +
 	"\x12municipality_count\x18\t \x01(\x05R\x11municipalityCount\x12\x1e\n" +
 	"\n" +
 	"population\x18\n" +
-	" \x01(\x03R\n" +
+	" \x01(\x05R\n" +
 	"population\x123\n" +
 	"\x15province_abbreviation\x18\v \x01(\tR\x14provinceAbbreviation\x12%\n" +
 	"\x0ecadastral_code\x18\f \x01(\tR\rcadastralCode\x12!\n" +
