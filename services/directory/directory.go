@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
@@ -78,13 +79,16 @@ type StoreConfig struct {
 	MaxConns      int32
 	// TracerProvider traces each SQL statement; nil = not traced.
 	TracerProvider trace.TracerProvider
+	// MeterProvider receives PostgreSQL pool usage; nil = not measured.
+	MeterProvider metric.MeterProvider
 }
 
 // OpenStore opens the configured store and applies its migrations.
 func OpenStore(ctx context.Context, cfg StoreConfig) (store.Store, error) {
 	if cfg.DatabaseURL != "" {
 		pc := pgstore.Config(cfg.DatabaseURL)
-		pc.QueryExecMode, pc.MaxConns, pc.TracerProvider = cfg.QueryExecMode, cfg.MaxConns, cfg.TracerProvider
+		pc.QueryExecMode, pc.MaxConns = cfg.QueryExecMode, cfg.MaxConns
+		pc.TracerProvider, pc.MeterProvider = cfg.TracerProvider, cfg.MeterProvider
 		return pgstore.Open(ctx, pc)
 	}
 	if cfg.SQLitePath == "" {

@@ -90,7 +90,9 @@ func startNode(t *testing.T, databaseURL string, extraArgs ...string) *node {
 	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	n.base = "http://" + a.HTTPAddr().String()
+	if addr := a.HTTPAddr(); addr != nil {
+		n.base = "http://" + addr.String()
+	}
 	n.grpc = a.GRPCAddr().String()
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -554,6 +556,34 @@ func TestOneTraceFromEdgeToSQL(t *testing.T) {
 			t.Errorf("spans of the caller's trace cover %v, want edge, grpc client, grpc server and sql; all spans: %v", kinds, names)
 		}
 	})
+}
+
+// TestSplitDeployment runs the directory on one node and the REST edge on another, as a
+// district and a region's edge would: the edge forwards the caller's token to the remote
+// service, which authenticates it itself.
+func TestSplitDeployment(t *testing.T) {
+	t.Parallel()
+	directoryNode := startNode(t, "", "-target=directory")
+	if directoryNode.base != "" {
+		t.Fatal("a directory-only node serves REST")
+	}
+	edge := startNode(t, "", "-target=gateway", "--directory-endpoint="+directoryNode.grpc)
+
+	if r := edge.do(t, "GET", "/v1/territories/019", "", nil); r.status != 200 || decode[territoryJSON](t, r).Name != "Cremona" {
+		t.Fatalf("GET through the remote edge = %d %s", r.status, r.body)
+	}
+	if r := edge.do(t, "GET", "/readyz", "", nil); r.status != 200 {
+		t.Errorf("edge readyz with a healthy remote = %d %s", r.status, r.body)
+	}
+	body := map[string]any{"code": "ambito-sona", "name": "Ambito di Sona", "municipalityCodes": []string{"023083"}}
+	// Signed with the edge's key, which the directory node does not trust.
+	if r := edge.do(t, "POST", "/v1/territories", edge.token(t, auth.Principal{Subject: "x", Roles: []string{auth.RoleAdmin}}), body); r.status != 401 {
+		t.Errorf("a token the remote service does not trust = %d, want 401", r.status)
+	}
+	// Signed with the directory node's key: the edge forwards it and the service accepts it.
+	if r := edge.do(t, "POST", "/v1/territories", directoryNode.token(t, auth.Principal{Subject: "x", Roles: []string{auth.RoleAdmin}}), body); r.status != 200 {
+		t.Errorf("a token the remote service trusts = %d %s, want 200", r.status, r.body)
+	}
 }
 
 func TestMain(m *testing.M) {

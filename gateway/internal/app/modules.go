@@ -11,7 +11,6 @@ import (
 	"github.com/ponte-network/ponte/gateway"
 	"github.com/ponte-network/ponte/libs/config"
 	"github.com/ponte-network/ponte/libs/modules"
-	"github.com/ponte-network/ponte/services/directory"
 )
 
 // The module names -target accepts besides the services.
@@ -21,45 +20,22 @@ const (
 )
 
 // registerModules declares every module the binary knows. Adding a service is adding
-// one module here, with its Start and Stop.
+// its module (a file like directory.go beside this one) to the list below.
 func (a *App) registerModules() error {
-	mods := []modules.Module{
-		{Name: "directory", Start: a.startDirectory},
-		{Name: ModuleGateway, Start: a.startGateway},
-		// Services are started before the gateway so that it mounts them in process.
-		{Name: ModuleAll, Deps: []string{"directory", ModuleGateway}},
+	services := []modules.Module{
+		a.directoryModule(),
 	}
-	for _, m := range mods {
+	all := modules.Module{Name: ModuleAll, Deps: []string{ModuleGateway}}
+	for _, m := range services {
 		if err := a.manager.Register(m); err != nil {
 			return err
 		}
+		all.Deps = append(all.Deps, m.Name)
 	}
-	return nil
-}
-
-func (a *App) startDirectory(ctx context.Context) error {
-	st, err := directory.OpenStore(ctx, directory.StoreConfig{
-		DatabaseURL:    a.cfg.Storage.DatabaseURL,
-		SQLitePath:     a.cfg.Storage.SQLitePath("directory"),
-		QueryExecMode:  a.cfg.Storage.QueryExecMode,
-		MaxConns:       int32(a.cfg.Storage.MaxConns),
-		TracerProvider: a.tel.TracerProvider,
-	})
-	if err != nil {
+	if err := a.manager.Register(modules.Module{Name: ModuleGateway, Start: a.startGateway}); err != nil {
 		return err
 	}
-	a.onClose(st.Close)
-	svc, err := directory.New(directory.Deps{Store: st, Catalog: a.catalog, Logger: a.tel.Logger})
-	if err != nil {
-		return err
-	}
-	svc.Register(a.srv.Registrar())
-	a.addPolicy(directory.Policy())
-	a.addReady("directory", svc.Ready)
-	for _, name := range directory.ServiceNames {
-		a.srv.SetServing(name, true)
-	}
-	return nil
+	return a.manager.Register(all)
 }
 
 // startGateway mounts the REST routes of every service: in process for those started

@@ -24,6 +24,8 @@ import (
 	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ponte-network/ponte/libs/changelog"
@@ -37,6 +39,9 @@ type Config struct {
 	QueryExecMode  string               // "" (pgx default, statement cache) | "cache_describe" | "describe_exec" | "exec" | "simple_protocol" (PgBouncer transaction mode)
 	MaxConns       int32                // 0 = pgx default
 	TracerProvider trace.TracerProvider // nil = otel global; each SQL statement becomes a span via otelpgx (no argument values)
+	// MeterProvider, if set, receives the pool's usage (connections acquired, idle, waits)
+	// through otelpgx, with the attribute ponte.schema.
+	MeterProvider metric.MeterProvider
 	// DirectURL, if set, reaches the server without a transaction-mode pooler; it is used
 	// for migrations (session advisory lock) and for the LISTEN connection, which do not
 	// work through PgBouncer in transaction mode. "" = URL.
@@ -191,6 +196,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if cfg.MeterProvider != nil {
+		if err := otelpgx.RecordStats(pool, otelpgx.WithStatsMeterProvider(cfg.MeterProvider),
+			otelpgx.WithStatsAttributes(attribute.String("ponte.schema", cfg.Schema))); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("open postgres: pool metrics: %w", err)
+		}
 	}
 	db := &DB{
 		Pool:         pool,
