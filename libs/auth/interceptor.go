@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -77,7 +76,7 @@ func authorize(ctx context.Context, v *Verifier, p Policy, method string) (conte
 	rule, ok := p[method]
 	if !ok {
 		// Only the method name is logged: it tells the operator which rule is missing.
-		slog.WarnContext(ctx, "auth: method has no rule in the policy, call denied", "method", method)
+		v.logger.WarnContext(ctx, "auth: method has no rule in the policy, call denied", "method", method)
 		return nil, refuse(codes.PermissionDenied, ReasonPermissionDenied, "method not allowed by policy")
 	}
 	token, present, err := bearerToken(ctx)

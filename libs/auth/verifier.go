@@ -56,6 +56,7 @@ type VerifierConfig struct {
 	Issuer   string        // if set, "iss" must match
 	Audience string        // if set, "aud" must contain it
 	Leeway   time.Duration // clock skew tolerated on "exp", "nbf" and "iat"
+	Logger   *slog.Logger  // where refused-by-policy calls and JWKS refresh failures are logged; nil = nowhere
 }
 
 // Verifier checks bearer tokens and turns them into Principals; it is safe for concurrent use.
@@ -64,6 +65,7 @@ type Verifier struct {
 	pemKeys []crypto.PublicKey
 	sets    []jwkset.Storage
 	parser  *jwt.Parser
+	logger  *slog.Logger
 }
 
 // claims is the token payload: the registered claims plus Ponte's own.
@@ -76,7 +78,10 @@ type claims struct {
 
 // NewVerifier builds a Verifier from cfg; ctx must outlive it, as cancelling ctx stops the JWKS refresh.
 func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
-	v := &Verifier{}
+	v := &Verifier{logger: cfg.Logger}
+	if v.logger == nil {
+		v.logger = slog.New(slog.DiscardHandler)
+	}
 	if cfg.HMACKey != nil {
 		if len(cfg.HMACKey) < minHMACKeyLen {
 			return nil, fmt.Errorf("new verifier: HMAC key has %d bytes, want at least %d", len(cfg.HMACKey), minHMACKeyLen)
@@ -94,7 +99,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 		}
 	}
 	if cfg.JWKSURL != "" {
-		set, err := remoteJWKS(ctx, cfg.JWKSURL)
+		set, err := remoteJWKS(ctx, cfg.JWKSURL, v.logger)
 		if err != nil {
 			return nil, fmt.Errorf("new verifier: %w", err)
 		}
@@ -234,7 +239,7 @@ func keyFits(alg string, k any) bool {
 
 // remoteJWKS fetches the JWKS at url now (a failure is logged, not returned, so that a service can
 // start while its identity provider is down) and refreshes it hourly and on an unknown "kid".
-func remoteJWKS(ctx context.Context, rawURL string) (jwkset.Storage, error) {
+func remoteJWKS(ctx context.Context, rawURL string, logger *slog.Logger) (jwkset.Storage, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("JWKS URL: want an absolute http(s) URL")
@@ -245,7 +250,7 @@ func remoteJWKS(ctx context.Context, rawURL string) (jwkset.Storage, error) {
 		RateLimitWaitMax: jwksUnknownKIDWait,
 		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
 			return func(ctx context.Context, err error) {
-				slog.WarnContext(ctx, "auth: refresh JWKS failed", "url", shown, "error", err)
+				logger.WarnContext(ctx, "auth: refresh JWKS failed", "url", shown, "error", err)
 			}
 		},
 	})

@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg config.Serve, opts Options) (*App, error) {
 	}
 	vc := auth.VerifierConfig{
 		KeysFile: cfg.Auth.KeysFile, JWKSURL: cfg.Auth.JWKSURL,
-		Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Leeway: 30 * time.Second,
+		Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, Leeway: 30 * time.Second, Logger: tel.Logger,
 	}
 	if cfg.Auth.DevKey() {
 		if a.devKey, err = auth.LoadOrCreateDevKey(cfg.Storage.DataDir); err != nil {

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+
+	"github.com/ponte-network/ponte/libs/storage/migration"
 )
 
 // ownMigrations create this package's tables (the change log) in every service schema.
@@ -67,32 +68,13 @@ func migrate(ctx context.Context, cfg Config) (_ versions, err error) {
 		return versions{}, err
 	}
 	var v versions
-	if v.changelog, err = up(ctx, db, own, cfg.Schema+"."+changelogVersionTable); err != nil {
+	if v.changelog, err = migration.Up(ctx, goose.DialectPostgres, db, own, cfg.Schema+"."+changelogVersionTable); err != nil {
 		return versions{}, fmt.Errorf("change log migrations: %w", err)
 	}
 	if cfg.Migrations != nil {
-		if v.service, err = up(ctx, db, cfg.Migrations, cfg.Schema+"."+serviceVersionTable); err != nil {
+		if v.service, err = migration.Up(ctx, goose.DialectPostgres, db, cfg.Migrations, cfg.Schema+"."+serviceVersionTable); err != nil {
 			return versions{}, fmt.Errorf("service migrations: %w", err)
 		}
 	}
 	return v, nil
-}
-
-// up applies the pending migrations of fsys and returns the latest version it knows.
-func up(ctx context.Context, db *sql.DB, fsys fs.FS, versionTable string) (int64, error) {
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithTableName(versionTable),
-		goose.WithDisableGlobalRegistry(true), // only the SQL files given; no process-wide Go migrations
-	)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return 0, err
-	}
-	_, target, err := p.GetVersions(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return target, nil
 }

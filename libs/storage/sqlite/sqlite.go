@@ -25,6 +25,8 @@ import (
 
 	"github.com/XSAM/otelsql"
 	"github.com/pressly/goose/v3"
+
+	"github.com/ponte-network/ponte/libs/storage/migration"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 	msqlite "modernc.org/sqlite"
@@ -204,31 +206,15 @@ func migrate(ctx context.Context, db *sql.DB, service fs.FS) (versions, error) {
 		return versions{}, err
 	}
 	var v versions
-	if v.changelog, err = up(ctx, db, own, changelogVersionTable); err != nil {
+	if v.changelog, err = migration.Up(ctx, goose.DialectSQLite3, db, own, changelogVersionTable); err != nil {
 		return versions{}, fmt.Errorf("change log migrations: %w", err)
 	}
 	if service != nil {
-		if v.service, err = up(ctx, db, service, serviceVersionTable); err != nil {
+		if v.service, err = migration.Up(ctx, goose.DialectSQLite3, db, service, serviceVersionTable); err != nil {
 			return versions{}, fmt.Errorf("service migrations: %w", err)
 		}
 	}
 	return v, nil
-}
-
-// up applies the pending migrations of fsys and returns the latest version it knows.
-func up(ctx context.Context, db *sql.DB, fsys fs.FS, versionTable string) (int64, error) {
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys,
-		goose.WithTableName(versionTable),
-		goose.WithDisableGlobalRegistry(true), // only the SQL files given; no process-wide Go migrations
-	)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return 0, err
-	}
-	_, target, err := p.GetVersions(ctx)
-	return target, err
 }
 
 // WriteTx runs fn in a write transaction (BEGIN IMMEDIATE on the single writer connection)
