@@ -13,7 +13,7 @@ MODULES := libs proto gateway services/directory
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test ci build tools generate lint fmt-check vet check-generated tidy-check
+.PHONY: run test ci build tools generate lint fmt-check vet check-generated openapi-lint
 
 run: ## run every service and the REST edge on the embedded store
 	$(GO) run ./gateway/cmd/ponte serve -target=all
@@ -24,7 +24,7 @@ test: ## run all tests, with the race detector
 build: ## build the ponte binary into bin/
 	$(GO) build -o bin/ponte ./gateway/cmd/ponte
 
-ci: fmt-check vet lint check-generated test ## everything CI checks
+ci: fmt-check vet lint check-generated openapi-lint test ## everything CI checks
 
 tools: ## install the pinned protobuf tools (tools/go.mod) into .bin/
 	cd tools && GOWORK=off GOBIN=$(BIN) $(GO) install tool
@@ -35,6 +35,12 @@ generate: tools ## regenerate Go, gateway and OpenAPI code from proto/
 lint: tools ## buf lint and format check of the protos
 	buf lint
 	buf format --diff --exit-code proto
+
+openapi-lint: ## the served OpenAPI document against the Italian PA guidelines (Spectral, from npm)
+	@mkdir -p $(BIN)
+	$(GO) run ./gateway/cmd/ponte openapi --public-url=https://ponte.example.org > $(BIN)/openapi.json
+	npx --yes -p @stoplight/spectral-cli@6 spectral lint --fail-severity=error \
+		-r third_party/italian-api-guidelines/spectral.yml $(BIN)/openapi.json
 
 vet:
 	$(GO) vet $(PKGS)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,6 +39,8 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Version is reported by /healthz.
 	Version string
+	// API describes the deployment in the OpenAPI document.
+	API APIInfo
 }
 
 // Backend is the connection to one service, in the process or remote.
@@ -85,7 +88,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 			return nil, fmt.Errorf("gateway: mount %s routes: %w", b.Service, err)
 		}
 	}
-	spec, err := openAPIJSON(ctx)
+	spec, err := OpenAPI(ctx, cfg.API)
 	if err != nil {
 		return nil, err
 	}
@@ -96,19 +99,24 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", cfg.Version)
 	})
-	root.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	ready := func(w http.ResponseWriter, r *http.Request) {
 		if cfg.Ready != nil {
 			if err := cfg.Ready(r.Context()); err != nil {
+				// The cause (addresses, database errors) is for the operators' log only.
+				cfg.Telemetry.Logger.WarnContext(r.Context(), "not ready", slog.String("error", err.Error()))
 				problem.Write(w, r, problem.Problem{
 					Type: "about:blank", Title: http.StatusText(http.StatusServiceUnavailable),
-					Status: http.StatusServiceUnavailable, Detail: "not ready: " + err.Error(),
+					Status: http.StatusServiceUnavailable, Detail: "a service behind this edge is not ready; see the server log",
 				})
 				return
 			}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
-	})
+		// The Italian guidelines' /status answers problem+json with status 200 when healthy.
+		w.Header().Set("Content-Type", problem.ContentType)
+		_, _ = w.Write([]byte(`{"type":"about:blank","title":"OK","status":200,"detail":"ready"}` + "\n"))
+	}
+	root.HandleFunc("GET /readyz", ready)
+	root.HandleFunc("GET /status", ready)
 	root.Handle("GET /metrics", cfg.Telemetry.MetricsHandler())
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

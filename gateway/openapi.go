@@ -12,9 +12,20 @@ import (
 	ponteproto "github.com/ponte-network/ponte/proto"
 )
 
-// openAPIJSON completes the generated OpenAPI 3 document — problem+json error
-// responses, the bearer-token security scheme — validates it and returns it as JSON.
-func openAPIJSON(ctx context.Context) ([]byte, error) {
+// APIInfo is what a deployment says about its API in the OpenAPI document.
+type APIInfo struct {
+	// PublicURL is the https URL clients reach the edge at; empty: relative to the
+	// document, marked x-sandbox (a development edge).
+	PublicURL string
+	// ContactEmail is who answers for this deployment's API.
+	ContactEmail string
+}
+
+// OpenAPI returns the OpenAPI 3 document of the REST edge as JSON: the generated one
+// completed with problem+json error responses, the bearer-token security scheme, the
+// /status endpoint and the metadata the Italian public administration's API guidelines
+// ask for; validated.
+func OpenAPI(ctx context.Context, info APIInfo) ([]byte, error) {
 	doc, err := openapi3.NewLoader().LoadFromData(ponteproto.OpenAPI)
 	if err != nil {
 		return nil, fmt.Errorf("load generated OpenAPI document: %w", err)
@@ -34,7 +45,24 @@ func openAPIJSON(ctx context.Context) ([]byte, error) {
 	// Optional authentication at the document level: public methods need no token; the
 	// others answer 401 without one.
 	doc.Security = openapi3.SecurityRequirements{{"bearerAuth": []string{}}, {}}
-	doc.Servers = openapi3.Servers{{URL: "/", Description: "this Ponte edge"}}
+	if info.PublicURL != "" {
+		doc.Servers = openapi3.Servers{{URL: info.PublicURL, Description: "Ponte REST edge"}}
+	} else {
+		doc.Servers = openapi3.Servers{{URL: "/", Description: "this Ponte edge (development)",
+			Extensions: map[string]any{"x-sandbox": true}}}
+	}
+	if info.ContactEmail == "" {
+		info.ContactEmail = "api@ponte.invalid"
+	}
+	doc.Info.Version = "1.0.0" // the v1 API; bumped with every published change
+	doc.Info.Contact = &openapi3.Contact{Name: "Ponte API", Email: info.ContactEmail}
+	doc.Info.License = &openapi3.License{Name: "EUPL-1.2", URL: "https://interoperable-europe.ec.europa.eu/collection/eupl/eupl-text-eupl-12"}
+	doc.Info.Extensions = map[string]any{
+		"x-summary": "Cases, mediators, services of the territory, housing and indicators for migrant integration networks.",
+		"x-api-id":  "ponte-v1",
+	}
+	doc.Paths.Set("/status", statusPath())
+	doc.Tags = append(doc.Tags, &openapi3.Tag{Name: "Status", Description: "Health of the API."})
 
 	problemResponse := func(desc string) *openapi3.ResponseRef {
 		return &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription(desc).WithContent(openapi3.Content{
@@ -62,6 +90,27 @@ func openAPIJSON(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("marshal OpenAPI document: %w", err)
 	}
 	return out, nil
+}
+
+// statusPath documents GET /status, the health check the Italian guidelines require:
+// problem+json with status 200 when the edge and the services behind it can serve, 503
+// otherwise.
+func statusPath() *openapi3.PathItem {
+	op := openapi3.NewOperation()
+	op.OperationID = "Status"
+	op.Summary = "Health of the API"
+	op.Description = "Whether the edge and every service behind it can serve."
+	op.Tags = []string{"Status"}
+	op.Security = &openapi3.SecurityRequirements{{}}
+	content := openapi3.Content{
+		"application/problem+json": openapi3.NewMediaType().WithSchemaRef(openapi3.NewSchemaRef("#/components/schemas/Problem", problemSchema())),
+	}
+	op.Responses = openapi3.NewResponses(
+		openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("The API can serve.").WithContent(content)}),
+		openapi3.WithStatus(503, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("The API cannot serve now.").WithContent(content)}),
+	)
+	op.Responses.Delete("default")
+	return &openapi3.PathItem{Get: op}
 }
 
 func problemSchema() *openapi3.Schema {

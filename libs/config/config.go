@@ -34,6 +34,19 @@ type Serve struct {
 	Grace        time.Duration
 	LogLevel     string
 	Environment  string
+	API          API
+}
+
+// API says how the deployment presents its REST API in the OpenAPI document.
+type API struct {
+	PublicURL    string
+	ContactEmail string
+}
+
+// RegisterAPI adds the API-description flags to fs.
+func (a *API) RegisterAPI(fs *flag.FlagSet) {
+	fs.StringVar(&a.PublicURL, "public-url", "", "https URL clients reach the REST edge at, for the OpenAPI document (empty: a development edge)")
+	fs.StringVar(&a.ContactEmail, "api-contact-email", "", "who answers for this deployment's API, for the OpenAPI document")
 }
 
 // Storage says where services keep their data.
@@ -96,6 +109,7 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Grace, "shutdown-grace", 30*time.Second, "how long in-flight calls may run on after SIGTERM")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.Environment, "environment", "dev", "deployment environment reported to telemetry")
+	c.API.RegisterAPI(fs)
 }
 
 // TargetList returns the targets, trimmed, without empties.
@@ -112,6 +126,9 @@ func (c *Serve) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-body-bytes must be positive"))
+	}
+	if c.API.PublicURL != "" && !strings.HasPrefix(c.API.PublicURL, "https://") {
+		errs = append(errs, errors.New("--public-url must be an https:// URL"))
 	}
 	if c.Storage.DatabaseURL != "" && !strings.HasPrefix(c.Storage.DatabaseURL, "postgres://") && !strings.HasPrefix(c.Storage.DatabaseURL, "postgresql://") {
 		errs = append(errs, errors.New("--database-url must be a postgres:// URL"))

@@ -4,6 +4,7 @@
 //	ponte serve   [-target=all|gateway|directory|...] [flags]   run services and/or the REST edge
 //	ponte migrate [--database-url=...]                          apply the stores' migrations
 //	ponte token   [--roles=...] [--org=...] [--territory=...]   mint a development token
+//	ponte openapi [--public-url=https://...]                    print the REST edge's OpenAPI 3 document
 //	ponte version                                               print the version
 //
 // Every flag has a PONTE_* environment twin: --http-addr ↔ PONTE_HTTP_ADDR.
@@ -21,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ponte-network/ponte/gateway"
 	"github.com/ponte-network/ponte/gateway/internal/app"
 	"github.com/ponte-network/ponte/libs/auth"
 	"github.com/ponte-network/ponte/libs/config"
@@ -48,6 +50,7 @@ commands:
   serve     run services and/or the REST edge (-target=all by default)
   migrate   apply the stores' migrations and exit
   token     mint a development token signed with the data directory's key
+  openapi   print the REST edge's OpenAPI 3 document (JSON)
   version   print the version
 
 "ponte <command> -h" lists a command's flags; each has a PONTE_* environment twin.
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, rest, stderr)
 	case "token":
 		return token(rest, stdout, stderr)
+	case "openapi":
+		return openAPI(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "ponte", buildVersion())
 		return nil
@@ -148,6 +153,21 @@ func token(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+func openAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var api config.API
+	fs := newFlagSet("openapi", stderr)
+	api.RegisterAPI(fs)
+	if err := config.Parse(fs, args); err != nil {
+		return err
+	}
+	doc, err := gateway.OpenAPI(ctx, gateway.APIInfo{PublicURL: api.PublicURL, ContactEmail: api.ContactEmail})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", doc)
+	return err
 }
 
 func buildVersion() string {

@@ -379,7 +379,7 @@ func hasInvalidParam(problem map[string]any, name string) bool {
 func TestEdgeEndpoints(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, "")
-	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json"} {
+	for _, path := range []string{"/healthz", "/readyz", "/status", "/metrics", "/openapi.json"} {
 		if r := n.do(t, "GET", path, "", nil); r.status != 200 {
 			t.Errorf("GET %s = %d %s", path, r.status, r.body)
 		}

@@ -80,6 +80,7 @@ func (a *App) startGateway(ctx context.Context) error {
 		CORSOrigins:  config.SplitList(a.cfg.CORSOrigins),
 		Ready:        a.Ready,
 		Version:      a.version,
+		API:          gateway.APIInfo{PublicURL: a.cfg.API.PublicURL, ContactEmail: a.cfg.API.ContactEmail},
 	}, backends)
 	if err != nil {
 		return err
