@@ -9,14 +9,14 @@ SHELL := bash
 GO ?= go
 BIN := $(CURDIR)/.bin
 # Go modules of the workspace (see go.work); tools/ is apart on purpose.
-MODULES := libs proto gateway services/directory
+MODULES := libs proto gateway services/cases services/directory
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 export PATH := $(BIN):$(PATH)
 
 .PHONY: run test ci build tools generate lint fmt-check vet check-generated openapi-lint
 
 run: ## run every service and the REST edge on the embedded store
-	$(GO) run ./gateway/cmd/ponte serve -target=all
+	$(GO) run ./gateway/cmd/ponte serve -target=all --demo
 
 test: ## run all tests, with the race detector
 	$(GO) test -race -count=1 $(PKGS)

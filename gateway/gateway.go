@@ -21,10 +21,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
 	"github.com/ponte-network/ponte/libs/problem"
 	"github.com/ponte-network/ponte/libs/telemetry"
+	"github.com/ponte-network/ponte/services/directory/hsds"
 )
 
 // Config is the edge's configuration.
@@ -51,7 +53,28 @@ type Backend struct {
 
 // registrars maps each service to the function that mounts its REST routes.
 var registrars = map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-	"directory": directoryv1.RegisterTerritoryServiceHandler,
+	"cases":     casesv1.RegisterCaseServiceHandler,
+	"directory": registerAll(directoryv1.RegisterTerritoryServiceHandler, directoryv1.RegisterDirectoryServiceHandler),
+}
+
+// registerAll mounts the routes of several gRPC services of one service module.
+func registerAll(fns ...func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error) func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error {
+	return func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+		for _, fn := range fns {
+			if err := fn(ctx, mux, conn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// httpMounts maps a service to plain HTTP handlers the edge mounts beside its gRPC
+// routes, by path pattern: the directory's HSDS 3.1 read endpoints.
+var httpMounts = map[string]func(*grpc.ClientConn) map[string]http.Handler{
+	"directory": func(conn *grpc.ClientConn) map[string]http.Handler {
+		return map[string]http.Handler{"/hsds/": hsds.Handler(directoryv1.NewDirectoryServiceClient(conn))}
+	},
 }
 
 // Services lists the services whose routes the edge can mount.
@@ -95,6 +118,13 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 
 	root := http.NewServeMux()
 	root.Handle("/", limitBody(cfg.MaxBodyBytes, mux))
+	for _, b := range backends {
+		if mount, ok := httpMounts[b.Service]; ok {
+			for pattern, h := range mount(b.Conn) {
+				root.Handle(pattern, limitBody(cfg.MaxBodyBytes, h))
+			}
+		}
+	}
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = fmt.Fprintf(w, `{"status":"ok","version":%q}`+"\n", cfg.Version)

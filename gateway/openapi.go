@@ -77,6 +77,15 @@ func OpenAPI(ctx context.Context, info APIInfo) ([]byte, error) {
 			op.Responses.Set("400", problemResponse("The request is invalid: invalid_params names each field."))
 			op.Responses.Set("401", problemResponse("A token is required, or the one sent is not valid."))
 			op.Responses.Set("403", problemResponse("The caller's roles or territory do not allow this."))
+			// A PATCH body holds the fields to change, the rest kept: a JSON merge patch
+			// (RFC 7396), as the guidelines ask PATCH bodies to say; the edge accepts it
+			// (and plain application/json) alike.
+			if method == http.MethodPatch && op.RequestBody != nil && op.RequestBody.Value != nil {
+				if mt, ok := op.RequestBody.Value.Content["application/json"]; ok {
+					delete(op.RequestBody.Value.Content, "application/json")
+					op.RequestBody.Value.Content["application/merge-patch+json"] = mt
+				}
+			}
 			if method == http.MethodGet && len(op.Parameters) > 0 && op.Parameters[0].Value.In == "path" {
 				op.Responses.Set("404", problemResponse("No such resource."))
 			}

@@ -35,6 +35,7 @@ type Serve struct {
 	LogLevel     string
 	Environment  string
 	API          API
+	Demo         bool
 }
 
 // API says how the deployment presents its REST API in the OpenAPI document.
@@ -110,6 +111,7 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.Environment, "environment", "dev", "deployment environment reported to telemetry")
 	c.API.RegisterAPI(fs)
+	fs.BoolVar(&c.Demo, "demo", false, "load the fictional demo directory (organizations and services of the programmes' territories); development key only")
 }
 
 // TargetList returns the targets, trimmed, without empties.
@@ -126,6 +128,9 @@ func (c *Serve) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-body-bytes must be positive"))
+	}
+	if c.Demo && !c.Auth.DevKey() {
+		errs = append(errs, errors.New("--demo loads fictional data with the development key: not with --jwt-keys-file or --jwks-url"))
 	}
 	if c.API.PublicURL != "" && !strings.HasPrefix(c.API.PublicURL, "https://") {
 		errs = append(errs, errors.New("--public-url must be an https:// URL"))
@@ -151,6 +156,16 @@ func Parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	return nil
+}
+
+// ParseArgs is Parse for commands that take arguments after their flags, which it
+// returns ("ponte directory import --server=... FILE").
+func ParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	ffs := ff.NewFlagSetFrom(fs.Name(), fs)
+	if err := ff.Parse(ffs, args, ff.WithEnvVarPrefix(EnvPrefix)); err != nil {
+		return nil, fmt.Errorf("%s: %w", fs.Name(), err)
+	}
+	return ffs.GetArgs(), nil
 }
 
 // SplitList splits a comma-separated list, trimming spaces and dropping empties.

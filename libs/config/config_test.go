@@ -59,3 +59,13 @@ func TestValidateRefusesBadValues(t *testing.T) {
 		t.Fatal("Validate accepted an empty target, a bad level, a zero body limit and a non-postgres URL")
 	}
 }
+
+func TestParseArgsReturnsArguments(t *testing.T) {
+	t.Parallel()
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	server := fs.String("server", "localhost:9090", "")
+	rest, err := config.ParseArgs(fs, []string{"--server=127.0.0.1:1", "file.json"})
+	if err != nil || *server != "127.0.0.1:1" || len(rest) != 1 || rest[0] != "file.json" {
+		t.Fatalf("ParseArgs = %v, %v (server %q)", rest, err, *server)
+	}
+}

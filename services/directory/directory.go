@@ -1,6 +1,83 @@
 // Package directory is the directory service: the mapped services of the territory and
 // the territory tree itself (regions, provinces, municipalities and the districts that
 // networks define). New builds it; Register is the only door in.
+//
+// # Records
+//
+// Organizations, services, locations and taxonomy terms follow Open Referral HSDS 3.1.
+// Each is stored as its API message in protojson (a document column) plus the columns
+// search filters on (folded text, territory codes, languages, target groups) and its
+// references to other records (a service's organization, taxonomy terms and locations;
+// a term's parent and organization; a location's organization). The tables and the SQL
+// are the same on PostgreSQL and SQLite, so both stores return the same records.
+//   - Ids are chosen by the caller (HSDS ids, "ponte:l2-italian") or generated (UUID v4).
+//   - A reference to a missing record is refused as 400 naming the request field
+//     ("service.taxonomy_term_ids[1]"), checked inside the write transaction.
+//   - A record others refer to cannot be deleted (400, FAILED_PRECONDITION): delete or
+//     change the services first; an organization with records cannot be deleted.
+//   - Every write appends to the change log in its transaction: topic "organization",
+//     "service", "location" or "taxonomy_term" (and "district"), key the id, payload the
+//     record as protojson with etag and times (upserts), none for deletes.
+//
+// # Languages
+//
+// Translatable text is a map locale → text. Reads take a locale: when given, each map
+// holds one entry, the text in that locale, else in Italian, else in the alphabetically
+// first locale, keyed by the locale actually returned (so clients can mark fallbacks
+// and set dir="rtl" for Arabic); when empty, every translation comes back.
+//
+// # Updates
+//
+// Update takes the record's fields and a field mask (REST: derived from the PATCH body).
+// A path names a top-level field, which is replaced whole ("address.city" replaces the
+// address); an empty mask replaces every field. id, etag and times are never taken from
+// the body. When the body carries an etag it must be current (else 409); the store checks
+// the etag read again inside its transaction. The merged record is validated against the
+// proto rules, so a partial body passes validation.
+//
+// # Who may write
+//
+// Reads, search and the change feed are public. Writes: admin anything; partner_admin
+// and partner_operator of the owning organization (the token's org claim equals the
+// record's organization_id; only partner_admin may create or delete the organization
+// itself); district_admin and region_admin when every municipality of the record lies
+// within their territory (an ISTAT code or a district of the store): a location's
+// municipality, a service's locations' municipalities (its organization's seat when it
+// has none), an organization's seat. Built-in taxonomy terms (no organization) are
+// admin-only; an organization's own terms follow the organization. An update is checked
+// against the record before and after, so nobody moves a record out of their reach.
+//
+// # Search
+//
+// SearchServices filters in the store and finishes in Go:
+//   - q: folded (case and accents ignored) words, each of which must occur, as a
+//     substring, in the service's names, descriptions, eligibility or interpretation
+//     text in any locale, or in a label (any locale) or code of one of its taxonomy terms.
+//     PostgreSQL's Italian stemming is deliberately not used: it would make the answers
+//     of the two stores differ; substring matching covers most inflections ("cors"
+//     finds corso and corsi).
+//   - Services with status "inactive" or "defunct" are never found ("temporarily
+//     closed" ones are, with their status); List and Get still return them.
+//   - taxonomy: any of the terms or their descendants; territory: a municipality,
+//     province, region or district code, matching services delivered at a location
+//     inside it; language and target_group: exact.
+//   - open_at: open at that instant read in Europe/Rome: at any of the service's
+//     locations, by the service-at-location's schedules, else the service's, else the
+//     location's. A date with exceptions uses only them; a service without schedules is
+//     not "open" (unknown).
+//   - near + radius_km (default 10, at most 200): the nearest located place of the
+//     service within the radius (haversine), returned as distance_km (rounded to metres);
+//     the store narrows candidates to the latitude/longitude box around the circle.
+//   - Ranking is deterministic: by distance when near is given; then services whose
+//     names (any locale) contain every query word before the others; then by the folded
+//     name in the requested locale (Italian fallback); then by id.
+//   - Facets count every match (not just the page) per taxonomy term on the services and
+//     per municipality of their locations, most frequent first, then by value.
+//   - Page tokens carry an offset bound to the whole query (filters and locale): a token
+//     from another query is refused on page_token.
+//   - Cost: every match of the store's filters is read (facets and ranking need them
+//     all), decoding only the fields search reads; the page alone is decoded in full.
+//     BenchmarkSearchServices measures it.
 package directory
 
 import (
@@ -32,6 +109,7 @@ type Deps struct {
 // Service implements the directory's gRPC services.
 type Service struct {
 	territories *territoryServer
+	directory   *directoryServer
 	store       store.Store
 }
 
@@ -45,30 +123,56 @@ func New(deps Deps) (*Service, error) {
 	}
 	return &Service{
 		territories: newTerritoryServer(deps.Store, deps.Catalog),
+		directory:   newDirectoryServer(deps.Store, deps.Catalog),
 		store:       deps.Store,
 	}, nil
 }
 
 // ServiceNames are the full gRPC names of the directory's services, for health checks.
-var ServiceNames = []string{directoryv1.TerritoryService_ServiceDesc.ServiceName}
+var ServiceNames = []string{
+	directoryv1.TerritoryService_ServiceDesc.ServiceName,
+	directoryv1.DirectoryService_ServiceDesc.ServiceName,
+}
 
 // Register registers the directory's gRPC services on r.
 func (s *Service) Register(r grpc.ServiceRegistrar) {
 	directoryv1.RegisterTerritoryServiceServer(r, s.territories)
+	directoryv1.RegisterDirectoryServiceServer(r, s.directory)
 }
 
 // Ready reports whether the directory can serve: its store is reachable and migrated.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 
 // Policy says who may call each directory method. Row-level rules (which municipalities
-// a district admin may group) are checked in the handlers.
+// a district admin may group, which organization's records a partner may write) are
+// checked in the handlers.
 func Policy() auth.Policy {
 	const svc = "/ponte.directory.v1.TerritoryService/"
-	return auth.Policy{
+	const dir = "/ponte.directory.v1.DirectoryService/"
+	writers := auth.Rule{Roles: []string{auth.RoleRegionAdmin, auth.RoleDistrictAdmin, auth.RolePartnerAdmin, auth.RolePartnerOperator}}
+	p := auth.Policy{
 		svc + "ListTerritories": {Public: true},
 		svc + "GetTerritory":    {Public: true},
 		svc + "CreateTerritory": {Roles: []string{auth.RoleRegionAdmin, auth.RoleDistrictAdmin}},
+		dir + "SearchServices":  {Public: true},
+		dir + "ListChanges":     {Public: true},
+		dir + "WatchChanges":    {Public: true},
 	}
+	for _, kind := range []string{"Organization", "Service", "Location", "TaxonomyTerm"} {
+		plural := kind + "s"
+		if kind == "TaxonomyTerm" {
+			plural = "TaxonomyTerms"
+		}
+		p[dir+"List"+plural] = auth.Rule{Public: true}
+		p[dir+"Get"+kind] = auth.Rule{Public: true}
+		p[dir+"Create"+kind] = writers
+		p[dir+"Update"+kind] = writers
+		p[dir+"Delete"+kind] = writers
+	}
+	// A partner registers its own organization, but only its admin may.
+	p[dir+"CreateOrganization"] = auth.Rule{Roles: []string{auth.RoleRegionAdmin, auth.RoleDistrictAdmin, auth.RolePartnerAdmin}}
+	p[dir+"DeleteOrganization"] = auth.Rule{Roles: []string{auth.RoleRegionAdmin, auth.RoleDistrictAdmin, auth.RolePartnerAdmin}}
+	return p
 }
 
 // StoreConfig says where the directory keeps its data.

@@ -5,6 +5,8 @@
 //	ponte migrate [--database-url=...]                          apply the stores' migrations
 //	ponte token   [--roles=...] [--org=...] [--territory=...]   mint a development token
 //	ponte openapi [--public-url=https://...]                    print the REST edge's OpenAPI 3 document
+//	ponte cases import --source=NAME FILE.csv                   import cases from a district's CSV export
+//	ponte directory import FILE | export                        HSDS 3.1 JSON in and out of a running directory
 //	ponte version                                               print the version
 //
 // Every flag has a PONTE_* environment twin: --http-addr ↔ PONTE_HTTP_ADDR.
@@ -51,6 +53,8 @@ commands:
   migrate   apply the stores' migrations and exit
   token     mint a development token signed with the data directory's key
   openapi   print the REST edge's OpenAPI 3 document (JSON)
+  directory import FILE | export   HSDS 3.1 JSON in and out of a running directory
+  cases     import cases from a CSV file (ponte cases import --source NAME FILE.csv)
   version   print the version
 
 "ponte <command> -h" lists a command's flags; each has a PONTE_* environment twin.
@@ -70,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return token(rest, stdout, stderr)
 	case "openapi":
 		return openAPI(ctx, rest, stdout, stderr)
+	case "directory":
+		return directoryCmd(ctx, rest, stdout, stderr)
+	case "cases":
+		return casesCommand(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "ponte", buildVersion())
 		return nil

@@ -70,7 +70,7 @@ func TestCommands(t *testing.T) {
 		{"token mints a JWT", []string{"token", "--data-dir=" + dataDir, "--roles=district_admin", "--territory=019"}, false, regexp.MustCompile(`^[\w-]+\.[\w-]+\.[\w-]+\n$`)},
 		{"migrate applies the migrations", []string{"migrate", "--data-dir=" + dataDir}, false, regexp.MustCompile(`migrations applied`)},
 		{"migrate again changes nothing and succeeds", []string{"migrate", "--data-dir=" + dataDir}, false, regexp.MustCompile(`migrations applied`)},
-		{"an unknown target is refused with the known ones", []string{"serve", "-target=billing", "--data-dir=" + dataDir, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0"}, true, regexp.MustCompile(`unknown target "billing" \(known: all, directory, gateway\)`)},
+		{"an unknown target is refused with the known ones", []string{"serve", "-target=billing", "--data-dir=" + dataDir, "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0"}, true, regexp.MustCompile(`unknown target "billing" \(known: all, cases, directory, gateway\)`)},
 		{"an unknown command is refused", []string{"frobnicate"}, true, regexp.MustCompile(`unknown command "frobnicate"`)},
 		{"a bad flag value is refused", []string{"serve", "--log-level=loud"}, true, regexp.MustCompile(`--log-level`)},
 	}
@@ -85,42 +85,57 @@ func TestCommands(t *testing.T) {
 	}
 }
 
+// server is a ponte serve process started for a test.
+type server struct {
+	cmd    *exec.Cmd
+	base   string // http://localhost:port
+	grpc   string // localhost:port
+	token  string // the dev admin token of the banner
+	stderr *bytes.Buffer
+	exited chan error
+}
+
+// startServer runs `ponte serve` on free loopback ports and reads its banner.
+func startServer(t *testing.T, args ...string) *server {
+	t.Helper()
+	s := &server{stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	s.cmd = exec.Command(ponteBinary, append([]string{"serve", "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--data-dir=" + t.TempDir()}, args...)...)
+	s.cmd.Env = cleanEnv()
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.cmd.Process.Kill() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && (s.base == "" || s.token == "" || s.grpc == "") {
+		line := sc.Text()
+		if m := regexp.MustCompile(`REST edge:\s+(http://\S+)`).FindStringSubmatch(line); m != nil {
+			s.base = m[1]
+		}
+		if m := regexp.MustCompile(`gRPC:\s+(\S+)`).FindStringSubmatch(line); m != nil {
+			s.grpc = m[1]
+		}
+		if m := regexp.MustCompile(`export PONTE_TOKEN=(\S+)`).FindStringSubmatch(line); m != nil {
+			s.token = m[1]
+		}
+	}
+	if s.base == "" || s.token == "" || s.grpc == "" {
+		t.Fatalf("banner lacks the edge, the gRPC address or the token; stderr:\n%s", s.stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout); s.exited <- s.cmd.Wait() }()
+	return s
+}
+
 // TestGracefulShutdown sends SIGTERM while a REST call is in flight (its body half
 // sent): the call completes, then the process exits 0.
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(ponteBinary, "serve", "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--data-dir="+t.TempDir())
-	cmd.Env = cleanEnv()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-	})
-
-	// The banner names the edge and the dev admin token.
-	var base, token string
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && (base == "" || token == "") {
-		line := sc.Text()
-		if m := regexp.MustCompile(`REST edge:\s+(http://\S+)`).FindStringSubmatch(line); m != nil {
-			base = m[1]
-		}
-		if m := regexp.MustCompile(`export PONTE_TOKEN=(\S+)`).FindStringSubmatch(line); m != nil {
-			token = m[1]
-		}
-	}
-	if base == "" || token == "" {
-		t.Fatalf("banner lacks the edge address or the token; stderr:\n%s", stderr.String())
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout); exited <- cmd.Wait() }()
+	srv := startServer(t)
+	cmd, base, token, stderr, exited := srv.cmd, srv.base, srv.token, srv.stderr, srv.exited
 
 	resp, err := http.Get(base + "/readyz")
 	if err != nil || resp.StatusCode != 200 {
@@ -164,5 +179,39 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "shutting down") {
 		t.Errorf("no shutdown log line; stderr:\n%s", stderr.String())
+	}
+}
+
+// TestDirectoryImportExport imports HSDS files into a running server with the command
+// line, twice (the second changes nothing), and exports them back.
+func TestDirectoryImportExport(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t)
+	file := filepath.Join("..", "..", "..", "services", "directory", "seed", "demo", "alessandria-ottiglio.json")
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(ponteBinary, append([]string{"directory"}, args...)...)
+		cmd.Env = append(cleanEnv(), "PONTE_TOKEN="+srv.token)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("import", "--server="+srv.grpc, file)
+	if err != nil || !regexp.MustCompile(`\d+ records: [1-9]\d* created, \d+ updated, \d+ unchanged, 0 failed`).MatchString(out) {
+		t.Fatalf("first import: %v\n%s", err, out)
+	}
+	out, err = run("import", "--server="+srv.grpc, file)
+	if err != nil || !regexp.MustCompile(`: 0 created, 0 updated, [1-9]\d* unchanged, 0 failed`).MatchString(out) {
+		t.Fatalf("second import of the same file: %v\n%s", err, out)
+	}
+	out, err = run("export", "--server="+srv.grpc)
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "[") || !strings.Contains(out, "Ottiglio") {
+		t.Fatalf("export: %v\n%.300s", err, out)
+	}
+
+	// Writing needs a token; reading what is already there does not.
+	other := filepath.Join(filepath.Dir(file), "cremona-casalasco.json")
+	cmd := exec.Command(ponteBinary, "directory", "import", "--server="+srv.grpc, other)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err == nil || !regexp.MustCompile(`0 created, 0 updated, \d+ unchanged, [1-9]\d* failed`).MatchString(string(out)) {
+		t.Errorf("import of new records without a token: %v\n%s", err, out)
 	}
 }

@@ -51,6 +51,8 @@ type App struct {
 	mu      sync.Mutex
 	ready   []readiness // what /readyz and gRPC health ask
 	closers []func() error
+	// onServe runs once the servers accept calls (e.g. loading demo data through the API).
+	onServe []func(context.Context) error
 	httpSrv *http.Server
 
 	grpcLis, httpLis net.Listener
@@ -170,6 +172,14 @@ func (a *App) Run(ctx context.Context) error {
 		attrs = append(attrs, slog.String("http_addr", addr.String()))
 	}
 	log.Info("ponte serving", attrs...)
+	a.mu.Lock()
+	hooks := a.onServe
+	a.mu.Unlock()
+	for _, hook := range hooks {
+		if err := hook(gctx); err != nil {
+			log.Error("start-up task failed", slog.String("error", err.Error()))
+		}
+	}
 
 	<-gctx.Done()
 	log.Info("shutting down: finishing in-flight calls", slog.String("grace", a.cfg.Grace.String()))
@@ -240,6 +250,13 @@ func (a *App) onClose(f func() error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.closers = append(a.closers, f)
+}
+
+// afterServe schedules f to run once the servers accept calls.
+func (a *App) afterServe(f func(context.Context) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.onServe = append(a.onServe, f)
 }
 
 // addPolicy merges a module's method rules into the server's policy (before serving).

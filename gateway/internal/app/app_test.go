@@ -189,15 +189,16 @@ type listJSON struct {
 	TotalSize     int             `json:"totalSize"`
 }
 
-// stores runs f against a node on each store: the embedded one and PostgreSQL.
-func stores(t *testing.T, f func(t *testing.T, n *node)) {
+// stores runs f against a node on each store: the embedded one and PostgreSQL, started
+// with args.
+func stores(t *testing.T, f func(t *testing.T, n *node), args ...string) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		f(t, startNode(t, ""))
+		f(t, startNode(t, "", args...))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		f(t, startNode(t, pgtest.NewDatabase(t)))
+		f(t, startNode(t, pgtest.NewDatabase(t), args...))
 	})
 }
 

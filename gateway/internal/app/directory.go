@@ -2,9 +2,20 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
 
+	"google.golang.org/grpc/metadata"
+
+	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+
+	"github.com/ponte-network/ponte/libs/auth"
 	"github.com/ponte-network/ponte/libs/modules"
 	"github.com/ponte-network/ponte/services/directory"
+	"github.com/ponte-network/ponte/services/directory/hsds"
+	"github.com/ponte-network/ponte/services/directory/seed"
 )
 
 // directoryModule runs the directory service: territories and the services of the territory.
@@ -29,11 +40,61 @@ func (a *App) startDirectory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	created, err := svc.SeedTaxonomy(ctx)
+	if err != nil {
+		return fmt.Errorf("built-in taxonomy: %w", err)
+	}
+	if created > 0 {
+		a.tel.Logger.Info("built-in taxonomy stored", slog.Int("terms", created))
+	}
 	svc.Register(a.srv.Registrar())
 	a.addPolicy(directory.Policy())
+	if a.cfg.Demo {
+		a.afterServe(a.loadDemo)
+	}
 	a.addReady("directory", svc.Ready)
 	for _, name := range directory.ServiceNames {
 		a.srv.SetServing(name, true)
 	}
 	return nil
+}
+
+// loadDemo imports the fictional demo directory (package seed: organizations, locations
+// and services of the programmes' territories) through the directory's own API, in
+// process, as the development admin. The import is idempotent by id: loading it at
+// every start changes nothing after the first.
+func (a *App) loadDemo(ctx context.Context) error {
+	if a.devKey == nil {
+		return errors.New("--demo needs the development key (no --jwt-keys-file or --jwks-url)")
+	}
+	raw, err := seed.Demo()
+	if err != nil {
+		return err
+	}
+	bundle, err := hsds.Decode(raw, "it")
+	if err != nil {
+		return fmt.Errorf("decode demo data: %w", err)
+	}
+	conn, err := a.srv.InProcessConn()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tok, err := auth.MintHS256(a.devKey, auth.Principal{Subject: "ponte-demo-loader", Roles: []string{auth.RoleAdmin}},
+		DevIssuer, 10*time.Minute, time.Now())
+	if err != nil {
+		return err
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+	counts := map[hsds.Outcome]int{}
+	var firstErr error
+	for _, r := range hsds.Import(ctx, directoryv1.NewDirectoryServiceClient(conn), bundle, nil) {
+		counts[r.Outcome]++
+		if r.Outcome == hsds.Failed && firstErr == nil {
+			firstErr = fmt.Errorf("demo %s %s: %w", r.Kind, r.ID, r.Err)
+		}
+	}
+	a.tel.Logger.Info("demo directory loaded (fictional data)", slog.Int("created", counts[hsds.Created]),
+		slog.Int("updated", counts[hsds.Updated]), slog.Int("unchanged", counts[hsds.Unchanged]), slog.Int("failed", counts[hsds.Failed]))
+	return firstErr
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ponte-network/ponte/libs/config"
+	"github.com/ponte-network/ponte/services/cases"
 	"github.com/ponte-network/ponte/services/directory"
 )
 
@@ -15,6 +16,11 @@ func Migrate(ctx context.Context, st config.Storage) error {
 		DatabaseURL: st.DatabaseURL, SQLitePath: st.SQLitePath("directory"), QueryExecMode: st.QueryExecMode,
 	}); err != nil {
 		return fmt.Errorf("migrate directory: %w", err)
+	}
+	if err := cases.MigrateStore(ctx, cases.StoreConfig{
+		DatabaseURL: st.DatabaseURL, SQLitePath: st.SQLitePath("cases"), QueryExecMode: st.QueryExecMode,
+	}); err != nil {
+		return fmt.Errorf("migrate cases: %w", err)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ const (
 // its module (a file like directory.go beside this one) to the list below.
 func (a *App) registerModules() error {
 	services := []modules.Module{
+		a.casesModule(),
 		a.directoryModule(),
 	}
 	all := modules.Module{Name: ModuleAll, Deps: []string{ModuleGateway}}

@@ -153,7 +153,7 @@ var hsdsSchemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) 
 	c.AssertFormat()
 	out := map[string]*jsonschema.Schema{}
 	for _, name := range []string{"organization.json", "service.json"} {
-		f, err := os.Open(filepath.Join("testdata", "hsds-3.1", name))
+		f, err := os.Open(filepath.Join("..", "hsds", "testdata", "hsds-3.1", name))
 		if err != nil {
 			return nil, err
 		}

@@ -4,7 +4,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/ponte-network/ponte/libs/changelog"
@@ -42,6 +45,8 @@ type Store interface {
 	GetDistrict(ctx context.Context, code string) (District, error)
 	// ListDistricts returns every district, ordered by code, with sorted municipalities.
 	ListDistricts(ctx context.Context) ([]District, error)
+	// Records keeps organizations, services, locations and taxonomy terms.
+	Records
 	// Changes is the directory's change feed.
 	Changes() changelog.Feed
 	// Ready returns nil when the store is reachable and its schema is current.
@@ -64,4 +69,177 @@ func ChangeEntry(d District) changelog.Entry {
 func MunicipalityTakenError(municipality, district string) error {
 	return storage.FieldErrorf(ErrFailedPrecondition, "territory.municipality_codes",
 		"municipality %s already belongs to district %s", municipality, district)
+}
+
+// Kind is the type of a directory record; it is also its change-log topic.
+type Kind string
+
+// The kinds of directory records.
+const (
+	KindOrganization Kind = "organization"
+	KindService      Kind = "service"
+	KindLocation     Kind = "location"
+	KindTaxonomyTerm Kind = "taxonomy_term"
+)
+
+// ErrConflict is returned for a stale etag.
+var ErrConflict = storage.ErrConflict
+
+// Ref is a reference from a record to another record that must exist when the record
+// is written (a service's taxonomy terms and locations, a term's parent...). Field is
+// the request field named in the error when it does not.
+type Ref struct {
+	Kind  Kind
+	ID    string
+	Field string
+}
+
+// Record is one organization, service, location or taxonomy term: its document (the
+// record as protojson, owned by the caller) and the columns the store indexes.
+type Record struct {
+	Kind           Kind
+	ID             string
+	OrganizationID string // owner; empty for built-in taxonomy terms
+	Doc            []byte // protojson of the record, without etag and times
+	Etag           string // set by the store on every write
+	CreateTime     time.Time
+	UpdateTime     time.Time
+
+	// SearchText is the folded text free-text search matches (services, taxonomy terms).
+	SearchText string
+	// Municipality, Province, Region: ISTAT codes of a location or an organization's seat.
+	Municipality, Province, Region string
+	// Latitude and Longitude of a location, nil when unknown.
+	Latitude, Longitude *float64
+	// Languages and TargetGroups of a service, matched exactly by search.
+	Languages, TargetGroups []string
+	// Refs are the records this one points to; the store checks they exist and keeps
+	// them so that search can follow them and delete can refuse to orphan them.
+	Refs []Ref
+}
+
+// ListFilter selects records for ListRecords, in id order.
+type ListFilter struct {
+	OrganizationID string // only this owner's records; empty: all
+	After          string // only ids greater than this
+	Limit          int    // at most this many; <= 0: all
+}
+
+// SearchFilter is what the store filters services by; the directory does the rest
+// (opening times, distance, ranking, facets) on the candidates it returns.
+type SearchFilter struct {
+	// Words: each must occur (substring of the folded text) in the service's SearchText
+	// or in the SearchText of one of its taxonomy terms.
+	Words []string
+	// TaxonomyTermIDs: the service refers to at least one of them; empty: any.
+	TaxonomyTermIDs []string
+	// Municipalities, Provinces, Regions: the service refers to a location in one of
+	// them (all three are ORed); all empty: anywhere (services without locations too).
+	Municipalities, Provinces, Regions []string
+	// Box, when set: the service refers to a location whose coordinates lie in it
+	// (search narrows "near" by the box around its circle, then measures in Go).
+	Box *Box
+	// Language spoken at the service; empty: any.
+	Language string
+	// TargetGroup served; empty: any.
+	TargetGroup string
+}
+
+// Box is a latitude/longitude rectangle, bounds included.
+type Box struct {
+	MinLat, MaxLat, MinLon, MaxLon float64
+}
+
+// Records is the part of the store that keeps organizations, services, locations and
+// taxonomy terms. Every write appends to the change log in its transaction, with the
+// record's kind as topic, its id as key, and its document with etag and times as
+// payload (upserts) or no payload (deletes).
+type Records interface {
+	// CreateRecord stores r and returns it with Etag and times set. It must return
+	// ErrAlreadyExists if a record of that kind has that id, and a *storage.Error of
+	// kind ErrFailedPrecondition naming the Ref's Field if a Ref does not exist.
+	CreateRecord(ctx context.Context, r Record) (Record, error)
+	// GetRecord must return ErrNotFound if there is no such record.
+	GetRecord(ctx context.Context, kind Kind, id string) (Record, error)
+	// GetRecords returns the records of kind with the given ids that exist, in id order.
+	GetRecords(ctx context.Context, kind Kind, ids []string) ([]Record, error)
+	// ListRecords returns records of kind in id order.
+	ListRecords(ctx context.Context, kind Kind, f ListFilter) ([]Record, error)
+	// UpdateRecord replaces the record r.Kind/r.ID. It must return ErrNotFound if it does
+	// not exist, ErrConflict if etag is not empty and not the current etag, and the
+	// errors of CreateRecord for its Refs.
+	UpdateRecord(ctx context.Context, r Record, etag string) (Record, error)
+	// DeleteRecord deletes a record. It must return ErrNotFound if it does not exist,
+	// ErrConflict for a stale non-empty etag, and ErrFailedPrecondition if another
+	// record refers to it or (organizations) is owned by it.
+	DeleteRecord(ctx context.Context, kind Kind, id, etag string) error
+	// SearchServices returns the services that pass f, in id order.
+	SearchServices(ctx context.Context, f SearchFilter) ([]Record, error)
+}
+
+// RecordChange is the change-log entry of a record's creation or update: its document
+// with etag and times merged in.
+func RecordChange(r Record) changelog.Entry {
+	return changelog.Entry{Topic: string(r.Kind), Key: r.ID, Op: changelog.OpUpsert, Payload: r.Payload()}
+}
+
+// Payload is r's document with its etag and times, as the change log and readers see it.
+func (r Record) Payload() []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(r.Doc, &doc); err != nil || doc == nil {
+		doc = map[string]any{}
+	}
+	doc["etag"] = r.Etag
+	doc["createTime"] = r.CreateTime.UTC().Format(time.RFC3339Nano)
+	doc["updateTime"] = r.UpdateTime.UTC().Format(time.RFC3339Nano)
+	out, err := json.Marshal(doc)
+	if err != nil { // a map of JSON values always marshals
+		panic(err)
+	}
+	return out
+}
+
+// RecordDelete is the change-log entry of a record's deletion.
+func RecordDelete(kind Kind, id string) changelog.Entry {
+	return changelog.Entry{Topic: string(kind), Key: id, Op: changelog.OpDelete}
+}
+
+// NewEtag returns the etag of a record written at t with document doc.
+func NewEtag(doc []byte, t time.Time) string {
+	h := sha256.New()
+	h.Write(doc)
+	h.Write([]byte(t.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// UnknownRefError is the error for a Ref that does not exist.
+func UnknownRefError(ref Ref) error {
+	return storage.FieldErrorf(ErrFailedPrecondition, ref.Field, "unknown %s %q", strings.ReplaceAll(string(ref.Kind), "_", " "), ref.ID)
+}
+
+// InUseError is the error for deleting a record that others refer to.
+func InUseError(kind Kind, id string, byKind Kind, byID string) error {
+	return storage.Errorf(ErrFailedPrecondition, "%s %q is still used by %s %q", strings.ReplaceAll(string(kind), "_", " "), id, strings.ReplaceAll(string(byKind), "_", " "), byID)
+}
+
+// Bars joins values as "|a|b|", the form of list columns matched with LIKE '%|a|%'.
+func Bars(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return "|" + strings.Join(values, "|") + "|"
+}
+
+// Unbars splits a Bars column.
+func Unbars(s string) []string {
+	s = strings.Trim(s, "|")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "|")
+}
+
+// LikeEscape escapes s for a LIKE pattern with ESCAPE '\'.
+func LikeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

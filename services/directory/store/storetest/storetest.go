@@ -23,6 +23,9 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Districts", func(t *testing.T) { t.Parallel(); testDistricts(t, newStore) })
 	t.Run("DistrictConflicts", func(t *testing.T) { t.Parallel(); testDistrictConflicts(t, newStore) })
 	t.Run("ChangeFeed", func(t *testing.T) { t.Parallel(); testChangeFeed(t, newStore) })
+	t.Run("Records", func(t *testing.T) { t.Parallel(); testRecords(t, newStore) })
+	t.Run("RecordReferences", func(t *testing.T) { t.Parallel(); testRecordReferences(t, newStore) })
+	t.Run("Search", func(t *testing.T) { t.Parallel(); testSearch(t, newStore) })
 }
 
 func open(t *testing.T, newStore NewStore) store.Store {

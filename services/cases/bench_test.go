@@ -1,0 +1,107 @@
+package cases
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+
+	"github.com/ponte-network/ponte/libs/auth"
+	"github.com/ponte-network/ponte/libs/storage/postgres/pgtest"
+	"github.com/ponte-network/ponte/libs/territory"
+	pgstore "github.com/ponte-network/ponte/services/cases/store/postgres"
+)
+
+// BenchmarkBatchUpsertVsCopy sends new cases to PostgreSQL through BatchUpsertCases over
+// gRPC (loopback, batches of 1000), and COPYs the same rows into a plain table of the
+// same database, in the same run. It reports both rates and their ratio (the target is
+// a batchUpsert rate of at least a third of COPY's):
+//
+//	CI=true go test -run '^$' -bench BatchUpsertVsCopy -benchtime 3x ./services/cases/
+func BenchmarkBatchUpsertVsCopy(b *testing.B) {
+	const perOp, batch = 10000, 1000
+	ctx := context.Background()
+	url := pgtest.NewDatabase(b)
+	st, err := pgstore.Open(ctx, pgstore.Config(url))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	cat, err := territory.Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	principal := &auth.Principal{Subject: "bench", Territory: "cremasco", Roles: []string{auth.RoleDistrictOperator}}
+	srv := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		return h(auth.NewContext(ctx, principal), req)
+	}))
+	casesv1.RegisterCaseServiceServer(srv, &server{store: st, catalog: cat})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	b.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	client := casesv1.NewCaseServiceClient(conn)
+
+	pg, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = pg.Close(ctx) })
+	if _, err := pg.Exec(ctx, `CREATE TABLE copy_target (id text, source text, external_id text, municipality_code text,
+		district_code text, category integer, phase integer, doc text)`); err != nil {
+		b.Fatal(err)
+	}
+
+	var upsertTime, copyTime time.Duration
+	b.ResetTimer()
+	for op := range b.N {
+		items := make([]*casesv1.CaseUpsert, perOp)
+		rows := make([][]any, perOp)
+		for i := range items {
+			ext := fmt.Sprintf("B%d-%06d", op, i)
+			items[i] = &casesv1.CaseUpsert{Case: &casesv1.Case{Source: "bench", ExternalId: ext, MunicipalityCode: "019035",
+				Category: casesv1.Category(1 + i%13), Needs: []string{"documents"}}}
+			rows[i] = []any{ext, "bench", ext, "019035", "cremasco", int32(1 + i%13), int32(1),
+				`{"source":"bench","externalId":"` + ext + `","municipalityCode":"019035","districtCode":"cremasco","needs":["documents"]}`}
+		}
+		start := time.Now()
+		for s := 0; s < perOp; s += batch {
+			resp, err := client.BatchUpsertCases(ctx, &casesv1.BatchUpsertCasesRequest{Items: items[s : s+batch]})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r := resp.Results[0]; r.Outcome != casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED {
+				b.Fatalf("first result %v", r)
+			}
+		}
+		upsertTime += time.Since(start)
+		start = time.Now()
+		n, err := pg.CopyFrom(ctx, pgx.Identifier{"copy_target"},
+			[]string{"id", "source", "external_id", "municipality_code", "district_code", "category", "phase", "doc"}, pgx.CopyFromRows(rows))
+		if err != nil || n != perOp {
+			b.Fatalf("COPY: %d rows, %v", n, err)
+		}
+		copyTime += time.Since(start)
+	}
+	b.StopTimer()
+	total := float64(perOp * b.N)
+	upsertRate, copyRate := total/upsertTime.Seconds(), total/copyTime.Seconds()
+	b.ReportMetric(upsertRate, "upsert-cases/s")
+	b.ReportMetric(copyRate, "copy-rows/s")
+	b.ReportMetric(upsertRate/copyRate, "upsert/copy")
+	b.ReportMetric(0, "ns/op")
+}

@@ -1,0 +1,206 @@
+package sqlcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+
+	"github.com/ponte-network/ponte/libs/changelog"
+	"github.com/ponte-network/ponte/libs/storage"
+	"github.com/ponte-network/ponte/services/cases/store"
+)
+
+// insertChunk is how many new cases are written at once.
+const insertChunk = 500
+
+var caseColumns = []string{"id", "person_id", "organization_id", "district_code", "municipality_code", "category", "phase",
+	"source", "external_id", "version", "deleted", "create_us", "update_us", "content_hash", "doc"}
+
+type caseKey struct{ source, external string }
+
+// BatchUpsertCases implements store.Store. It works by sets: one query reads every
+// stored case of the batch's keys, one the reachable persons, and new cases are
+// written by multi-row INSERTs; updates go one by one. A key repeated within the batch
+// is processed after the items before it are written, against their result.
+func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scope, items []store.UpsertItem) ([]*casesv1.CaseUpsertResult, error) {
+	var out []*casesv1.CaseUpsertResult
+	err := c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+		out = make([]*casesv1.CaseUpsertResult, 0, len(items))
+		existing, err := c.casesByKey(ctx, q, items)
+		if err != nil {
+			return err
+		}
+		persons, err := c.reachablePersons(ctx, q, s, items)
+		if err != nil {
+			return err
+		}
+		var personIDs []string
+		for id := range persons {
+			personIDs = append(personIDs, id)
+		}
+		dates, err := birthDates(ctx, q, personIDs)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		var pending []*casesv1.Case
+		seen := map[caseKey]bool{}
+		for _, it := range items {
+			key := caseKey{it.Case.GetSource(), it.Case.GetExternalId()}
+			if seen[key] {
+				if err := c.insertCases(ctx, q, a, log, pending); err != nil {
+					return err
+				}
+				pending = nil
+				r, err := c.upsertOne(ctx, q, a, s, log, it, persons)
+				if err != nil {
+					return fmt.Errorf("item %d: %w", it.Index, err)
+				}
+				out = append(out, r)
+				continue
+			}
+			seen[key] = true
+			k := cloneCase(it.Case)
+			if k.PersonId != "" && !persons[k.PersonId] {
+				out = append(out, result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
+					fmt.Sprintf("person %s does not exist or is not visible to you", k.PersonId), "case.person_id"))
+				continue
+			}
+			cur, ok := existing[key]
+			if !ok {
+				if it.ExpectedVersion != 0 {
+					out = append(out, result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CONFLICT, "", 0,
+						fmt.Sprintf("the case does not exist, expected version %d", it.ExpectedVersion), "expected_version"))
+					continue
+				}
+				k.Id = uuid.NewString()
+				if k.Phase == casesv1.Phase_PHASE_UNSPECIFIED {
+					k.Phase = casesv1.Phase_PHASE_INTAKE
+				}
+				k.Version = 1
+				if k.PersonId != "" {
+					k.AgeBand = store.AgeBand(dates[k.PersonId], now)
+				}
+				pending = append(pending, k)
+				out = append(out, result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED, k.Id, 1, "", ""))
+				if len(pending) == insertChunk {
+					if err := c.insertCases(ctx, q, a, log, pending); err != nil {
+						return err
+					}
+					pending = nil
+				}
+				continue
+			}
+			r, err := c.upsertExisting(ctx, q, a, s, log, it, k, cur)
+			if err != nil {
+				return fmt.Errorf("item %d: %w", it.Index, err)
+			}
+			out = append(out, r)
+		}
+		return c.insertCases(ctx, q, a, log, pending)
+	})
+	return out, err
+}
+
+// casesByKey reads the stored cases (deleted too) with the items' keys, by source so
+// that the (source, external_id) index serves the lookup.
+func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (map[caseKey]caseRow, error) {
+	bySource := map[string][]any{}
+	var sources []string
+	for _, it := range items {
+		src := it.Case.GetSource()
+		if _, ok := bySource[src]; !ok {
+			sources = append(sources, src)
+		}
+		bySource[src] = append(bySource[src], it.Case.GetExternalId())
+	}
+	out := map[caseKey]caseRow{}
+	for _, src := range sources {
+		ids := bySource[src]
+		for start := 0; start < len(ids); start += 500 {
+			chunk := ids[start:min(start+500, len(ids))]
+			args := append([]any{src}, chunk...)
+			err := q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND c.external_id IN (`+placeholders(len(chunk))+`)`, args,
+				func(scan func(...any) error) error {
+					r, err := scanCase(scan)
+					if err != nil {
+						return err
+					}
+					out[caseKey{r.c.Source, r.c.ExternalId}] = r
+					return nil
+				})
+			if err != nil {
+				return nil, fmt.Errorf("read cases by key: %w", err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// reachablePersons returns which of the items' persons are live and within s.
+func (c *Core) reachablePersons(ctx context.Context, q Q, s store.Scope, items []store.UpsertItem) (map[string]bool, error) {
+	var ids []any
+	seen := map[string]bool{}
+	for _, it := range items {
+		if id := it.Case.GetPersonId(); id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	out := map[string]bool{}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := append([]any(nil), chunk...)
+		cond := personCond(s, &args)
+		err := q.Query(ctx, `SELECT p.id FROM persons p WHERE p.deleted = 0 AND p.id IN (`+placeholders(len(chunk))+`) AND `+cond, args,
+			func(scan func(...any) error) error {
+				var id string
+				if err := scan(&id); err != nil {
+					return err
+				}
+				out[id] = true
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("read persons of the batch: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// insertCases writes new cases (version 1) with one multi-row INSERT, and their change
+// and audit entries.
+func (c *Core) insertCases(ctx context.Context, q Q, a store.Actor, log changelog.Appender, ks []*casesv1.Case) error {
+	if len(ks) == 0 {
+		return nil
+	}
+	now := nowUs()
+	rows := make([][]any, 0, len(ks))
+	audits := make([]auditRow, 0, len(ks))
+	for _, k := range ks {
+		doc, err := caseDoc(k)
+		if err != nil {
+			return fmt.Errorf("case document: %w", err)
+		}
+		rows = append(rows, []any{k.Id, k.PersonId, k.OrganizationId, k.DistrictCode, k.MunicipalityCode, int32(k.Category), int32(k.Phase),
+			k.Source, k.ExternalId, int32(1), int32(0), now, now, store.ContentHash(k), doc})
+		k.Version, k.Etag, k.CreateTime, k.UpdateTime = 1, "1", ts(now), ts(now)
+		e, err := caseChange(k, changelog.OpUpsert)
+		if err != nil {
+			return err
+		}
+		log.Append(e)
+		audits = append(audits, caseAudit(store.ActionCreate, k))
+	}
+	if err := insertRows(ctx, q, "cases", caseColumns, rows); errors.Is(err, ErrUnique) {
+		return storage.Errorf(store.ErrConflict, "another writer created some of these cases at the same time: send the batch again")
+	} else if err != nil {
+		return fmt.Errorf("insert cases: %w", err)
+	}
+	return c.audit(ctx, q, a, audits)
+}

@@ -1,0 +1,1041 @@
+// Package sqlcore is the cases store written once for both databases: the tables are
+// the same on PostgreSQL and SQLite (times as Unix microseconds, booleans as 0/1,
+// records as protojson documents beside the columns queries filter on), the SQL uses
+// "?" placeholders (the PostgreSQL adapter numbers them), so the two stores give the
+// same answers by construction.
+package sqlcore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+
+	"github.com/ponte-network/ponte/libs/changelog"
+	"github.com/ponte-network/ponte/libs/storage"
+	"github.com/ponte-network/ponte/services/cases/store"
+)
+
+// ErrUnique is what an adapter returns (wrapped) for a unique-constraint violation.
+var ErrUnique = errors.New("unique constraint violated")
+
+// Q runs statements, in a transaction or not.
+type Q interface {
+	// Exec runs a statement and returns the number of rows it affected.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// Query runs a query and calls each for every row.
+	Query(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error
+}
+
+// Copier is implemented by a Q that can bulk-load rows (PostgreSQL's COPY); others get
+// multi-row INSERTs.
+type Copier interface {
+	// CopyFrom loads rows into table's columns and returns how many it loaded.
+	CopyFrom(ctx context.Context, table string, columns []string, rows [][]any) (int64, error)
+}
+
+// insertRows writes rows into table: by COPY when q can, else by multi-row INSERTs.
+func insertRows(ctx context.Context, q Q, table string, columns []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if cp, ok := q.(Copier); ok {
+		_, err := cp.CopyFrom(ctx, table, columns, rows)
+		return err
+	}
+	per := max(1, 3000/len(columns))
+	row := "(" + placeholders(len(columns)) + ")"
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		args := make([]any, 0, len(chunk)*len(columns))
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		_, err := q.Exec(ctx, `INSERT INTO `+table+` (`+strings.Join(columns, ", ")+`) VALUES `+
+			strings.TrimSuffix(strings.Repeat(row+", ", len(chunk)), ", "), args...)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DB is what a database adapter provides.
+type DB interface {
+	// Read returns a reader outside any transaction.
+	Read() Q
+	// Write runs fn in a write transaction that commits with the change-log entries fn appends.
+	Write(ctx context.Context, fn func(ctx context.Context, q Q, log changelog.Appender) error) error
+	// Feed is the change feed.
+	Feed() changelog.Feed
+	// Ready checks the schema.
+	Ready(ctx context.Context) error
+	// Close releases connections.
+	Close() error
+}
+
+// Core implements store.Store on a DB.
+type Core struct {
+	db DB
+}
+
+var _ store.Store = (*Core)(nil)
+
+// New returns the store on db.
+func New(db DB) *Core { return &Core{db: db} }
+
+func nowUs() int64 { return time.Now().UnixMicro() }
+
+func ts(us int64) *timestamppb.Timestamp { return timestamppb.New(time.UnixMicro(us).UTC()) }
+
+var marshal = protojson.MarshalOptions{}
+
+// ---------------------------------------------------------------- scopes
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// caseCond is the SQL condition of a case (alias c) lying within s.
+func caseCond(s store.Scope, args *[]any) string {
+	if s.All {
+		return "1 = 1"
+	}
+	var parts []string
+	if s.Organization != "" {
+		parts = append(parts, "c.organization_id = ?")
+		*args = append(*args, s.Organization)
+	}
+	if len(s.Districts) > 0 {
+		parts = append(parts, "c.district_code IN ("+placeholders(len(s.Districts))+")")
+		for _, d := range s.Districts {
+			*args = append(*args, d)
+		}
+	}
+	for _, p := range s.MunicipalityPrefixes {
+		if p == "" {
+			continue
+		}
+		parts = append(parts, "c.municipality_code LIKE ?")
+		*args = append(*args, p+"%")
+	}
+	if len(parts) == 0 {
+		return "1 = 0"
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+// personCond is the SQL condition of a person (alias p) lying within s.
+func personCond(s store.Scope, args *[]any) string {
+	if s.All {
+		return "1 = 1"
+	}
+	var parts []string
+	if s.PersonOwner != "" {
+		parts = append(parts, "p.organization_id = ?")
+		*args = append(*args, s.PersonOwner)
+	}
+	parts = append(parts, "EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND c.deleted = 0 AND "+caseCond(s, args)+")")
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+// ---------------------------------------------------------------- audit
+
+type auditRow struct {
+	action, recordType, recordID, district, municipality string
+}
+
+var auditColumns = []string{"time_us", "subject", "organization_id", "method", "action", "record_type", "record_id", "district_code", "municipality_code"}
+
+func (c *Core) audit(ctx context.Context, q Q, a store.Actor, rows []auditRow) error {
+	now := nowUs()
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = []any{now, a.Subject, a.Organization, a.Method, r.action, r.recordType, r.recordID, r.district, r.municipality}
+	}
+	if err := insertRows(ctx, q, "audit_events", auditColumns, values); err != nil {
+		return fmt.Errorf("append audit events: %w", err)
+	}
+	return nil
+}
+
+// auditRead records reads outside a transaction: the data is returned only once its
+// audit entries committed.
+func (c *Core) auditRead(ctx context.Context, a store.Actor, rows []auditRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return c.db.Write(ctx, func(ctx context.Context, q Q, _ changelog.Appender) error {
+		return c.audit(ctx, q, a, rows)
+	})
+}
+
+func caseAudit(action string, k *casesv1.Case) auditRow {
+	return auditRow{action, store.RecordCase, k.GetId(), k.GetDistrictCode(), k.GetMunicipalityCode()}
+}
+
+// personPlaces returns, per person id, the district and municipality of their first live case.
+func personPlaces(ctx context.Context, q Q, ids []string) (map[string][2]string, error) {
+	out := map[string][2]string{}
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		chunk := ids[:n]
+		ids = ids[n:]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		err := q.Query(ctx, `SELECT person_id, district_code, municipality_code FROM cases
+			WHERE deleted = 0 AND person_id IN (`+placeholders(len(chunk))+`) ORDER BY id`, args,
+			func(scan func(...any) error) error {
+				var p, d, m string
+				if err := scan(&p, &d, &m); err != nil {
+					return err
+				}
+				if _, ok := out[p]; !ok {
+					out[p] = [2]string{d, m}
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("read places of persons: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func personAudits(ctx context.Context, q Q, action string, ids []string) ([]auditRow, error) {
+	places, err := personPlaces(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]auditRow, len(ids))
+	for i, id := range ids {
+		pl := places[id]
+		rows[i] = auditRow{action, store.RecordPerson, id, pl[0], pl[1]}
+	}
+	return rows, nil
+}
+
+// RecordAudit implements store.Store.
+func (c *Core) RecordAudit(ctx context.Context, a store.Actor, action, recordType, recordID string) error {
+	return c.auditRead(ctx, a, []auditRow{{action: action, recordType: recordType, recordID: recordID}})
+}
+
+// ListAuditEvents implements store.Store.
+func (c *Core) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]*casesv1.AuditEvent, error) {
+	var args []any
+	conds := []string{"id > ?"}
+	args = append(args, f.After)
+	if !f.All {
+		var parts []string
+		if len(f.Districts) > 0 {
+			parts = append(parts, "district_code IN ("+placeholders(len(f.Districts))+")")
+			for _, d := range f.Districts {
+				args = append(args, d)
+			}
+		}
+		for _, p := range f.MunicipalityPrefixes {
+			parts = append(parts, "municipality_code LIKE ?")
+			args = append(args, p+"%")
+		}
+		if len(parts) == 0 {
+			return nil, nil
+		}
+		conds = append(conds, "("+strings.Join(parts, " OR ")+")")
+	}
+	if f.RecordID != "" {
+		conds = append(conds, "record_id = ?")
+		args = append(args, f.RecordID)
+	}
+	if f.Subject != "" {
+		conds = append(conds, "subject = ?")
+		args = append(args, f.Subject)
+	}
+	query := `SELECT id, time_us, subject, organization_id, method, action, record_type, record_id, district_code, municipality_code
+		FROM audit_events WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY id`
+	if f.Limit > 0 {
+		query += " LIMIT " + strconv.Itoa(f.Limit)
+	}
+	var out []*casesv1.AuditEvent
+	err := c.db.Read().Query(ctx, query, args, func(scan func(...any) error) error {
+		e := &casesv1.AuditEvent{}
+		var t int64
+		if err := scan(&e.Id, &t, &e.Subject, &e.OrganizationId, &e.Method, &e.Action, &e.RecordType, &e.RecordId, &e.DistrictCode, &e.MunicipalityCode); err != nil {
+			return err
+		}
+		e.Time = ts(t)
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	return out, nil
+}
+
+// ---------------------------------------------------------------- persons
+
+const personCols = `p.id, p.organization_id, p.version, p.deleted, p.create_us, p.update_us, p.doc`
+
+func scanPerson(scan func(...any) error) (*casesv1.Person, bool, error) {
+	var id, org, doc string
+	var version, deleted, created, updated int64
+	if err := scan(&id, &org, &version, &deleted, &created, &updated, &doc); err != nil {
+		return nil, false, err
+	}
+	p := &casesv1.Person{}
+	if err := protojson.Unmarshal([]byte(doc), p); err != nil {
+		return nil, false, fmt.Errorf("person %s document: %w", id, err)
+	}
+	p.Id, p.OrganizationId, p.Version = id, org, int32(version)
+	p.Etag = strconv.FormatInt(version, 10)
+	p.CreateTime, p.UpdateTime = ts(created), ts(updated)
+	return p, deleted != 0, nil
+}
+
+func personDoc(p *casesv1.Person) (string, error) {
+	p = cloneBare(p)
+	raw, err := marshal.Marshal(p)
+	return string(raw), err
+}
+
+func cloneBare(p *casesv1.Person) *casesv1.Person {
+	q := &casesv1.Person{}
+	*q = casesv1.Person{
+		Id: p.GetId(), OrganizationId: p.GetOrganizationId(), GivenName: p.GetGivenName(), FamilyName: p.GetFamilyName(),
+		BirthDate: p.GetBirthDate(), Sex: p.GetSex(), Nationality: p.GetNationality(), Languages: p.GetLanguages(),
+		ResidenceMunicipalityCode: p.GetResidenceMunicipalityCode(), TaxCode: p.GetTaxCode(),
+		LegalBasis: p.GetLegalBasis(), ConsentTime: p.GetConsentTime(),
+	}
+	return q
+}
+
+func personChange(p *casesv1.Person, op changelog.Op) changelog.Entry {
+	payload, _ := json.Marshal(map[string]string{"organizationId": p.GetOrganizationId()})
+	return changelog.Entry{Topic: store.TopicPerson, Key: p.GetId(), Op: op, Payload: payload}
+}
+
+// CreatePerson implements store.Store.
+func (c *Core) CreatePerson(ctx context.Context, a store.Actor, p *casesv1.Person) (*casesv1.Person, error) {
+	p = cloneBare(p)
+	if p.Id == "" {
+		p.Id = uuid.NewString()
+	}
+	doc, err := personDoc(p)
+	if err != nil {
+		return nil, fmt.Errorf("person document: %w", err)
+	}
+	now := nowUs()
+	err = c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+		_, err := q.Exec(ctx, `INSERT INTO persons (id, organization_id, version, deleted, create_us, update_us, doc) VALUES (?, ?, 1, 0, ?, ?, ?)`,
+			p.Id, p.OrganizationId, now, now, doc)
+		if errors.Is(err, ErrUnique) {
+			return storage.FieldErrorf(store.ErrAlreadyExists, "person.id", "person %s already exists", p.Id)
+		}
+		if err != nil {
+			return fmt.Errorf("insert person: %w", err)
+		}
+		log.Append(personChange(p, changelog.OpUpsert))
+		return c.audit(ctx, q, a, []auditRow{{action: store.ActionCreate, recordType: store.RecordPerson, recordID: p.Id}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Version, p.Etag, p.CreateTime, p.UpdateTime = 1, "1", ts(now), ts(now)
+	return p, nil
+}
+
+func (c *Core) persons(ctx context.Context, q Q, s store.Scope, where string, args []any, tail string) ([]*casesv1.Person, error) {
+	cond := personCond(s, &args)
+	var out []*casesv1.Person
+	err := q.Query(ctx, `SELECT `+personCols+` FROM persons p WHERE p.deleted = 0 AND `+where+` AND `+cond+` ORDER BY p.id`+tail, args,
+		func(scan func(...any) error) error {
+			p, _, err := scanPerson(scan)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read persons: %w", err)
+	}
+	return out, nil
+}
+
+func personNotFound(id string) error {
+	return storage.Errorf(store.ErrNotFound, "person %s not found", id)
+}
+
+// GetPerson implements store.Store.
+func (c *Core) GetPerson(ctx context.Context, a store.Actor, s store.Scope, id string) (*casesv1.Person, error) {
+	ps, err := c.persons(ctx, c.db.Read(), s, "p.id = ?", []any{id}, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, personNotFound(id)
+	}
+	if err := c.auditPersons(ctx, a, ps); err != nil {
+		return nil, err
+	}
+	return ps[0], nil
+}
+
+func (c *Core) auditPersons(ctx context.Context, a store.Actor, ps []*casesv1.Person) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.Id
+	}
+	rows, err := personAudits(ctx, c.db.Read(), store.ActionRead, ids)
+	if err != nil {
+		return err
+	}
+	return c.auditRead(ctx, a, rows)
+}
+
+// ListPersons implements store.Store.
+func (c *Core) ListPersons(ctx context.Context, a store.Actor, s store.Scope, after string, limit int) ([]*casesv1.Person, error) {
+	tail := ""
+	if limit > 0 {
+		tail = " LIMIT " + strconv.Itoa(limit)
+	}
+	ps, err := c.persons(ctx, c.db.Read(), s, "p.id > ?", []any{after}, tail)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.auditPersons(ctx, a, ps); err != nil {
+		return nil, err
+	}
+	return ps, nil
+}
+
+// UpdatePerson implements store.Store.
+func (c *Core) UpdatePerson(ctx context.Context, a store.Actor, s store.Scope, id string, fn store.PersonMutator) (*casesv1.Person, error) {
+	var out *casesv1.Person
+	err := c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+		ps, err := c.persons(ctx, q, s, "p.id = ?", []any{id}, "")
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return personNotFound(id)
+		}
+		cur := ps[0]
+		next, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		next = cloneBare(next)
+		next.Id, next.OrganizationId = cur.Id, cur.OrganizationId
+		doc, err := personDoc(next)
+		if err != nil {
+			return fmt.Errorf("person document: %w", err)
+		}
+		now := nowUs()
+		n, err := q.Exec(ctx, `UPDATE persons SET version = version + 1, update_us = ?, doc = ? WHERE id = ? AND version = ? AND deleted = 0`,
+			now, doc, id, cur.Version)
+		if err != nil {
+			return fmt.Errorf("update person: %w", err)
+		}
+		if n == 0 {
+			return storage.Errorf(store.ErrConflict, "person %s was changed meanwhile: read it again", id)
+		}
+		next.Version = cur.Version + 1
+		next.Etag = strconv.Itoa(int(next.Version))
+		next.CreateTime, next.UpdateTime = cur.CreateTime, ts(now)
+		out = next
+		log.Append(personChange(next, changelog.OpUpsert))
+		rows, err := personAudits(ctx, q, store.ActionUpdate, []string{id})
+		if err != nil {
+			return err
+		}
+		return c.audit(ctx, q, a, rows)
+	})
+	return out, err
+}
+
+// DeletePerson implements store.Store.
+func (c *Core) DeletePerson(ctx context.Context, a store.Actor, s store.Scope, id, etag string) error {
+	return c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+		ps, err := c.persons(ctx, q, s, "p.id = ?", []any{id}, "")
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return personNotFound(id)
+		}
+		cur := ps[0]
+		if etag != "" && etag != cur.Etag {
+			return storage.FieldErrorf(store.ErrConflict, "etag", "person %s is at version %s, not %s", id, cur.Etag, etag)
+		}
+		doc, err := personDoc(&casesv1.Person{Id: cur.Id, OrganizationId: cur.OrganizationId})
+		if err != nil {
+			return fmt.Errorf("person document: %w", err)
+		}
+		n, err := q.Exec(ctx, `UPDATE persons SET version = version + 1, deleted = 1, update_us = ?, doc = ? WHERE id = ? AND version = ?`,
+			nowUs(), doc, id, cur.Version)
+		if err != nil {
+			return fmt.Errorf("delete person: %w", err)
+		}
+		if n == 0 {
+			return storage.Errorf(store.ErrConflict, "person %s was changed meanwhile: read it again", id)
+		}
+		log.Append(personChange(cur, changelog.OpDelete))
+		rows, err := personAudits(ctx, q, store.ActionDelete, []string{id})
+		if err != nil {
+			return err
+		}
+		return c.audit(ctx, q, a, rows)
+	})
+}
+
+// ---------------------------------------------------------------- cases
+
+const caseCols = `c.id, c.version, c.deleted, c.create_us, c.update_us, c.content_hash, c.doc`
+
+type caseRow struct {
+	c       *casesv1.Case
+	deleted bool
+	hash    string
+}
+
+func scanCase(scan func(...any) error) (caseRow, error) {
+	var id, hash, doc string
+	var version, deleted, created, updated int64
+	if err := scan(&id, &version, &deleted, &created, &updated, &hash, &doc); err != nil {
+		return caseRow{}, err
+	}
+	k := &casesv1.Case{}
+	if err := protojson.Unmarshal([]byte(doc), k); err != nil {
+		return caseRow{}, fmt.Errorf("case %s document: %w", id, err)
+	}
+	k.Id, k.Version = id, int32(version)
+	k.Etag = strconv.FormatInt(version, 10)
+	k.CreateTime, k.UpdateTime = ts(created), ts(updated)
+	return caseRow{c: k, deleted: deleted != 0, hash: hash}, nil
+}
+
+func caseDoc(k *casesv1.Case) (string, error) {
+	d := &casesv1.Case{}
+	*d = casesv1.Case{
+		Id: k.GetId(), PersonId: k.GetPersonId(), OrganizationId: k.GetOrganizationId(), DistrictCode: k.GetDistrictCode(),
+		MunicipalityCode: k.GetMunicipalityCode(), Category: k.GetCategory(), Needs: k.GetNeeds(), Phase: k.GetPhase(),
+		AssignedOperator: k.GetAssignedOperator(), Source: k.GetSource(), ExternalId: k.GetExternalId(), AgeBand: k.GetAgeBand(),
+	}
+	raw, err := marshal.Marshal(d)
+	return string(raw), err
+}
+
+func caseChange(k *casesv1.Case, op changelog.Op) (changelog.Entry, error) {
+	payload, err := marshal.Marshal(k)
+	if err != nil {
+		return changelog.Entry{}, fmt.Errorf("case payload: %w", err)
+	}
+	return changelog.Entry{Topic: store.TopicCase, Key: k.GetId(), Op: op, Payload: payload}, nil
+}
+
+func (c *Core) cases(ctx context.Context, q Q, s store.Scope, where string, args []any, tail string) ([]caseRow, error) {
+	cond := caseCond(s, &args)
+	var out []caseRow
+	err := q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE `+where+` AND `+cond+` ORDER BY c.id`+tail, args,
+		func(scan func(...any) error) error {
+			r, err := scanCase(scan)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read cases: %w", err)
+	}
+	return out, nil
+}
+
+func caseNotFound(id string) error {
+	return storage.Errorf(store.ErrNotFound, "case %s not found", id)
+}
+
+// birthDates returns the birth dates of the persons with these ids that exist.
+func birthDates(ctx context.Context, q Q, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		err := q.Query(ctx, `SELECT id, doc FROM persons WHERE id IN (`+placeholders(len(chunk))+`)`, args,
+			func(scan func(...any) error) error {
+				var id, doc string
+				if err := scan(&id, &doc); err != nil {
+					return err
+				}
+				p := &casesv1.Person{}
+				if err := protojson.Unmarshal([]byte(doc), p); err != nil {
+					return fmt.Errorf("person %s document: %w", id, err)
+				}
+				out[id] = p.BirthDate
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("read birth dates: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ageBand is the current age band of person id ("" without a person or birth date).
+func ageBand(ctx context.Context, q Q, id string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	dates, err := birthDates(ctx, q, []string{id})
+	if err != nil {
+		return "", err
+	}
+	return store.AgeBand(dates[id], time.Now()), nil
+}
+
+// personReachable checks that person id is a live person within s.
+func (c *Core) personReachable(ctx context.Context, q Q, s store.Scope, id string) (bool, error) {
+	ps, err := c.persons(ctx, q, s, "p.id = ?", []any{id}, "")
+	return len(ps) > 0, err
+}
+
+func personMissing(id string) error {
+	return storage.FieldErrorf(store.ErrFailedPrecondition, "case.person_id", "person %s does not exist or is not visible to you", id)
+}
+
+// insertCase writes a new case (version 1) and its change and audit entries.
+func (c *Core) insertCase(ctx context.Context, q Q, a store.Actor, log changelog.Appender, k *casesv1.Case) error {
+	band, err := ageBand(ctx, q, k.PersonId)
+	if err != nil {
+		return err
+	}
+	k.AgeBand = band
+	doc, err := caseDoc(k)
+	if err != nil {
+		return fmt.Errorf("case document: %w", err)
+	}
+	now := nowUs()
+	_, err = q.Exec(ctx, `INSERT INTO cases (id, person_id, organization_id, district_code, municipality_code, category, phase,
+		source, external_id, version, deleted, create_us, update_us, content_hash, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?)`,
+		k.Id, k.PersonId, k.OrganizationId, k.DistrictCode, k.MunicipalityCode, int64(k.Category), int64(k.Phase),
+		k.Source, k.ExternalId, now, now, store.ContentHash(k), doc)
+	if errors.Is(err, ErrUnique) {
+		return storage.FieldErrorf(store.ErrAlreadyExists, "case.id", "case %s (or %s/%s) already exists", k.Id, k.Source, k.ExternalId)
+	}
+	if err != nil {
+		return fmt.Errorf("insert case: %w", err)
+	}
+	k.Version, k.Etag, k.CreateTime, k.UpdateTime = 1, "1", ts(now), ts(now)
+	e, err := caseChange(k, changelog.OpUpsert)
+	if err != nil {
+		return err
+	}
+	log.Append(e)
+	return c.audit(ctx, q, a, []auditRow{caseAudit(store.ActionCreate, k)})
+}
+
+// updateCase writes next over cur (version + 1) and its change and audit entries; a
+// concurrent write since cur was read is a conflict.
+func (c *Core) updateCase(ctx context.Context, q Q, a store.Actor, log changelog.Appender, cur, next *casesv1.Case) error {
+	next.Id, next.CreateTime, next.AgeBand = cur.Id, cur.CreateTime, cur.AgeBand
+	if next.PersonId != cur.PersonId {
+		band, err := ageBand(ctx, q, next.PersonId)
+		if err != nil {
+			return err
+		}
+		next.AgeBand = band
+	}
+	doc, err := caseDoc(next)
+	if err != nil {
+		return fmt.Errorf("case document: %w", err)
+	}
+	now := nowUs()
+	n, err := q.Exec(ctx, `UPDATE cases SET person_id = ?, organization_id = ?, district_code = ?, municipality_code = ?,
+		category = ?, phase = ?, source = ?, external_id = ?, version = version + 1, update_us = ?, content_hash = ?, doc = ?
+		WHERE id = ? AND version = ? AND deleted = 0`,
+		next.PersonId, next.OrganizationId, next.DistrictCode, next.MunicipalityCode, int64(next.Category), int64(next.Phase),
+		next.Source, next.ExternalId, now, store.ContentHash(next), doc, cur.Id, cur.Version)
+	if errors.Is(err, ErrUnique) {
+		return storage.FieldErrorf(store.ErrAlreadyExists, "case.external_id", "another case has source %s and external id %s", next.Source, next.ExternalId)
+	}
+	if err != nil {
+		return fmt.Errorf("update case: %w", err)
+	}
+	if n == 0 {
+		return storage.Errorf(store.ErrConflict, "case %s was changed meanwhile: read it again", cur.Id)
+	}
+	next.Version = cur.Version + 1
+	next.Etag = strconv.Itoa(int(next.Version))
+	next.UpdateTime = ts(now)
+	e, err := caseChange(next, changelog.OpUpsert)
+	if err != nil {
+		return err
+	}
+	log.Append(e)
+	return c.audit(ctx, q, a, []auditRow{caseAudit(store.ActionUpdate, next)})
+}
+
+// CreateCase implements store.Store.
+func (c *Core) CreateCase(ctx context.Context, a store.Actor, s store.Scope, k *casesv1.Case) (*casesv1.Case, error) {
+	k = cloneCase(k)
+	if k.Id == "" {
+		k.Id = uuid.NewString()
+	}
+	if k.Source == "" {
+		k.Source = "ponte"
+	}
+	if k.ExternalId == "" {
+		k.ExternalId = k.Id
+	}
+	err := c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+		if k.PersonId != "" {
+			ok, err := c.personReachable(ctx, q, s, k.PersonId)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return personMissing(k.PersonId)
+			}
+		}
+		return c.insertCase(ctx, q, a, log, k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func cloneCase(k *casesv1.Case) *casesv1.Case {
+	d := &casesv1.Case{}
+	*d = casesv1.Case{
+		Id: k.GetId(), PersonId: k.GetPersonId(), OrganizationId: k.GetOrganizationId(), DistrictCode: k.GetDistrictCode(),
+		MunicipalityCode: k.GetMunicipalityCode(), Category: k.GetCategory(), Needs: append([]string(nil), k.GetNeeds()...), Phase: k.GetPhase(),
+		AssignedOperator: k.GetAssignedOperator(), Source: k.GetSource(), ExternalId: k.GetExternalId(),
+		Version: k.GetVersion(), Etag: k.GetEtag(), CreateTime: k.GetCreateTime(), UpdateTime: k.GetUpdateTime(), AgeBand: k.GetAgeBand(),
+	}
+	return d
+}
+
+// GetCase implements store.Store.
+func (c *Core) GetCase(ctx context.Context, a store.Actor, s store.Scope, id string) (*casesv1.Case, error) {
+	rows, err := c.cases(ctx, c.db.Read(), s, "c.deleted = 0 AND c.id = ?", []any{id}, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, caseNotFound(id)
+	}
+	if err := c.auditRead(ctx, a, []auditRow{caseAudit(store.ActionRead, rows[0].c)}); err != nil {
+		return nil, err
+	}
+	return rows[0].c, nil
+}
+
+// ListCases implements store.Store.
+func (c *Core) ListCases(ctx context.Context, a store.Actor, s store.Scope, f store.CaseFilter) ([]*casesv1.Case, error) {
+	conds := []string{"c.deleted = 0", "c.id > ?"}
+	args := []any{f.After}
+	if f.Phase != 0 {
+		conds = append(conds, "c.phase = ?")
+		args = append(args, int64(f.Phase))
+	}
+	if f.Category != 0 {
+		conds = append(conds, "c.category = ?")
+		args = append(args, int64(f.Category))
+	}
+	if f.OrganizationID != "" {
+		conds = append(conds, "c.organization_id = ?")
+		args = append(args, f.OrganizationID)
+	}
+	if f.PersonID != "" {
+		conds = append(conds, "c.person_id = ?")
+		args = append(args, f.PersonID)
+	}
+	if f.UpdatedSinceUs != 0 {
+		conds = append(conds, "c.update_us >= ?")
+		args = append(args, f.UpdatedSinceUs)
+	}
+	if f.Territory != nil {
+		conds = append(conds, caseCond(*f.Territory, &args))
+	}
+	tail := ""
+	if f.Limit > 0 {
+		tail = " LIMIT " + strconv.Itoa(f.Limit)
+	}
+	rows, err := c.cases(ctx, c.db.Read(), s, strings.Join(conds, " AND "), args, tail)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*casesv1.Case, len(rows))
+	audits := make([]auditRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.c
+		audits[i] = caseAudit(store.ActionRead, r.c)
+	}
+	if err := c.auditRead(ctx, a, audits); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateCase implements store.Store.
+func (c *Core) UpdateCase(ctx context.Context, a store.Actor, s store.Scope, id string, fn store.CaseMutator) (*casesv1.Case, error) {
+	var out *casesv1.Case
+	err := c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+		rows, err := c.cases(ctx, q, s, "c.deleted = 0 AND c.id = ?", []any{id}, "")
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return caseNotFound(id)
+		}
+		cur := rows[0].c
+		next, ev, err := fn(cloneCase(cur))
+		if err != nil {
+			return err
+		}
+		next = cloneCase(next)
+		if next.PersonId != "" && next.PersonId != cur.PersonId {
+			ok, err := c.personReachable(ctx, q, s, next.PersonId)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return personMissing(next.PersonId)
+			}
+		}
+		if err := c.updateCase(ctx, q, a, log, cur, next); err != nil {
+			return err
+		}
+		if ev != nil {
+			if _, err := c.insertEvent(ctx, q, a, id, ev); err != nil {
+				return err
+			}
+		}
+		out = next
+		return nil
+	})
+	return out, err
+}
+
+// DeleteCase implements store.Store.
+func (c *Core) DeleteCase(ctx context.Context, a store.Actor, s store.Scope, id, etag string) error {
+	return c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+		rows, err := c.cases(ctx, q, s, "c.deleted = 0 AND c.id = ?", []any{id}, "")
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return caseNotFound(id)
+		}
+		cur := rows[0].c
+		if etag != "" && etag != cur.Etag {
+			return storage.FieldErrorf(store.ErrConflict, "etag", "case %s is at version %s, not %s", id, cur.Etag, etag)
+		}
+		now := nowUs()
+		n, err := q.Exec(ctx, `UPDATE cases SET version = version + 1, deleted = 1, update_us = ? WHERE id = ? AND version = ?`, now, id, cur.Version)
+		if err != nil {
+			return fmt.Errorf("delete case: %w", err)
+		}
+		if n == 0 {
+			return storage.Errorf(store.ErrConflict, "case %s was changed meanwhile: read it again", id)
+		}
+		cur.Version++
+		cur.Etag = strconv.Itoa(int(cur.Version))
+		cur.UpdateTime = ts(now)
+		e, err := caseChange(cur, changelog.OpDelete)
+		if err != nil {
+			return err
+		}
+		log.Append(e)
+		return c.audit(ctx, q, a, []auditRow{caseAudit(store.ActionDelete, cur)})
+	})
+}
+
+// ---------------------------------------------------------------- events
+
+func (c *Core) insertEvent(ctx context.Context, q Q, a store.Actor, caseID string, ev *casesv1.CaseEvent) (*casesv1.CaseEvent, error) {
+	ev = cloneEvent(ev)
+	ev.Id, ev.CaseId, ev.Author = "", caseID, a.Subject
+	now := nowUs()
+	if ev.OccurTime == nil {
+		ev.OccurTime = ts(now)
+	}
+	ev.CreateTime = ts(now)
+	raw, err := marshal.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("event document: %w", err)
+	}
+	var seq int64
+	err = q.Query(ctx, `INSERT INTO case_events (case_id, create_us, doc) VALUES (?, ?, ?) RETURNING seq`,
+		[]any{caseID, now, string(raw)}, func(scan func(...any) error) error { return scan(&seq) })
+	if err != nil {
+		return nil, fmt.Errorf("insert case event: %w", err)
+	}
+	ev.Id = strconv.FormatInt(seq, 10)
+	return ev, nil
+}
+
+func cloneEvent(ev *casesv1.CaseEvent) *casesv1.CaseEvent {
+	raw, err := marshal.Marshal(ev)
+	if err != nil {
+		panic(err) // an event always marshals
+	}
+	out := &casesv1.CaseEvent{}
+	if err := protojson.Unmarshal(raw, out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// AddCaseEvent implements store.Store.
+func (c *Core) AddCaseEvent(ctx context.Context, a store.Actor, s store.Scope, caseID string, ev *casesv1.CaseEvent) (*casesv1.CaseEvent, error) {
+	var out *casesv1.CaseEvent
+	err := c.db.Write(ctx, func(ctx context.Context, q Q, _ changelog.Appender) error {
+		rows, err := c.cases(ctx, q, s, "c.deleted = 0 AND c.id = ?", []any{caseID}, "")
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return caseNotFound(caseID)
+		}
+		out, err = c.insertEvent(ctx, q, a, caseID, ev)
+		if err != nil {
+			return err
+		}
+		return c.audit(ctx, q, a, []auditRow{caseAudit(store.ActionUpdate, rows[0].c)})
+	})
+	return out, err
+}
+
+// ListCaseEvents implements store.Store.
+func (c *Core) ListCaseEvents(ctx context.Context, a store.Actor, s store.Scope, caseID string, after int64, limit int) ([]*casesv1.CaseEvent, error) {
+	rows, err := c.cases(ctx, c.db.Read(), s, "c.deleted = 0 AND c.id = ?", []any{caseID}, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, caseNotFound(caseID)
+	}
+	query := `SELECT seq, doc FROM case_events WHERE case_id = ? AND seq > ? ORDER BY seq`
+	if limit > 0 {
+		query += " LIMIT " + strconv.Itoa(limit)
+	}
+	var out []*casesv1.CaseEvent
+	err = c.db.Read().Query(ctx, query, []any{caseID, after}, func(scan func(...any) error) error {
+		var seq int64
+		var doc string
+		if err := scan(&seq, &doc); err != nil {
+			return err
+		}
+		ev := &casesv1.CaseEvent{}
+		if err := protojson.Unmarshal([]byte(doc), ev); err != nil {
+			return fmt.Errorf("event %d document: %w", seq, err)
+		}
+		ev.Id = strconv.FormatInt(seq, 10)
+		out = append(out, ev)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list case events: %w", err)
+	}
+	if err := c.auditRead(ctx, a, []auditRow{caseAudit(store.ActionRead, rows[0].c)}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ---------------------------------------------------------------- batch upsert
+
+func result(idx int32, o casesv1.UpsertOutcome, id string, version int32, reason, field string) *casesv1.CaseUpsertResult {
+	return &casesv1.CaseUpsertResult{Index: idx, Outcome: o, Id: id, Version: version, Reason: reason, Field: field}
+}
+
+func (c *Core) upsertOne(ctx context.Context, q Q, a store.Actor, s store.Scope, log changelog.Appender, it store.UpsertItem, persons map[string]bool) (*casesv1.CaseUpsertResult, error) {
+	k := cloneCase(it.Case)
+	var cur *caseRow
+	err := q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND c.external_id = ?`, []any{k.Source, k.ExternalId},
+		func(scan func(...any) error) error {
+			r, err := scanCase(scan)
+			cur = &r
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read case %s/%s: %w", k.Source, k.ExternalId, err)
+	}
+	if k.PersonId != "" && !persons[k.PersonId] {
+		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
+			fmt.Sprintf("person %s does not exist or is not visible to you", k.PersonId), "case.person_id"), nil
+	}
+	if cur == nil {
+		if it.ExpectedVersion != 0 {
+			return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CONFLICT, "", 0,
+				fmt.Sprintf("the case does not exist, expected version %d", it.ExpectedVersion), "expected_version"), nil
+		}
+		k.Id = uuid.NewString()
+		if k.Phase == casesv1.Phase_PHASE_UNSPECIFIED {
+			k.Phase = casesv1.Phase_PHASE_INTAKE
+		}
+		if err := c.insertCase(ctx, q, a, log, k); err != nil {
+			return nil, err
+		}
+		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED, k.Id, k.Version, "", ""), nil
+	}
+	return c.upsertExisting(ctx, q, a, s, log, it, k, *cur)
+}
+
+// upsertExisting applies item it (its case k) to the stored case cur.
+func (c *Core) upsertExisting(ctx context.Context, q Q, a store.Actor, s store.Scope, log changelog.Appender, it store.UpsertItem, k *casesv1.Case, cur caseRow) (*casesv1.CaseUpsertResult, error) {
+	old := cur.c
+	switch {
+	case !s.CoversCase(old):
+		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
+			"a case with this source and external id exists outside your reach", "case.external_id"), nil
+	case cur.deleted:
+		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CONFLICT, old.Id, old.Version,
+			"the case was deleted", ""), nil
+	case it.ExpectedVersion != 0 && it.ExpectedVersion != old.Version:
+		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CONFLICT, old.Id, old.Version,
+			fmt.Sprintf("the case is at version %d, expected %d", old.Version, it.ExpectedVersion), "expected_version"), nil
+	}
+	if k.Phase == casesv1.Phase_PHASE_UNSPECIFIED {
+		k.Phase = old.Phase
+	}
+	k.Id = old.Id
+	if store.ContentHash(k) == cur.hash {
+		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_UNCHANGED, old.Id, old.Version, "", ""), nil
+	}
+	if err := c.updateCase(ctx, q, a, log, old, k); err != nil {
+		return nil, err
+	}
+	return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_UPDATED, k.Id, k.Version, "", ""), nil
+}
+
+// ---------------------------------------------------------------- the rest
+
+// Changes implements store.Store.
+func (c *Core) Changes() changelog.Feed { return c.db.Feed() }
+
+// Ready implements store.Store.
+func (c *Core) Ready(ctx context.Context) error { return c.db.Ready(ctx) }
+
+// Close implements store.Store.
+func (c *Core) Close() error { return c.db.Close() }

@@ -1,0 +1,317 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/ponte-network/ponte/libs/changelog"
+	"github.com/ponte-network/ponte/libs/storage"
+	"github.com/ponte-network/ponte/services/directory/store"
+)
+
+func doc(id string, extra ...string) []byte {
+	m := map[string]string{"id": id}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	raw, _ := json.Marshal(m)
+	return raw
+}
+
+func org(id, municipality, province, region string) store.Record {
+	return store.Record{Kind: store.KindOrganization, ID: id, OrganizationID: id, Doc: doc(id),
+		Municipality: municipality, Province: province, Region: region}
+}
+
+func loc(id, owner, municipality, province, region string) store.Record {
+	return store.Record{Kind: store.KindLocation, ID: id, OrganizationID: owner, Doc: doc(id),
+		Municipality: municipality, Province: province, Region: region,
+		Refs: []store.Ref{{Kind: store.KindOrganization, ID: owner, Field: "location.organization_id"}}}
+}
+
+func at(r store.Record, lat, lon float64) store.Record {
+	r.Latitude, r.Longitude = &lat, &lon
+	return r
+}
+
+func term(id, text, parent string) store.Record {
+	r := store.Record{Kind: store.KindTaxonomyTerm, ID: id, Doc: doc(id), SearchText: text}
+	if parent != "" {
+		r.Refs = []store.Ref{{Kind: store.KindTaxonomyTerm, ID: parent, Field: "taxonomy_term.parent_id"}}
+	}
+	return r
+}
+
+func service(id, owner, text string, langs, groups, terms, locations []string) store.Record {
+	r := store.Record{Kind: store.KindService, ID: id, OrganizationID: owner, Doc: doc(id), SearchText: text,
+		Languages: langs, TargetGroups: groups,
+		Refs: []store.Ref{{Kind: store.KindOrganization, ID: owner, Field: "service.organization_id"}}}
+	for i, t := range terms {
+		r.Refs = append(r.Refs, store.Ref{Kind: store.KindTaxonomyTerm, ID: t, Field: fmt.Sprintf("service.taxonomy_term_ids[%d]", i)})
+	}
+	for i, l := range locations {
+		r.Refs = append(r.Refs, store.Ref{Kind: store.KindLocation, ID: l, Field: fmt.Sprintf("service.service_at_locations[%d].location_id", i)})
+	}
+	return r
+}
+
+func mustCreate(t *testing.T, s store.Store, rs ...store.Record) {
+	t.Helper()
+	for _, r := range rs {
+		if _, err := s.CreateRecord(context.Background(), r); err != nil {
+			t.Fatalf("CreateRecord(%s %s): %v", r.Kind, r.ID, err)
+		}
+	}
+}
+
+func ids(rs []store.Record) []string {
+	out := []string{}
+	for _, r := range rs {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+func testRecords(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	s := open(t, newStore)
+
+	created, err := s.CreateRecord(ctx, org("caritas-crema", "019035", "019", "03"))
+	if err != nil {
+		t.Fatalf("CreateRecord: %v", err)
+	}
+	if created.Etag == "" || created.CreateTime.IsZero() || !created.CreateTime.Equal(created.UpdateTime) {
+		t.Errorf("created record = %+v, want an etag and equal create and update times", created)
+	}
+	got, err := s.GetRecord(ctx, store.KindOrganization, "caritas-crema")
+	if err != nil {
+		t.Fatalf("GetRecord: %v", err)
+	}
+	if got.Etag != created.Etag || !got.CreateTime.Equal(created.CreateTime) || got.Municipality != "019035" || string(got.Doc) != string(created.Doc) ||
+		got.Latitude != nil {
+		t.Errorf("GetRecord = %+v, want %+v", got, created)
+	}
+	if _, err := s.GetRecord(ctx, store.KindService, "caritas-crema"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetRecord of another kind with the same id: %v, want ErrNotFound", err)
+	}
+	if _, err := s.CreateRecord(ctx, org("caritas-crema", "", "", "")); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Errorf("creating the same id twice: %v, want ErrAlreadyExists", err)
+	}
+
+	mustCreate(t, s, org("a-first", "", "", ""), org("z-last", "", "", ""))
+	all, err := s.ListRecords(ctx, store.KindOrganization, store.ListFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a-first", "caritas-crema", "z-last"}; !reflect.DeepEqual(ids(all), want) {
+		t.Errorf("ListRecords = %v, want %v in id order", ids(all), want)
+	}
+	page, err := s.ListRecords(ctx, store.KindOrganization, store.ListFilter{After: "a-first", Limit: 1})
+	if err != nil || !reflect.DeepEqual(ids(page), []string{"caritas-crema"}) {
+		t.Errorf("ListRecords after a-first limit 1 = %v, %v", ids(page), err)
+	}
+	some, err := s.GetRecords(ctx, store.KindOrganization, []string{"z-last", "nobody", "a-first"})
+	if err != nil || !reflect.DeepEqual(ids(some), []string{"a-first", "z-last"}) {
+		t.Errorf("GetRecords = %v, %v; want the existing ones in id order", ids(some), err)
+	}
+
+	upd := got
+	upd.Doc = doc("caritas-crema", "email", "info@example.org")
+	if _, err := s.UpdateRecord(ctx, upd, "stale"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("UpdateRecord with a stale etag: %v, want ErrConflict", err)
+	}
+	updated, err := s.UpdateRecord(ctx, upd, got.Etag)
+	if err != nil {
+		t.Fatalf("UpdateRecord: %v", err)
+	}
+	if updated.Etag == got.Etag || !updated.CreateTime.Equal(got.CreateTime) || updated.UpdateTime.Before(got.UpdateTime) {
+		t.Errorf("updated = %+v, want a new etag, the same create time and a later update time", updated)
+	}
+	if _, err := s.UpdateRecord(ctx, org("nobody", "", "", ""), ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateRecord of a missing record: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteRecord(ctx, store.KindOrganization, "z-last", "stale"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("DeleteRecord with a stale etag: %v, want ErrConflict", err)
+	}
+	if err := s.DeleteRecord(ctx, store.KindOrganization, "z-last", ""); err != nil {
+		t.Fatalf("DeleteRecord: %v", err)
+	}
+	if err := s.DeleteRecord(ctx, store.KindOrganization, "z-last", ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting twice: %v, want ErrNotFound", err)
+	}
+
+	entries, err := s.Changes().List(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, e := range entries {
+		ops = append(ops, fmt.Sprintf("%s %s %s", e.Topic, e.Key, e.Op))
+	}
+	want := []string{
+		"organization caritas-crema upsert", "organization a-first upsert", "organization z-last upsert",
+		"organization caritas-crema upsert", "organization z-last delete",
+	}
+	if !reflect.DeepEqual(ops, want) {
+		t.Errorf("change log = %v, want %v", ops, want)
+	}
+	var payload map[string]any
+	if err := json.Unmarshal(entries[3].Payload, &payload); err != nil {
+		t.Fatalf("upsert payload is not JSON: %v", err)
+	}
+	if payload["email"] != "info@example.org" || payload["etag"] != updated.Etag {
+		t.Errorf("upsert payload = %v, want the new document with its etag", payload)
+	}
+	if entries[4].Op != changelog.OpDelete || len(entries[4].Payload) != 0 {
+		t.Errorf("delete entry = %+v, want no payload", entries[4])
+	}
+}
+
+func testRecordReferences(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	s := open(t, newStore)
+	mustCreate(t, s, org("o", "", "", ""), at(loc("placed", "o", "019035", "019", "03"), 45.3627, -9.6843))
+	if got, err := s.GetRecord(ctx, store.KindLocation, "placed"); err != nil || got.Latitude == nil || *got.Latitude != 45.3627 || *got.Longitude != -9.6843 {
+		t.Errorf("coordinates read back = %v, %v (%v)", got.Latitude, got.Longitude, err)
+	}
+	mustCreate(t, s, org("comune-crema", "019035", "019", "03"), loc("loc-1", "comune-crema", "019035", "019", "03"),
+		term("l2", "corsi di italiano", ""), service("svc-1", "comune-crema", "", nil, nil, []string{"l2"}, []string{"loc-1"}))
+	head, err := s.Changes().Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name      string
+		write     func() error
+		wantKind  error
+		wantField string
+	}{
+		{"a service with an unknown taxonomy term is refused naming the field",
+			func() error {
+				_, err := s.CreateRecord(ctx, service("svc-2", "comune-crema", "", nil, nil, []string{"l2", "nope"}, nil))
+				return err
+			}, store.ErrFailedPrecondition, "service.taxonomy_term_ids[1]"},
+		{"a service at an unknown location is refused naming the field",
+			func() error {
+				_, err := s.CreateRecord(ctx, service("svc-2", "comune-crema", "", nil, nil, nil, []string{"nowhere"}))
+				return err
+			}, store.ErrFailedPrecondition, "service.service_at_locations[0].location_id"},
+		{"a location of an unknown organization is refused",
+			func() error {
+				_, err := s.CreateRecord(ctx, loc("loc-2", "nobody", "019035", "019", "03"))
+				return err
+			}, store.ErrFailedPrecondition, "location.organization_id"},
+		{"an update to an unknown term is refused and keeps the old record",
+			func() error {
+				cur, err := s.GetRecord(ctx, store.KindService, "svc-1")
+				if err != nil {
+					return err
+				}
+				_, err = s.UpdateRecord(ctx, service("svc-1", "comune-crema", "", nil, nil, []string{"nope"}, nil), cur.Etag)
+				return err
+			}, store.ErrFailedPrecondition, "service.taxonomy_term_ids[0]"},
+		{"a term a service uses cannot be deleted",
+			func() error { return s.DeleteRecord(ctx, store.KindTaxonomyTerm, "l2", "") }, store.ErrFailedPrecondition, ""},
+		{"a location a service is delivered at cannot be deleted",
+			func() error { return s.DeleteRecord(ctx, store.KindLocation, "loc-1", "") }, store.ErrFailedPrecondition, ""},
+		{"an organization with records cannot be deleted",
+			func() error { return s.DeleteRecord(ctx, store.KindOrganization, "comune-crema", "") }, store.ErrFailedPrecondition, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.write()
+			if !errors.Is(err, tt.wantKind) {
+				t.Fatalf("error = %v, want %v", err, tt.wantKind)
+			}
+			var se *storage.Error
+			if tt.wantField != "" && (!errors.As(err, &se) || se.Field != tt.wantField) {
+				t.Errorf("error = %#v, want a *storage.Error about %s", err, tt.wantField)
+			}
+		})
+	}
+	if after, err := s.Changes().Head(ctx); err != nil || after != head {
+		t.Errorf("change log head moved from %d to %d (%v) on refused writes", head, after, err)
+	}
+	if _, err := s.GetRecord(ctx, store.KindService, "svc-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("refused service was written: %v", err)
+	}
+	// The refused update left svc-1 found by its term.
+	got, err := s.SearchServices(ctx, store.SearchFilter{TaxonomyTermIDs: []string{"l2"}})
+	if err != nil || !reflect.DeepEqual(ids(got), []string{"svc-1"}) {
+		t.Errorf("services of l2 after a refused update = %v, %v", ids(got), err)
+	}
+
+	// After the service goes, its term and location can go too.
+	if err := s.DeleteRecord(ctx, store.KindService, "svc-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []store.Kind{store.KindTaxonomyTerm, store.KindLocation} {
+		id := map[store.Kind]string{store.KindTaxonomyTerm: "l2", store.KindLocation: "loc-1"}[k]
+		if err := s.DeleteRecord(ctx, k, id, ""); err != nil {
+			t.Errorf("delete %s %s once unused: %v", k, id, err)
+		}
+	}
+	if err := s.DeleteRecord(ctx, store.KindOrganization, "comune-crema", ""); err != nil {
+		t.Errorf("delete the organization once empty: %v", err)
+	}
+}
+
+func testSearch(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	s := open(t, newStore)
+	mustCreate(t, s,
+		org("org", "019035", "019", "03"),
+		at(loc("crema", "org", "019035", "019", "03"), 45.3627, 9.6843),
+		at(loc("cremona", "org", "019036", "019", "03"), 45.1336, 10.0247),
+		loc("sona", "org", "023083", "023", "05"),
+		term("lang", "lingua\nlanguage\nlangue", ""),
+		term("l2", "corsi di italiano l2\nitalian language courses\ncours d'italien\nدورات اللغة الإيطالية", "lang"),
+		term("health", "salute\nhealth\nsante", ""),
+		service("s-l2-crema", "org", "scuola di italiano per adulti", []string{"it", "ar"}, []string{"adults"}, []string{"l2"}, []string{"crema"}),
+		service("s-l2-sona", "org", "italiano per donne 100%", []string{"it", "uk"}, []string{"women", "adults"}, []string{"l2"}, []string{"sona"}),
+		service("s-clinic", "org", "ambulatorio stp", []string{"it", "en", "fr"}, []string{"people-without-residence-permit"}, []string{"health"}, []string{"cremona", "sona"}),
+		service("s-nowhere", "org", "consulenza online", []string{"en"}, nil, nil, nil),
+	)
+	tests := []struct {
+		name   string
+		filter store.SearchFilter
+		want   []string
+	}{
+		{"no filter finds every service", store.SearchFilter{}, []string{"s-clinic", "s-l2-crema", "s-l2-sona", "s-nowhere"}},
+		{"a word of the service's own text matches", store.SearchFilter{Words: []string{"ambulatorio"}}, []string{"s-clinic"}},
+		{"a word of a term label in another language matches", store.SearchFilter{Words: []string{"italien"}}, []string{"s-l2-crema", "s-l2-sona"}},
+		{"an Arabic term label matches", store.SearchFilter{Words: []string{"الإيطالية"}}, []string{"s-l2-crema", "s-l2-sona"}},
+		{"every word must match, in the text or the labels", store.SearchFilter{Words: []string{"italian", "donne"}}, []string{"s-l2-sona"}},
+		{"a word part matches", store.SearchFilter{Words: []string{"ital"}}, []string{"s-l2-crema", "s-l2-sona"}},
+		{"LIKE wildcards in words are literal", store.SearchFilter{Words: []string{"100%"}}, []string{"s-l2-sona"}},
+		{"an underscore is literal", store.SearchFilter{Words: []string{"_"}}, []string{}},
+		{"a taxonomy term filters", store.SearchFilter{TaxonomyTermIDs: []string{"health"}}, []string{"s-clinic"}},
+		{"any of several terms", store.SearchFilter{TaxonomyTermIDs: []string{"health", "l2"}}, []string{"s-clinic", "s-l2-crema", "s-l2-sona"}},
+		{"a municipality filters by location", store.SearchFilter{Municipalities: []string{"019035"}}, []string{"s-l2-crema"}},
+		{"a province includes its municipalities", store.SearchFilter{Provinces: []string{"019"}}, []string{"s-clinic", "s-l2-crema"}},
+		{"a region includes its provinces", store.SearchFilter{Regions: []string{"05"}}, []string{"s-clinic", "s-l2-sona"}},
+		{"a language spoken filters exactly", store.SearchFilter{Language: "uk"}, []string{"s-l2-sona"}},
+		{"a language is not a substring match", store.SearchFilter{Language: "u"}, []string{}},
+		{"a target group filters", store.SearchFilter{TargetGroup: "adults"}, []string{"s-l2-crema", "s-l2-sona"}},
+		{"a box holds services with a located place inside", store.SearchFilter{Box: &store.Box{MinLat: 45.3, MaxLat: 45.4, MinLon: 9.6, MaxLon: 9.7}}, []string{"s-l2-crema"}},
+		{"box bounds are included", store.SearchFilter{Box: &store.Box{MinLat: 45.1336, MaxLat: 45.1336, MinLon: 10.0247, MaxLon: 10.0247}}, []string{"s-clinic"}},
+		{"places without coordinates are never in a box", store.SearchFilter{Box: &store.Box{MinLat: -90, MaxLat: 90, MinLon: -180, MaxLon: 180}}, []string{"s-clinic", "s-l2-crema"}},
+		{"filters combine", store.SearchFilter{Words: []string{"italiano"}, Regions: []string{"03"}, Language: "ar", TargetGroup: "adults", TaxonomyTermIDs: []string{"l2"}}, []string{"s-l2-crema"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.SearchServices(ctx, tt.filter)
+			if err != nil {
+				t.Fatalf("SearchServices: %v", err)
+			}
+			if !reflect.DeepEqual(ids(got), tt.want) {
+				t.Errorf("SearchServices = %v, want %v", ids(got), tt.want)
+			}
+		})
+	}
+}
