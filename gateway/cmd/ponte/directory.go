@@ -28,7 +28,7 @@ const directoryUsage = `usage: ponte directory <import|export> [flags]
                 one service or organization) into the directory, idempotently by id
   export        print the whole directory as an HSDS 3.1 organization package
 
-Both talk to a running ponte over gRPC (--server, default localhost:9090) with the
+Both talk to a running ponte over gRPC (--endpoint, default localhost:9090) with the
 token in --token or PONTE_TOKEN.
 `
 
@@ -43,7 +43,7 @@ func directoryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		server, token, locale string
 	)
 	fs := newFlagSet("directory "+verb, stderr)
-	fs.StringVar(&server, "server", "localhost:9090", "gRPC address of the ponte running the directory")
+	fs.StringVar(&server, "endpoint", "localhost:9090", "gRPC address (host:port) of the ponte running the directory")
 	fs.StringVar(&token, "token", "", "bearer token (a district or region admin's, or the organization's operators')")
 	fs.StringVar(&locale, "locale", "it", "import: language of the document's own text")
 	rest, err := config.ParseArgs(fs, args[1:])

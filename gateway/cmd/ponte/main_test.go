@@ -194,22 +194,22 @@ func TestDirectoryImportExport(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	out, err := run("import", "--server="+srv.grpc, file)
+	out, err := run("import", "--endpoint="+srv.grpc, file)
 	if err != nil || !regexp.MustCompile(`\d+ records: [1-9]\d* created, \d+ updated, \d+ unchanged, 0 failed`).MatchString(out) {
 		t.Fatalf("first import: %v\n%s", err, out)
 	}
-	out, err = run("import", "--server="+srv.grpc, file)
+	out, err = run("import", "--endpoint="+srv.grpc, file)
 	if err != nil || !regexp.MustCompile(`: 0 created, 0 updated, [1-9]\d* unchanged, 0 failed`).MatchString(out) {
 		t.Fatalf("second import of the same file: %v\n%s", err, out)
 	}
-	out, err = run("export", "--server="+srv.grpc)
+	out, err = run("export", "--endpoint="+srv.grpc)
 	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "[") || !strings.Contains(out, "Ottiglio") {
 		t.Fatalf("export: %v\n%.300s", err, out)
 	}
 
 	// Writing needs a token; reading what is already there does not.
 	other := filepath.Join(filepath.Dir(file), "cremona-casalasco.json")
-	cmd := exec.Command(ponteBinary, "directory", "import", "--server="+srv.grpc, other)
+	cmd := exec.Command(ponteBinary, "directory", "import", "--endpoint="+srv.grpc, other)
 	cmd.Env = cleanEnv()
 	if out, err := cmd.CombinedOutput(); err == nil || !regexp.MustCompile(`0 created, 0 updated, \d+ unchanged, [1-9]\d* failed`).MatchString(string(out)) {
 		t.Errorf("import of new records without a token: %v\n%s", err, out)
