@@ -36,6 +36,8 @@ type Serve struct {
 	Environment  string
 	API          API
 	Demo         bool
+	// DirectoryMirrors are the upstream directory nodes the directory mirrors.
+	DirectoryMirrors Mirrors
 }
 
 // API says how the deployment presents its REST API in the OpenAPI document.
@@ -111,6 +113,7 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.Environment, "environment", "dev", "deployment environment reported to telemetry")
 	c.API.RegisterAPI(fs)
+	fs.Var(&c.DirectoryMirrors, "directory-mirror", "upstream directory nodes to mirror read-only, name=host:port, comma-separated or repeated (a region mirroring its districts)")
 	fs.BoolVar(&c.Demo, "demo", false, "load the fictional demo directory (organizations and services of the programmes' territories); development key only")
 }
 
@@ -177,4 +180,57 @@ func SplitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// Mirror is an upstream directory node: its name (the origin of its records here) and
+// the gRPC address of its public DirectoryService.
+type Mirror struct {
+	Name string
+	Addr string
+}
+
+// Mirrors is the value of --directory-mirror: "name=host:port" entries, comma-separated
+// or in repeated flags. Names are unique lower-case words (letters, digits, "-", "_").
+type Mirrors []Mirror
+
+// String implements flag.Value.
+func (m *Mirrors) String() string {
+	if m == nil {
+		return ""
+	}
+	parts := make([]string, len(*m))
+	for i, u := range *m {
+		parts[i] = u.Name + "=" + u.Addr
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set implements flag.Value: it adds the entries of s.
+func (m *Mirrors) Set(s string) error {
+	for _, entry := range SplitList(s) {
+		name, addr, ok := strings.Cut(entry, "=")
+		name, addr = strings.TrimSpace(name), strings.TrimSpace(addr)
+		if !ok || !validMirrorName(name) || addr == "" {
+			return fmt.Errorf("%q: want name=host:port with a name of lower-case letters, digits, - or _ (at most 64)", entry)
+		}
+		for _, u := range *m {
+			if u.Name == name {
+				return fmt.Errorf("%q: upstream %s is named twice", entry, name)
+			}
+		}
+		*m = append(*m, Mirror{Name: name, Addr: addr})
+	}
+	return nil
+}
+
+func validMirrorName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' && r != '_' {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"flag"
+	"io"
 	"testing"
 
 	"github.com/ponte-network/ponte/libs/config"
@@ -67,5 +68,42 @@ func TestParseArgsReturnsArguments(t *testing.T) {
 	rest, err := config.ParseArgs(fs, []string{"--server=127.0.0.1:1", "file.json"})
 	if err != nil || *server != "127.0.0.1:1" || len(rest) != 1 || rest[0] != "file.json" {
 		t.Fatalf("ParseArgs = %v, %v (server %q)", rest, err, *server)
+	}
+}
+
+// Not parallel: t.Setenv.
+func TestDirectoryMirrorFlag(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     string
+		args    []string
+		want    string
+		wantErr bool
+	}{
+		{"no mirror by default", "", nil, "", false},
+		{"a comma list names several upstreams", "", []string{"--directory-mirror=cremasco=10.0.0.1:9090, casalasco=10.0.0.2:9090"}, "cremasco=10.0.0.1:9090,casalasco=10.0.0.2:9090", false},
+		{"the flag repeats", "", []string{"--directory-mirror=a=h1:1", "--directory-mirror=b=h2:2"}, "a=h1:1,b=h2:2", false},
+		{"the environment twin sets it", "sona=verona:9090", nil, "sona=verona:9090", false},
+		{"an entry without an address is refused", "", []string{"--directory-mirror=cremasco"}, "", true},
+		{"a name with capitals is refused", "", []string{"--directory-mirror=Crema=h:1"}, "", true},
+		{"a name given twice is refused", "", []string{"--directory-mirror=a=h:1,a=h:2"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("PONTE_DIRECTORY_MIRROR", tt.env)
+			}
+			var c config.Serve
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c.RegisterServe(fs)
+			err := config.Parse(fs, tt.args)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Parse error = %v, want error %v", err, tt.wantErr)
+			}
+			if err == nil && c.DirectoryMirrors.String() != tt.want {
+				t.Errorf("mirrors = %q, want %q", c.DirectoryMirrors.String(), tt.want)
+			}
+		})
 	}
 }

@@ -47,6 +47,26 @@
 // admin-only; an organization's own terms follow the organization. An update is checked
 // against the record before and after, so nobody moves a record out of their reach.
 //
+// # Mirroring
+//
+// A node can mirror upstream directory nodes (a region its districts; ponte serve
+// --directory-mirror=name=host:port,...): Service.Mirror follows each upstream's public
+// WatchChanges from the position stored for it (table mirror_cursors) and applies each
+// change with the cursor in one transaction, so a restart resumes where it stopped,
+// without duplicates, and deletes made upstream while it was down are followed.
+//   - Mirrored organizations, services, locations and taxonomy terms keep the upstream's
+//     id, etag and times; their origin (the upstream's configured name) is shown in the
+//     output-only origin field and in this node's change log, so a mirror of this node
+//     sees them too (with this node as their origin).
+//   - They are read-only here: Update, Delete, and Create with their id are refused as
+//     FAILED_PRECONDITION (400) "... is mirrored from <origin>: change it at its origin".
+//     Reads and search include them.
+//   - Ids are not namespaced: a change to an id this node holds with another origin (its
+//     own record, another upstream's) is left out and logged, and the cursor moves on.
+//   - Not mirrored: districts (each node keeps its own) and built-in taxonomy terms
+//     (every node seeds them). Mirrored references are not checked (the upstream did),
+//     and a mirrored delete is applied even if a local record still refers to it.
+//
 // # Search
 //
 // SearchServices filters in the store and finishes in Go:
@@ -111,6 +131,7 @@ type Service struct {
 	territories *territoryServer
 	directory   *directoryServer
 	store       store.Store
+	logger      *slog.Logger
 }
 
 // New builds the service.
@@ -125,6 +146,7 @@ func New(deps Deps) (*Service, error) {
 		territories: newTerritoryServer(deps.Store, deps.Catalog),
 		directory:   newDirectoryServer(deps.Store, deps.Catalog),
 		store:       deps.Store,
+		logger:      deps.Logger,
 	}, nil
 }
 

@@ -29,6 +29,7 @@ type resource interface {
 	proto.Message
 	GetId() string
 	GetEtag() string
+	GetOrigin() string
 }
 
 // newID returns a random (version 4) UUID, the id of records created without one.
@@ -43,7 +44,7 @@ func newID() string {
 }
 
 // outputOnly are the fields a caller cannot set: the store does.
-var outputOnly = []protoreflect.Name{"etag", "create_time", "update_time"}
+var outputOnly = []protoreflect.Name{"etag", "create_time", "update_time", "origin"}
 
 // docOf returns the stored document of m: protojson without the output-only fields.
 func docOf(m proto.Message) []byte {
@@ -71,6 +72,11 @@ func decodeRecord(r store.Record, m proto.Message) error {
 	pr.Set(fields.ByName("etag"), protoreflect.ValueOfString(r.Etag))
 	pr.Set(fields.ByName("create_time"), protoreflect.ValueOfMessage(timestamppb.New(r.CreateTime).ProtoReflect()))
 	pr.Set(fields.ByName("update_time"), protoreflect.ValueOfMessage(timestamppb.New(r.UpdateTime).ProtoReflect()))
+	if r.Origin != "" {
+		pr.Set(fields.ByName("origin"), protoreflect.ValueOfString(r.Origin))
+	} else {
+		pr.Clear(fields.ByName("origin"))
+	}
 	return nil
 }
 

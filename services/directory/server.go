@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ponte-network/ponte/libs/grpcerr"
 	"github.com/ponte-network/ponte/libs/pagetoken"
+	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/directory/store"
 )
@@ -142,6 +144,11 @@ func (k kindOps[T]) create(ctx context.Context, m T) (T, error) {
 		return zero, err
 	}
 	r, err = k.st.CreateRecord(ctx, r)
+	if errors.Is(err, store.ErrAlreadyExists) {
+		if existing, rerr := k.st.GetRecord(ctx, k.kind, m.GetId()); rerr == nil && existing.Origin != "" {
+			return zero, k.mirrored(m.GetId(), existing.Origin)
+		}
+	}
 	if err != nil {
 		return zero, grpcerr.From(err)
 	}
@@ -162,6 +169,9 @@ func (k kindOps[T]) update(ctx context.Context, id string, m T, mask *fieldmaskp
 	before, err := k.read(ctx, m.GetId())
 	if err != nil {
 		return zero, grpcerr.From(err)
+	}
+	if before.GetOrigin() != "" {
+		return zero, k.mirrored(id, before.GetOrigin())
 	}
 	if m.GetEtag() != "" && m.GetEtag() != before.GetEtag() {
 		return zero, grpcerr.From(fmt.Errorf("%s %s: %w", k.kind, m.GetId(), store.ErrConflict))
@@ -196,6 +206,9 @@ func (k kindOps[T]) delete(ctx context.Context, id, etag string) error {
 	if err != nil {
 		return grpcerr.From(err)
 	}
+	if before.GetOrigin() != "" {
+		return k.mirrored(id, before.GetOrigin())
+	}
 	if err := k.authorize(ctx, before, zero); err != nil {
 		return err
 	}
@@ -203,6 +216,13 @@ func (k kindOps[T]) delete(ctx context.Context, id, etag string) error {
 		etag = before.GetEtag()
 	}
 	return grpcerr.From(k.st.DeleteRecord(ctx, k.kind, id, etag))
+}
+
+// mirrored is the error for writing a record mirrored from origin: FAILED_PRECONDITION
+// (400) naming the record, whose id field is the request's.
+func (k kindOps[T]) mirrored(id, origin string) error {
+	return grpcerr.From(storage.FieldErrorf(store.ErrFailedPrecondition, k.field+".id",
+		"%s %q is mirrored from %s: change it at its origin", strings.ReplaceAll(string(k.kind), "_", " "), id, origin))
 }
 
 // validate checks m, the resource of request field field, against its protovalidate
@@ -237,7 +257,7 @@ func applyMask[T proto.Message](before, m T, mask *fieldmaskpb.FieldMask) (T, er
 	fields := dst.Descriptor().Fields()
 	skip := func(fd protoreflect.FieldDescriptor) bool {
 		switch fd.Name() {
-		case "id", "etag", "create_time", "update_time":
+		case "id", "etag", "create_time", "update_time", "origin":
 			return true
 		}
 		return false

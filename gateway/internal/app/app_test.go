@@ -74,6 +74,7 @@ func startNode(t *testing.T, databaseURL string, extraArgs ...string) *node {
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
+	n.dataDir = cfg.Storage.DataDir // extraArgs may name one: a restart on the same data
 	ctx, cancel := context.WithCancel(context.Background())
 	tel, err := telemetry.New(ctx, telemetry.Config{
 		ServiceName: "ponte-test", LogOutput: io.Discard,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/metadata"
@@ -20,10 +21,54 @@ import (
 
 // directoryModule runs the directory service: territories and the services of the territory.
 func (a *App) directoryModule() modules.Module {
-	return modules.Module{Name: "directory", Start: a.startDirectory}
+	m := &mirrors{}
+	return modules.Module{
+		Name:  "directory",
+		Start: func(ctx context.Context) error { return a.startDirectory(ctx, m) },
+		Stop:  m.stop,
+	}
 }
 
-func (a *App) startDirectory(ctx context.Context) error {
+// mirrors runs the directory's mirror loops (--directory-mirror) in the background,
+// from when the servers accept calls until the directory module stops.
+type mirrors struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// start dials every upstream and runs its loop on ctx, which stop cancels.
+func (m *mirrors) start(ctx context.Context, a *App, svc *directory.Service) error {
+	for _, up := range a.cfg.DirectoryMirrors {
+		conn, err := a.dialRemote(up.Addr)
+		if err != nil {
+			return fmt.Errorf("directory mirror %s: %w", up.Name, err)
+		}
+		a.onClose(conn.Close)
+		client := directoryv1.NewDirectoryServiceClient(conn)
+		m.wg.Go(func() {
+			_ = svc.Mirror(ctx, up.Name, client) // returns when ctx is cancelled
+		})
+	}
+	a.tel.Logger.Info("directory mirroring", slog.Int("upstreams", len(a.cfg.DirectoryMirrors)))
+	return nil
+}
+
+// stop cancels the loops and waits for them, before the store closes.
+func (m *mirrors) stop(ctx context.Context) error {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("directory mirrors did not stop: %w", ctx.Err())
+	}
+}
+
+func (a *App) startDirectory(ctx context.Context, m *mirrors) error {
 	st, err := directory.OpenStore(ctx, directory.StoreConfig{
 		DatabaseURL:    a.cfg.Storage.DatabaseURL,
 		SQLitePath:     a.cfg.Storage.SQLitePath("directory"),
@@ -51,6 +96,11 @@ func (a *App) startDirectory(ctx context.Context) error {
 	a.addPolicy(directory.Policy())
 	if a.cfg.Demo {
 		a.afterServe(a.loadDemo)
+	}
+	if len(a.cfg.DirectoryMirrors) > 0 {
+		mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		m.cancel = cancel
+		a.afterServe(func(context.Context) error { return m.start(mctx, a, svc) })
 	}
 	a.addReady("directory", svc.Ready)
 	for _, name := range directory.ServiceNames {

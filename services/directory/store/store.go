@@ -47,6 +47,8 @@ type Store interface {
 	ListDistricts(ctx context.Context) ([]District, error)
 	// Records keeps organizations, services, locations and taxonomy terms.
 	Records
+	// Mirror applies the changes of upstream directory nodes.
+	Mirror
 	// Changes is the directory's change feed.
 	Changes() changelog.Feed
 	// Ready returns nil when the store is reachable and its schema is current.
@@ -104,6 +106,8 @@ type Record struct {
 	Etag           string // set by the store on every write
 	CreateTime     time.Time
 	UpdateTime     time.Time
+	// Origin is the upstream node the record is mirrored from; empty for this node's own.
+	Origin string
 
 	// SearchText is the folded text free-text search matches (services, taxonomy terms).
 	SearchText string
@@ -192,6 +196,9 @@ func (r Record) Payload() []byte {
 	doc["etag"] = r.Etag
 	doc["createTime"] = r.CreateTime.UTC().Format(time.RFC3339Nano)
 	doc["updateTime"] = r.UpdateTime.UTC().Format(time.RFC3339Nano)
+	if r.Origin != "" {
+		doc["origin"] = r.Origin
+	}
 	out, err := json.Marshal(doc)
 	if err != nil { // a map of JSON values always marshals
 		panic(err)
@@ -242,4 +249,50 @@ func Unbars(s string) []string {
 // LikeEscape escapes s for a LIKE pattern with ESCAPE '\'.
 func LikeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// MirrorChange is one change of an upstream directory node, to apply on this one.
+type MirrorChange struct {
+	// Upstream is the upstream's name; upserted records get it as their Origin.
+	Upstream string
+	// Position is the change's position in the upstream's log: the cursor after it.
+	Position int64
+	// Op: changelog.OpUpsert stores Record, changelog.OpDelete deletes Kind/ID, empty
+	// only advances the cursor (changes that are not mirrored, such as districts).
+	Op   changelog.Op
+	Kind Kind
+	ID   string
+	// Record is the upserted record as the upstream has it: its Etag and times are kept.
+	Record Record
+}
+
+// MirrorOutcome says what ApplyMirrorChange did.
+type MirrorOutcome string
+
+// The outcomes of ApplyMirrorChange.
+const (
+	// MirrorApplied: the record was upserted or deleted (a delete of a record this node
+	// does not have is applied as nothing), and the change logged on this node.
+	MirrorApplied MirrorOutcome = "applied"
+	// MirrorSkipped: only the cursor moved (no Op).
+	MirrorSkipped MirrorOutcome = "skipped"
+	// MirrorCollision: this node has a record of that kind and id with another origin
+	// (its own, or another upstream's); it was left alone and the cursor moved.
+	MirrorCollision MirrorOutcome = "collision"
+	// MirrorDuplicate: the change is at or before the stored cursor; nothing was done.
+	MirrorDuplicate MirrorOutcome = "duplicate"
+)
+
+// Mirror is the part of the store that applies upstream changes.
+type Mirror interface {
+	// MirrorCursor returns the position of the last change of upstream applied here, 0
+	// when none.
+	MirrorCursor(ctx context.Context, upstream string) (int64, error)
+	// ApplyMirrorChange applies c and moves upstream's cursor to c.Position in one
+	// transaction, so that a change is never applied twice nor skipped across crashes.
+	// Upserts replace the record (columns, references and document, with the upstream's
+	// etag and times) with Origin c.Upstream, without checking references (the upstream
+	// did); deletes remove it without checking who refers to it. Both append to this
+	// node's change log. See MirrorOutcome for what is left alone.
+	ApplyMirrorChange(ctx context.Context, c MirrorChange) (MirrorOutcome, error)
 }

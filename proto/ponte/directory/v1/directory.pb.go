@@ -219,7 +219,11 @@ type Organization struct {
 	// When the record was created. Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the record last changed. Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The upstream directory node this record is mirrored from (its name in
+	// --directory-mirror); empty for records of this node. Output only: a
+	// mirrored record is read-only here and changes at its origin.
+	Origin        string `protobuf:"bytes,15,opt,name=origin,proto3" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -350,6 +354,13 @@ func (x *Organization) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Organization) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
 }
 
 // Phone is a telephone number (HSDS phone).
@@ -566,7 +577,11 @@ type Service struct {
 	// When created. Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When last changed. Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The upstream directory node this record is mirrored from (its name in
+	// --directory-mirror); empty for records of this node. Output only: a
+	// mirrored record is read-only here and changes at its origin.
+	Origin        string `protobuf:"bytes,26,opt,name=origin,proto3" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -774,6 +789,13 @@ func (x *Service) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Service) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
 }
 
 // RequiredDocument is a document to bring.
@@ -1055,7 +1077,11 @@ type Location struct {
 	// When created. Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When last changed. Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The upstream directory node this record is mirrored from (its name in
+	// --directory-mirror); empty for records of this node. Output only: a
+	// mirrored record is read-only here and changes at its origin.
+	Origin        string `protobuf:"bytes,17,opt,name=origin,proto3" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1202,6 +1228,13 @@ func (x *Location) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Location) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
 // Address is a postal address (HSDS address, type physical).
 type Address struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1316,7 +1349,11 @@ type TaxonomyTerm struct {
 	// When created. Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When last changed. Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The upstream directory node this record is mirrored from (its name in
+	// --directory-mirror); empty for records of this node. Output only: a
+	// mirrored record is read-only here and changes at its origin.
+	Origin        string `protobuf:"bytes,11,opt,name=origin,proto3" json:"origin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1419,6 +1456,13 @@ func (x *TaxonomyTerm) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *TaxonomyTerm) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
 }
 
 // ListOrganizationsRequest pages through organizations.
@@ -3413,7 +3457,7 @@ var File_ponte_directory_v1_directory_proto protoreflect.FileDescriptor
 
 const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\n" +
-	"\"ponte/directory/v1/directory.proto\x12\x12ponte.directory.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\b\n" +
+	"\"ponte/directory/v1/directory.proto\x12\x12ponte.directory.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb5\b\n" +
 	"\fOrganization\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12q\n" +
 	"\x04name\x18\x02 \x03(\v2*.ponte.directory.v1.Organization.NameEntryB1\xbaH.\x9a\x01+\b\x01\x10(\"\x1cr\x1a2\x18^[a-z]{2,3}(-[A-Z]{2})?$*\ar\x05\x10\x01\x18\xac\x02R\x04name\x12/\n" +
@@ -3431,7 +3475,8 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x1a7\n" +
+	"updateTime\x12\x1f\n" +
+	"\x06origin\x18\x0f \x01(\tB\a\xbaH\x04r\x02\x18@R\x06origin\x1a7\n" +
 	"\tNameEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
@@ -3458,7 +3503,7 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\n" +
 	"TitleEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd0\x13\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf1\x13\n" +
 	"\aService\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x122\n" +
 	"\x0forganization_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x0eorganizationId\x12l\n" +
@@ -3489,7 +3534,8 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\vcreate_time\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x1a7\n" +
+	"updateTime\x12\x1f\n" +
+	"\x06origin\x18\x1a \x01(\tB\a\xbaH\x04r\x02\x18@R\x06origin\x1a7\n" +
 	"\tNameEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
@@ -3536,7 +3582,7 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\n" +
 	"NotesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbe\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdf\n" +
 	"\n" +
 	"\bLocation\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x122\n" +
@@ -3557,7 +3603,8 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x1a7\n" +
+	"updateTime\x12\x1f\n" +
+	"\x06origin\x18\x11 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06origin\x1a7\n" +
 	"\tNameEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
@@ -3577,7 +3624,7 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\x0estate_province\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18dR\rstateProvince\x12@\n" +
 	"\vpostal_code\x18\x05 \x01(\tB\x1f\xbaH\x1cr\x1a2\x18^$|^[0-9A-Za-z -]{3,10}$R\n" +
 	"postalCode\x12.\n" +
-	"\acountry\x18\x06 \x01(\tB\x14\xbaH\x11r\x0f2\r^$|^[A-Z]{2}$R\acountry\"\xee\x05\n" +
+	"\acountry\x18\x06 \x01(\tB\x14\xbaH\x11r\x0f2\r^$|^[A-Z]{2}$R\acountry\"\x8f\x06\n" +
 	"\fTaxonomyTerm\x12<\n" +
 	"\x02id\x18\x01 \x01(\tB,\xbaH)r'2%^$|^[A-Za-z0-9][A-Za-z0-9.:_-]{0,63}$R\x02id\x12\x1b\n" +
 	"\x04code\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04code\x12q\n" +
@@ -3591,7 +3638,8 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x1a7\n" +
+	"updateTime\x12\x1f\n" +
+	"\x06origin\x18\v \x01(\tB\a\xbaH\x04r\x02\x18@R\x06origin\x1a7\n" +
 	"\tNameEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +

@@ -23,7 +23,7 @@ func (s *Store) CreateRecord(ctx context.Context, r store.Record) (store.Record,
 			return err
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO records (`+recordsql.Columns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (kind, id) DO NOTHING`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (kind, id) DO NOTHING`,
 			values(r)...)
 		if err != nil {
 			return fmt.Errorf("insert %s: %w", r.Kind, err)
@@ -175,7 +175,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 			groups           string
 		)
 		err := row.Scan(&kind, &r.ID, &r.OrganizationID, &r.Etag, &r.CreateTime, &r.UpdateTime, &doc, &r.SearchText,
-			&r.Municipality, &r.Province, &r.Region, &langs, &groups, &r.Latitude, &r.Longitude)
+			&r.Municipality, &r.Province, &r.Region, &langs, &groups, &r.Latitude, &r.Longitude, &r.Origin)
 		r.Kind, r.Doc = store.Kind(kind), []byte(doc)
 		r.Languages, r.TargetGroups = store.Unbars(langs), store.Unbars(groups)
 		r.CreateTime, r.UpdateTime = r.CreateTime.UTC(), r.UpdateTime.UTC()
@@ -189,7 +189,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 
 func values(r store.Record) []any {
 	return []any{string(r.Kind), r.ID, r.OrganizationID, r.Etag, r.CreateTime, r.UpdateTime, string(r.Doc), r.SearchText,
-		r.Municipality, r.Province, r.Region, store.Bars(r.Languages), store.Bars(r.TargetGroups), r.Latitude, r.Longitude}
+		r.Municipality, r.Province, r.Region, store.Bars(r.Languages), store.Bars(r.TargetGroups), r.Latitude, r.Longitude, r.Origin}
 }
 
 // checkRefs returns the error of the first reference that does not exist.

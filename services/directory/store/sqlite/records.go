@@ -25,7 +25,7 @@ func (s *Store) CreateRecord(ctx context.Context, r store.Record) (store.Record,
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO records (`+recordsql.Columns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO NOTHING`, values(r)...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO NOTHING`, values(r)...)
 		if err != nil {
 			return fmt.Errorf("insert %s: %w", r.Kind, err)
 		}
@@ -177,7 +177,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 			kind, created, updated, doc, langs, grps string
 		)
 		if err := rows.Scan(&kind, &r.ID, &r.OrganizationID, &r.Etag, &created, &updated, &doc, &r.SearchText,
-			&r.Municipality, &r.Province, &r.Region, &langs, &grps, &r.Latitude, &r.Longitude); err != nil {
+			&r.Municipality, &r.Province, &r.Region, &langs, &grps, &r.Latitude, &r.Longitude, &r.Origin); err != nil {
 			return nil, fmt.Errorf("read record: %w", err)
 		}
 		if r.CreateTime, err = time.Parse(timeLayout, created); err != nil {
@@ -199,7 +199,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 func values(r store.Record) []any {
 	return []any{string(r.Kind), r.ID, r.OrganizationID, r.Etag, r.CreateTime.Format(timeLayout), r.UpdateTime.Format(timeLayout),
 		string(r.Doc), r.SearchText, r.Municipality, r.Province, r.Region, store.Bars(r.Languages), store.Bars(r.TargetGroups),
-		r.Latitude, r.Longitude}
+		r.Latitude, r.Longitude, r.Origin}
 }
 
 // checkRefs returns the error of the first reference that does not exist.

@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("Records", func(t *testing.T) { t.Parallel(); testRecords(t, newStore) })
 	t.Run("RecordReferences", func(t *testing.T) { t.Parallel(); testRecordReferences(t, newStore) })
 	t.Run("Search", func(t *testing.T) { t.Parallel(); testSearch(t, newStore) })
+	t.Run("Mirror", func(t *testing.T) { t.Parallel(); testMirror(t, newStore) })
 }
 
 func open(t *testing.T, newStore NewStore) store.Store {

@@ -11,7 +11,7 @@ import (
 )
 
 // Columns are the columns of records, in the order Scan reads them.
-const Columns = `kind, id, organization_id, etag, create_time, update_time, doc, search_text, municipality, province, region, languages, target_groups, latitude, longitude`
+const Columns = `kind, id, organization_id, etag, create_time, update_time, doc, search_text, municipality, province, region, languages, target_groups, latitude, longitude, origin`
 
 // Placeholder returns the placeholder of the n-th (1-based) argument.
 type Placeholder func(n int) string
