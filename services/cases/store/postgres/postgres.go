@@ -91,6 +91,9 @@ func (q querier) CopyFrom(ctx context.Context, table string, columns []string, r
 
 type querier struct{ q pgq }
 
+// TextArrays implements sqlcore.ArrayQ: lists go as one text[] parameter.
+func (querier) TextArrays() {}
+
 // numbered turns "?" placeholders into $1, $2...
 func numbered(query string) string {
 	var b strings.Builder

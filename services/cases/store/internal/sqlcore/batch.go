@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 
 	"github.com/ponte-network/ponte/libs/changelog"
@@ -16,7 +14,7 @@ import (
 )
 
 // insertChunk is how many new cases are written at once.
-const insertChunk = 500
+const insertChunk = 1000 // a whole batch: one COPY on PostgreSQL
 
 var caseColumns = []string{"id", "person_id", "organization_id", "district_code", "municipality_code", "category", "phase",
 	"source", "external_id", "version", "deleted", "create_us", "update_us", "content_hash", "doc"}
@@ -24,8 +22,8 @@ var caseColumns = []string{"id", "person_id", "organization_id", "district_code"
 type caseKey struct{ source, external string }
 
 // BatchUpsertCases implements store.Store. It works by sets: one query reads every
-// stored case of the batch's keys, one the reachable persons, and new cases are
-// written by multi-row INSERTs; updates go one by one. A key repeated within the batch
+// stored case of the batch's keys, one the reachable persons, and new cases and their
+// audit rows are written by COPY (PostgreSQL) or multi-row INSERTs; updates go one by one. A key repeated within the batch
 // is processed after the items before it are written, against their result.
 func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scope, items []store.UpsertItem) ([]*casesv1.CaseUpsertResult, error) {
 	var out []*casesv1.CaseUpsertResult
@@ -78,7 +76,7 @@ func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scop
 						fmt.Sprintf("the case does not exist, expected version %d", it.ExpectedVersion), "expected_version"))
 					continue
 				}
-				k.Id = uuid.NewString()
+				k.Id = newCaseID()
 				if k.Phase == casesv1.Phase_PHASE_UNSPECIFIED {
 					k.Phase = casesv1.Phase_PHASE_INTAKE
 				}
@@ -110,7 +108,7 @@ func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scop
 // casesByKey reads the stored cases (deleted too) with the items' keys, by source so
 // that the (source, external_id) index serves the lookup.
 func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (map[caseKey]caseRow, error) {
-	bySource := map[string][]any{}
+	bySource := map[string][]string{}
 	var sources []string
 	for _, it := range items {
 		src := it.Case.GetSource()
@@ -119,13 +117,10 @@ func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (m
 		}
 		bySource[src] = append(bySource[src], it.Case.GetExternalId())
 	}
-	out := map[caseKey]caseRow{}
+	out := make(map[caseKey]caseRow, len(items))
 	for _, src := range sources {
-		ids := bySource[src]
-		for start := 0; start < len(ids); start += 500 {
-			chunk := ids[start:min(start+500, len(ids))]
-			args := append([]any{src}, chunk...)
-			err := q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND c.external_id IN (`+placeholders(len(chunk))+`)`, args,
+		err := eachIn(q, "c.external_id", bySource[src], func(cond string, args []any) error {
+			return q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND `+cond, append([]any{src}, args...),
 				func(scan func(...any) error) error {
 					r, err := scanCase(scan)
 					if err != nil {
@@ -134,9 +129,9 @@ func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (m
 					out[caseKey{r.c.Source, r.c.ExternalId}] = r
 					return nil
 				})
-			if err != nil {
-				return nil, fmt.Errorf("read cases by key: %w", err)
-			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read cases by key: %w", err)
 		}
 	}
 	return out, nil
@@ -144,7 +139,7 @@ func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (m
 
 // reachablePersons returns which of the items' persons are live and within s.
 func (c *Core) reachablePersons(ctx context.Context, q Q, s store.Scope, items []store.UpsertItem) (map[string]bool, error) {
-	var ids []any
+	var ids []string
 	seen := map[string]bool{}
 	for _, it := range items {
 		if id := it.Case.GetPersonId(); id != "" && !seen[id] {
@@ -153,11 +148,9 @@ func (c *Core) reachablePersons(ctx context.Context, q Q, s store.Scope, items [
 		}
 	}
 	out := map[string]bool{}
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := append([]any(nil), chunk...)
+	err := eachIn(q, "p.id", ids, func(in string, args []any) error {
 		cond := personCond(s, &args)
-		err := q.Query(ctx, `SELECT p.id FROM persons p WHERE p.deleted = 0 AND p.id IN (`+placeholders(len(chunk))+`) AND `+cond, args,
+		return q.Query(ctx, `SELECT p.id FROM persons p WHERE p.deleted = 0 AND `+in+` AND `+cond, args,
 			func(scan func(...any) error) error {
 				var id string
 				if err := scan(&id); err != nil {
@@ -166,9 +159,9 @@ func (c *Core) reachablePersons(ctx context.Context, q Q, s store.Scope, items [
 				out[id] = true
 				return nil
 			})
-		if err != nil {
-			return nil, fmt.Errorf("read persons of the batch: %w", err)
-		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read persons of the batch: %w", err)
 	}
 	return out, nil
 }
