@@ -266,11 +266,21 @@ func TestWatchFollowsOtherProcesses(t *testing.T) {
 	write("first")
 	receive("first")
 
+	// "first" may have come through the initial read, before the listener issued LISTEN:
+	// wait until it has, then cut its connection.
 	var killed int
-	err := writer.Pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&killed)
-	if err != nil || killed != 1 {
-		t.Fatalf("terminated %d LISTEN connections (%v), want 1", killed, err)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		err := writer.Pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&killed)
+		if err != nil {
+			t.Fatalf("terminate LISTEN connections: %v", err)
+		}
+		if killed > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if killed != 1 {
+		t.Fatalf("terminated %d LISTEN connections, want 1", killed)
 	}
 	write("second") // may be sent while nobody listens: the reconnect wakes the watcher
 	receive("second")
