@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v4"
+
+	"github.com/ponte-network/ponte/libs/storage"
 )
 
 // EnvPrefix is the prefix of the environment twins of the flags.
@@ -82,6 +84,17 @@ func (s *Storage) Embedded() bool { return s.DatabaseURL == "" }
 // SQLitePath is the embedded store file of a service.
 func (s *Storage) SQLitePath(service string) string {
 	return filepath.Join(s.DataDir, service+".db")
+}
+
+// For returns where service keeps its data: its schema of the database at DatabaseURL,
+// or its file in DataDir. Telemetry providers are the caller's to add.
+func (s *Storage) For(service string) storage.Config {
+	return storage.Config{
+		DatabaseURL:   s.DatabaseURL,
+		SQLitePath:    s.SQLitePath(service),
+		QueryExecMode: s.QueryExecMode,
+		MaxConns:      int32(s.MaxConns),
+	}
 }
 
 // RegisterAuth adds the token-verification flags to fs.

@@ -106,13 +106,12 @@ import (
 	"fmt"
 	"log/slog"
 
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
 	"github.com/ponte-network/ponte/libs/auth"
+	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/directory/store"
 	pgstore "github.com/ponte-network/ponte/services/directory/store/postgres"
@@ -197,32 +196,20 @@ func Policy() auth.Policy {
 	return p
 }
 
-// StoreConfig says where the directory keeps its data.
-type StoreConfig struct {
-	DatabaseURL   string // PostgreSQL; empty = the embedded store
-	SQLitePath    string // the embedded store's file
-	QueryExecMode string
-	MaxConns      int32
-	// TracerProvider traces each SQL statement; nil = not traced.
-	TracerProvider trace.TracerProvider
-	// MeterProvider receives PostgreSQL pool usage; nil = not measured.
-	MeterProvider metric.MeterProvider
-}
+// StoreConfig says where the service keeps its data: the one storage configuration
+// every Ponte service takes.
+type StoreConfig = storage.Config
 
-// OpenStore opens the configured store and applies its migrations.
+// OpenStore opens the configured store (PostgreSQL, or the embedded store when no
+// database URL is given) and applies its migrations.
 func OpenStore(ctx context.Context, cfg StoreConfig) (store.Store, error) {
-	if cfg.DatabaseURL != "" {
-		pc := pgstore.Config(cfg.DatabaseURL)
-		pc.QueryExecMode, pc.MaxConns = cfg.QueryExecMode, cfg.MaxConns
-		pc.TracerProvider, pc.MeterProvider = cfg.TracerProvider, cfg.MeterProvider
-		return pgstore.Open(ctx, pc)
+	if !cfg.Embedded() {
+		return pgstore.Open(ctx, cfg.Postgres(pgstore.Config(cfg.DatabaseURL)))
 	}
 	if cfg.SQLitePath == "" {
 		return nil, errors.New("directory store: neither a database URL nor an embedded store path")
 	}
-	lc := litestore.Config(cfg.SQLitePath)
-	lc.TracerProvider = cfg.TracerProvider
-	st, err := litestore.Open(ctx, lc)
+	st, err := litestore.Open(ctx, cfg.SQLite(litestore.Config(cfg.SQLitePath)))
 	if err != nil {
 		return nil, fmt.Errorf("embedded store %s: %w", cfg.SQLitePath, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/ponte-network/ponte/libs/config"
 	"github.com/ponte-network/ponte/libs/modules"
 	"github.com/ponte-network/ponte/libs/server"
+	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/telemetry"
 	"github.com/ponte-network/ponte/libs/territory"
 )
@@ -250,6 +251,14 @@ func (a *App) onClose(f func() error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.closers = append(a.closers, f)
+}
+
+// storeConfig says where service keeps its data, traced and measured with the process's
+// telemetry.
+func (a *App) storeConfig(service string) storage.Config {
+	c := a.cfg.Storage.For(service)
+	c.TracerProvider, c.MeterProvider = a.tel.TracerProvider, a.tel.MeterProvider
+	return c
 }
 
 // afterServe schedules f to run once the servers accept calls.

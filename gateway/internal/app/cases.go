@@ -13,14 +13,7 @@ func (a *App) casesModule() modules.Module {
 }
 
 func (a *App) startCases(ctx context.Context) error {
-	st, err := cases.OpenStore(ctx, cases.StoreConfig{
-		DatabaseURL:    a.cfg.Storage.DatabaseURL,
-		SQLitePath:     a.cfg.Storage.SQLitePath("cases"),
-		QueryExecMode:  a.cfg.Storage.QueryExecMode,
-		MaxConns:       int32(a.cfg.Storage.MaxConns),
-		TracerProvider: a.tel.TracerProvider,
-		MeterProvider:  a.tel.MeterProvider,
-	})
+	st, err := cases.OpenStore(ctx, a.storeConfig("cases"))
 	if err != nil {
 		return err
 	}

@@ -69,14 +69,7 @@ func (m *mirrors) stop(ctx context.Context) error {
 }
 
 func (a *App) startDirectory(ctx context.Context, m *mirrors) error {
-	st, err := directory.OpenStore(ctx, directory.StoreConfig{
-		DatabaseURL:    a.cfg.Storage.DatabaseURL,
-		SQLitePath:     a.cfg.Storage.SQLitePath("directory"),
-		QueryExecMode:  a.cfg.Storage.QueryExecMode,
-		MaxConns:       int32(a.cfg.Storage.MaxConns),
-		TracerProvider: a.tel.TracerProvider,
-		MeterProvider:  a.tel.MeterProvider,
-	})
+	st, err := directory.OpenStore(ctx, a.storeConfig("directory"))
 	if err != nil {
 		return err
 	}

@@ -12,14 +12,10 @@ import (
 // Migrate applies the migrations of every service with a store, on PostgreSQL when
 // storage names a database URL, else on the embedded store. Re-running it is a no-op.
 func Migrate(ctx context.Context, st config.Storage) error {
-	if err := directory.MigrateStore(ctx, directory.StoreConfig{
-		DatabaseURL: st.DatabaseURL, SQLitePath: st.SQLitePath("directory"), QueryExecMode: st.QueryExecMode,
-	}); err != nil {
+	if err := directory.MigrateStore(ctx, st.For("directory")); err != nil {
 		return fmt.Errorf("migrate directory: %w", err)
 	}
-	if err := cases.MigrateStore(ctx, cases.StoreConfig{
-		DatabaseURL: st.DatabaseURL, SQLitePath: st.SQLitePath("cases"), QueryExecMode: st.QueryExecMode,
-	}); err != nil {
+	if err := cases.MigrateStore(ctx, st.For("cases")); err != nil {
 		return fmt.Errorf("migrate cases: %w", err)
 	}
 	return nil

@@ -1,0 +1,43 @@
+package storage
+
+import (
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ponte-network/ponte/libs/storage/postgres"
+	"github.com/ponte-network/ponte/libs/storage/sqlite"
+)
+
+// Config says where one service keeps its data — PostgreSQL, or the embedded store when
+// no database URL is given — and how its SQL is observed. Every service's OpenStore
+// takes it.
+type Config struct {
+	DatabaseURL   string // PostgreSQL URL; empty = the embedded store
+	SQLitePath    string // the embedded store's file
+	QueryExecMode string // pgx query exec mode ("" = pgx default)
+	MaxConns      int32  // PostgreSQL pool size (0 = pgx default)
+	// TracerProvider traces each SQL statement; nil = not traced.
+	TracerProvider trace.TracerProvider
+	// MeterProvider receives PostgreSQL pool usage; nil = not measured.
+	MeterProvider metric.MeterProvider
+}
+
+// Embedded reports whether the embedded store is selected.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// Postgres completes a service's PostgreSQL configuration (its schema and migrations)
+// with c's connection, pool and telemetry settings.
+func (c Config) Postgres(pc postgres.Config) postgres.Config {
+	pc.URL = c.DatabaseURL
+	pc.QueryExecMode, pc.MaxConns = c.QueryExecMode, c.MaxConns
+	pc.TracerProvider, pc.MeterProvider = c.TracerProvider, c.MeterProvider
+	return pc
+}
+
+// SQLite completes a service's embedded-store configuration (its migrations) with c's
+// file and telemetry settings.
+func (c Config) SQLite(lc sqlite.Config) sqlite.Config {
+	lc.Path = c.SQLitePath
+	lc.TracerProvider = c.TracerProvider
+	return lc
+}
