@@ -6,6 +6,7 @@ package grpcerr
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -121,4 +122,21 @@ func (e *internalError) Unwrap() error { return e.cause }
 // GRPCStatus hides the cause from the caller.
 func (e *internalError) GRPCStatus() *status.Status {
 	return status.New(codes.Internal, "internal error")
+}
+
+// Violations collects the field violations of one request, for handlers that check more
+// than protovalidate can express.
+type Violations []FieldViolation
+
+// Add records that field is invalid, with a formatted description for the caller.
+func (v *Violations) Add(field, format string, args ...any) {
+	*v = append(*v, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
+}
+
+// Err returns nil without violations, else an InvalidArgument status listing them all.
+func (v Violations) Err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return InvalidArgument(v...)
 }

@@ -91,3 +91,17 @@ func TestInvalidArgumentListsEveryViolation(t *testing.T) {
 		t.Errorf("violations = %v", fields)
 	}
 }
+
+func TestViolationsCollectsThenFails(t *testing.T) {
+	t.Parallel()
+	var v grpcerr.Violations
+	if v.Err() != nil {
+		t.Fatal("no violations must be no error")
+	}
+	v.Add("radius_km", "must be at most %d", 200)
+	v.Add("near", "want lat,lon")
+	st := status.Convert(v.Err())
+	if st.Code() != codes.InvalidArgument || st.Message() != "invalid radius_km: must be at most 200" {
+		t.Errorf("Err = %v %q", st.Code(), st.Message())
+	}
+}

@@ -120,42 +120,29 @@ func cmpOr(a, b string) string {
 
 // ---------------------------------------------------------------- validation
 
-type violations []grpcerr.FieldViolation
-
-func (v *violations) add(field, format string, args ...any) {
-	*v = append(*v, grpcerr.FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
-}
-
-func (v violations) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	return grpcerr.InvalidArgument(v...)
-}
-
 // validate checks m, the resource of request field field, against its protovalidate rules.
-func validate(field string, m proto.Message) violations {
+func validate(field string, m proto.Message) grpcerr.Violations {
 	err := protovalidate.Validate(m)
 	if err == nil {
 		return nil
 	}
 	var verr *protovalidate.ValidationError
 	if !errors.As(err, &verr) {
-		return violations{{Field: field, Description: "cannot be validated"}}
+		return grpcerr.Violations{{Field: field, Description: "cannot be validated"}}
 	}
-	var bad violations
+	var bad grpcerr.Violations
 	for _, v := range verr.Violations {
-		bad.add(field+"."+protovalidate.FieldPathString(v.Proto.GetField()), "%s", v.Proto.GetMessage())
+		bad.Add(field+"."+protovalidate.FieldPathString(v.Proto.GetField()), "%s", v.Proto.GetMessage())
 	}
 	return bad
 }
 
-func (s *server) checkMunicipality(bad *violations, field, code string) {
+func (s *server) checkMunicipality(bad *grpcerr.Violations, field, code string) {
 	if code == "" {
 		return
 	}
 	if _, ok := s.catalog.Municipality(code); !ok {
-		bad.add(field, "unknown ISTAT municipality %s", code)
+		bad.Add(field, "unknown ISTAT municipality %s", code)
 	}
 }
 
@@ -165,15 +152,15 @@ func (s *server) checkPerson(p *casesv1.Person) error {
 	personal := p.GetGivenName() != "" || p.GetFamilyName() != "" || p.GetBirthDate() != "" || p.GetSex() != 0 ||
 		p.GetNationality() != "" || len(p.GetLanguages()) > 0 || p.GetResidenceMunicipalityCode() != "" || p.GetTaxCode() != ""
 	if personal && p.GetLegalBasis() == casesv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED {
-		bad.add("person.legal_basis", "personal data needs a legal basis")
+		bad.Add("person.legal_basis", "personal data needs a legal basis")
 	}
 	if p.GetLegalBasis() == casesv1.LegalBasis_LEGAL_BASIS_CONSENT && p.GetConsentTime() == nil {
-		bad.add("person.consent_time", "consent as legal basis needs the time of consent")
+		bad.Add("person.consent_time", "consent as legal basis needs the time of consent")
 	}
-	return bad.err()
+	return bad.Err()
 }
 
-func (s *server) caseViolations(field string, k *casesv1.Case) violations {
+func (s *server) caseViolations(field string, k *casesv1.Case) grpcerr.Violations {
 	bad := validate(field, k)
 	s.checkMunicipality(&bad, field+".municipality_code", k.GetMunicipalityCode())
 	return bad
@@ -413,7 +400,7 @@ func (s *server) CreateCase(ctx context.Context, req *casesv1.CreateCaseRequest)
 	k := proto.CloneOf(req.GetCase())
 	k.Phase, k.AgeBand = casesv1.Phase_PHASE_INTAKE, ""
 	s.defaults(c, k)
-	if err := s.caseViolations("case", k).err(); err != nil {
+	if err := s.caseViolations("case", k).Err(); err != nil {
 		return nil, err
 	}
 	if (k.Source == "") != (k.ExternalId == "") {
@@ -444,7 +431,7 @@ func (s *server) UpdateCase(ctx context.Context, req *casesv1.UpdateCaseRequest)
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := s.caseViolations("case", next).err(); err != nil {
+		if err := s.caseViolations("case", next).Err(); err != nil {
 			return nil, nil, err
 		}
 		return next, nil, c.mayWrite(next)
@@ -529,12 +516,12 @@ func (s *server) CreateCaseEvent(ctx context.Context, req *casesv1.CreateCaseEve
 		return nil, err
 	}
 	ev := req.GetEvent()
-	var bad violations
+	var bad grpcerr.Violations
 	if ev.GetPhaseChange() != nil {
-		bad.add("event.phase_change", "phases change through TransitionCase")
+		bad.Add("event.phase_change", "phases change through TransitionCase")
 	}
 	s.checkMunicipality(&bad, "event.consultation.requester_municipality_code", ev.GetConsultation().GetRequesterMunicipalityCode())
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 	out, err := s.store.AddCaseEvent(ctx, c.actor, c.scope, req.GetCaseId(), ev)
@@ -593,10 +580,10 @@ func (s *server) checkUpsert(c caller, idx int32, it *casesv1.CaseUpsert) (*case
 	s.defaults(c, k)
 	bad := s.caseViolations("case", k)
 	if k.GetSource() == "" {
-		bad.add("case.source", "is required in a batch")
+		bad.Add("case.source", "is required in a batch")
 	}
 	if k.GetExternalId() == "" {
-		bad.add("case.external_id", "is required in a batch")
+		bad.Add("case.external_id", "is required in a batch")
 	}
 	if len(bad) > 0 {
 		return nil, &casesv1.CaseUpsertResult{Index: idx, Outcome: casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID,

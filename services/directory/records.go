@@ -204,20 +204,6 @@ func words(q string) []string {
 	return slices.Compact(fs)
 }
 
-// violations collects field violations.
-type violations []grpcerr.FieldViolation
-
-func (v *violations) add(field, format string, args ...any) {
-	*v = append(*v, grpcerr.FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
-}
-
-func (v violations) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	return grpcerr.InvalidArgument(v...)
-}
-
 // placeOf sets the territory columns of r from an ISTAT municipality code.
 func placeOf(r *store.Record, c *territory.Catalog, municipality string) bool {
 	m, ok := c.Municipality(municipality)
@@ -230,41 +216,41 @@ func placeOf(r *store.Record, c *territory.Catalog, municipality string) bool {
 
 // organizationRecord validates o and returns its record.
 func (s *directoryServer) organizationRecord(o *directoryv1.Organization) (store.Record, error) {
-	var bad violations
+	var bad grpcerr.Violations
 	r := store.Record{Kind: store.KindOrganization, ID: o.GetId(), OrganizationID: o.GetId()}
 	if code := o.GetMunicipalityCode(); code != "" && !placeOf(&r, s.catalog, code) {
-		bad.add("organization.municipality_code", "unknown municipality %q", code)
+		bad.Add("organization.municipality_code", "unknown municipality %q", code)
 	}
 	r.SearchText = foldAll([]string{o.GetAlternateName()}, o.GetName(), o.GetDescription())
 	r.Doc = docOf(o)
-	return r, bad.err()
+	return r, bad.Err()
 }
 
 // locationRecord validates l and returns its record.
 func (s *directoryServer) locationRecord(l *directoryv1.Location) (store.Record, error) {
-	var bad violations
+	var bad grpcerr.Violations
 	r := store.Record{Kind: store.KindLocation, ID: l.GetId(), OrganizationID: l.GetOrganizationId(),
 		Refs: []store.Ref{{Kind: store.KindOrganization, ID: l.GetOrganizationId(), Field: "location.organization_id"}}}
 	if l.GetMunicipalityCode() != "" && !placeOf(&r, s.catalog, l.GetMunicipalityCode()) {
-		bad.add("location.municipality_code", "unknown municipality %q", l.GetMunicipalityCode())
+		bad.Add("location.municipality_code", "unknown municipality %q", l.GetMunicipalityCode())
 	}
 	if l.Latitude == nil && l.Longitude != nil {
-		bad.add("location.latitude", "give latitude and longitude together, or neither")
+		bad.Add("location.latitude", "give latitude and longitude together, or neither")
 	}
 	if l.Latitude != nil && l.Longitude == nil {
-		bad.add("location.longitude", "give latitude and longitude together, or neither")
+		bad.Add("location.longitude", "give latitude and longitude together, or neither")
 	}
 	checkSchedules(&bad, "location.schedules", l.GetSchedules())
 	r.Latitude, r.Longitude = l.Latitude, l.Longitude
 	r.Languages = l.GetLanguages()
 	r.SearchText = foldAll(nil, l.GetName(), l.GetDescription())
 	r.Doc = docOf(l)
-	return r, bad.err()
+	return r, bad.Err()
 }
 
 // serviceRecord validates sv and returns its record.
 func (s *directoryServer) serviceRecord(sv *directoryv1.Service) (store.Record, error) {
-	var bad violations
+	var bad grpcerr.Violations
 	r := store.Record{Kind: store.KindService, ID: sv.GetId(), OrganizationID: sv.GetOrganizationId(),
 		Refs: []store.Ref{{Kind: store.KindOrganization, ID: sv.GetOrganizationId(), Field: "service.organization_id"}}}
 	for i, t := range sv.GetTaxonomyTermIds() {
@@ -273,7 +259,7 @@ func (s *directoryServer) serviceRecord(sv *directoryv1.Service) (store.Record, 
 	seen := map[string]bool{}
 	for i, sal := range sv.GetServiceAtLocations() {
 		if seen[sal.GetLocationId()] {
-			bad.add(fmt.Sprintf("service.service_at_locations[%d].location_id", i), "location %q is listed twice", sal.GetLocationId())
+			bad.Add(fmt.Sprintf("service.service_at_locations[%d].location_id", i), "location %q is listed twice", sal.GetLocationId())
 		}
 		seen[sal.GetLocationId()] = true
 		r.Refs = append(r.Refs, store.Ref{Kind: store.KindLocation, ID: sal.GetLocationId(), Field: fmt.Sprintf("service.service_at_locations[%d].location_id", i)})
@@ -281,50 +267,50 @@ func (s *directoryServer) serviceRecord(sv *directoryv1.Service) (store.Record, 
 	}
 	checkSchedules(&bad, "service.schedules", sv.GetSchedules())
 	if sv.GetMaximumAge() != 0 && sv.GetMaximumAge() < sv.GetMinimumAge() {
-		bad.add("service.maximum_age", "is below minimum_age")
+		bad.Add("service.maximum_age", "is below minimum_age")
 	}
 	r.Languages, r.TargetGroups = sv.GetLanguages(), sv.GetTargetGroups()
 	r.SearchText = foldAll(nil, sv.GetName(), sv.GetDescription(), sv.GetEligibility(), sv.GetInterpretationServices())
 	r.Doc = docOf(sv)
-	return r, bad.err()
+	return r, bad.Err()
 }
 
 // termRecord validates t and returns its record.
 func (s *directoryServer) termRecord(t *directoryv1.TaxonomyTerm) (store.Record, error) {
-	var bad violations
+	var bad grpcerr.Violations
 	r := store.Record{Kind: store.KindTaxonomyTerm, ID: t.GetId(), OrganizationID: t.GetOrganizationId()}
 	if t.GetOrganizationId() != "" {
 		r.Refs = append(r.Refs, store.Ref{Kind: store.KindOrganization, ID: t.GetOrganizationId(), Field: "taxonomy_term.organization_id"})
 	}
 	if p := t.GetParentId(); p != "" {
 		if p == t.GetId() {
-			bad.add("taxonomy_term.parent_id", "a term cannot be its own parent")
+			bad.Add("taxonomy_term.parent_id", "a term cannot be its own parent")
 		}
 		r.Refs = append(r.Refs, store.Ref{Kind: store.KindTaxonomyTerm, ID: p, Field: "taxonomy_term.parent_id"})
 	}
 	r.SearchText = foldAll([]string{t.GetCode()}, t.GetName())
 	r.Doc = docOf(t)
-	return r, bad.err()
+	return r, bad.Err()
 }
 
-// checkSchedules adds the violations of schedules that protovalidate cannot see.
-func checkSchedules(bad *violations, field string, scheds []*directoryv1.Schedule) {
+// checkSchedules adds the grpcerr.Violations of schedules that protovalidate cannot see.
+func checkSchedules(bad *grpcerr.Violations, field string, scheds []*directoryv1.Schedule) {
 	for i, sc := range scheds {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		weekly := sc.GetWeekday() != directoryv1.Weekday_WEEKDAY_UNSPECIFIED
 		switch {
 		case weekly && sc.GetExceptionDate() != "":
-			bad.add(f, "a schedule is either weekly (weekday) or an exception (exception_date), not both")
+			bad.Add(f, "a schedule is either weekly (weekday) or an exception (exception_date), not both")
 		case !weekly && sc.GetExceptionDate() == "":
-			bad.add(f, "a schedule needs a weekday or an exception_date")
+			bad.Add(f, "a schedule needs a weekday or an exception_date")
 		case weekly && (sc.GetOpensAt() == "" || sc.GetClosesAt() == ""):
-			bad.add(f, "a weekly opening needs opens_at and closes_at")
+			bad.Add(f, "a weekly opening needs opens_at and closes_at")
 		case !sc.GetClosed() && sc.GetExceptionDate() != "" && (sc.GetOpensAt() == "" || sc.GetClosesAt() == ""):
-			bad.add(f, "an exception is closed, or has opens_at and closes_at")
+			bad.Add(f, "an exception is closed, or has opens_at and closes_at")
 		case sc.GetOpensAt() != "" && sc.GetClosesAt() <= sc.GetOpensAt():
-			bad.add(f+".closes_at", "must be after opens_at")
+			bad.Add(f+".closes_at", "must be after opens_at")
 		case sc.GetValidFrom() != "" && sc.GetValidTo() != "" && sc.GetValidTo() < sc.GetValidFrom():
-			bad.add(f+".valid_to", "is before valid_from")
+			bad.Add(f+".valid_to", "is before valid_from")
 		}
 	}
 }

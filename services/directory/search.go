@@ -249,27 +249,27 @@ func (s *directoryServer) territoryFilter(ctx context.Context, code string, f *s
 
 // SearchServices implements directoryv1.DirectoryServiceServer.
 func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.SearchServicesRequest) (*directoryv1.SearchServicesResponse, error) {
-	var bad violations
+	var bad grpcerr.Violations
 	f := store.SearchFilter{Words: words(req.GetQ()), Language: req.GetLanguage(), TargetGroup: req.GetTargetGroup()}
 	if g := req.GetTargetGroup(); g != "" && !slices.Contains(TargetGroups, g) {
-		bad.add("target_group", "unknown target group %q: one of %s", g, strings.Join(TargetGroups, ", "))
+		bad.Add("target_group", "unknown target group %q: one of %s", g, strings.Join(TargetGroups, ", "))
 	}
 	var near point
 	hasNear := req.GetNear() != ""
 	if hasNear {
 		var ok bool
 		if near, ok = parseNear(req.GetNear()); !ok {
-			bad.add("near", "give \"lat,lon\" in decimal degrees, latitude within ±90 and longitude within ±180")
+			bad.Add("near", "give \"lat,lon\" in decimal degrees, latitude within ±90 and longitude within ±180")
 		}
 	}
 	radius := req.GetRadiusKm()
 	switch {
 	case radius != 0 && !hasNear:
-		bad.add("radius_km", "needs near")
+		bad.Add("radius_km", "needs near")
 	case radius == 0:
 		radius = defaultRadiusKM
 	case radius < 0 || radius > maxRadiusKM:
-		bad.add("radius_km", "must be more than 0 and at most %d", maxRadiusKM)
+		bad.Add("radius_km", "must be more than 0 and at most %d", maxRadiusKM)
 	}
 	if hasNear && len(bad) == 0 {
 		f.Box = boxAround(near, radius)
@@ -290,7 +290,7 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 	}
 	for i, id := range req.GetTaxonomy() {
 		if terms[id] == nil {
-			bad.add(fmt.Sprintf("taxonomy[%d]", i), "unknown taxonomy term %q", id)
+			bad.Add(fmt.Sprintf("taxonomy[%d]", i), "unknown taxonomy term %q", id)
 			continue
 		}
 		// The term and its descendants.
@@ -307,7 +307,7 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 			return nil, err
 		}
 		if !ok {
-			bad.add("territory", "unknown territory %q", code)
+			bad.Add("territory", "unknown territory %q", code)
 		}
 	}
 	openTime := ""
@@ -321,9 +321,9 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 	cursor, err := pagetoken.Decode(req.GetPageToken(), query)
 	offset, convErr := strconv.Atoi(cursor)
 	if err != nil || (cursor != "" && (convErr != nil || offset < 0)) {
-		bad.add("page_token", "does not belong to this query: start again without it")
+		bad.Add("page_token", "does not belong to this query: start again without it")
 	}
-	if err := bad.err(); err != nil {
+	if err := bad.Err(); err != nil {
 		return nil, err
 	}
 

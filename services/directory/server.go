@@ -236,11 +236,11 @@ func validate(field string, m proto.Message) error {
 	if !errors.As(err, &verr) {
 		return fmt.Errorf("validate %s: %w", field, err)
 	}
-	var bad violations
+	var bad grpcerr.Violations
 	for _, v := range verr.Violations {
-		bad.add(field+"."+protovalidate.FieldPathString(v.Proto.GetField()), "%s", v.Proto.GetMessage())
+		bad.Add(field+"."+protovalidate.FieldPathString(v.Proto.GetField()), "%s", v.Proto.GetMessage())
 	}
-	return bad.err()
+	return bad.Err()
 }
 
 func setID(m proto.Message, id string) {

@@ -210,21 +210,18 @@ func (s *territoryServer) GetTerritory(ctx context.Context, req *directoryv1.Get
 // CreateTerritory implements directoryv1.TerritoryServiceServer.
 func (s *territoryServer) CreateTerritory(ctx context.Context, req *directoryv1.CreateTerritoryRequest) (*directoryv1.Territory, error) {
 	in := req.GetTerritory()
-	var violations []grpcerr.FieldViolation
-	bad := func(field, desc string) {
-		violations = append(violations, grpcerr.FieldViolation{Field: field, Description: desc})
-	}
+	var bad grpcerr.Violations
 	if in.GetLevel() != "" && in.GetLevel() != string(territory.LevelDistrict) {
-		bad("territory.level", "only districts can be created; regions, provinces and municipalities come from ISTAT")
+		bad.Add("territory.level", "only districts can be created; regions, provinces and municipalities come from ISTAT")
 	}
 	if in.GetCode() == "" || in.GetCode()[0] < 'a' || in.GetCode()[0] > 'z' {
-		bad("territory.code", "a district code starts with a lower-case letter (e.g. \"ambito-cremasco\"); numeric codes are ISTAT's")
+		bad.Add("territory.code", "a district code starts with a lower-case letter (e.g. \"ambito-cremasco\"); numeric codes are ISTAT's")
 	}
 	if strings.TrimSpace(in.GetName()) == "" {
-		bad("territory.name", "is required")
+		bad.Add("territory.name", "is required")
 	}
 	if len(in.GetMunicipalityCodes()) == 0 {
-		bad("territory.municipality_codes", "a district needs at least one municipality")
+		bad.Add("territory.municipality_codes", "a district needs at least one municipality")
 	}
 	region := ""
 	for i, code := range in.GetMunicipalityCodes() {
@@ -232,15 +229,15 @@ func (s *territoryServer) CreateTerritory(ctx context.Context, req *directoryv1.
 		field := fmt.Sprintf("territory.municipality_codes[%d]", i)
 		switch {
 		case !ok:
-			bad(field, fmt.Sprintf("unknown municipality %q", code))
+			bad.Add(field, "unknown municipality %q", code)
 		case region == "":
 			region = m.RegionCode
 		case m.RegionCode != region:
-			bad(field, fmt.Sprintf("municipality %s is in region %s, the district's others in region %s: a district lies within one region", code, m.RegionCode, region))
+			bad.Add(field, "municipality %s is in region %s, the district's others in region %s: a district lies within one region", code, m.RegionCode, region)
 		}
 	}
-	if len(violations) > 0 {
-		return nil, grpcerr.InvalidArgument(violations...)
+	if err := bad.Err(); err != nil {
+		return nil, err
 	}
 	if err := s.authorizeDistrict(ctx, in.GetMunicipalityCodes()); err != nil {
 		return nil, err
