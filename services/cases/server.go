@@ -28,6 +28,7 @@ import (
 	"github.com/ponte-network/ponte/libs/pagetoken"
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
+	"github.com/ponte-network/ponte/libs/updatemask"
 	"github.com/ponte-network/ponte/services/cases/store"
 )
 
@@ -187,55 +188,10 @@ func (s *server) defaults(c caller, k *casesv1.Case) {
 	}
 }
 
-// applyMask returns before with the top-level fields named by mask taken from m; an
-// empty mask takes every field. The id and output-only fields are never taken.
+// applyMask applies an update's field mask (libs/updatemask); the id, version, etag and
+// times are never taken from the request, nor the fields named in skip.
 func applyMask[T proto.Message](before, m T, mask *fieldmaskpb.FieldMask, skip ...protoreflect.Name) (T, error) {
-	out := proto.Clone(before).(T)
-	dst, src := out.ProtoReflect(), m.ProtoReflect()
-	fields := dst.Descriptor().Fields()
-	skipped := func(fd protoreflect.FieldDescriptor) bool {
-		switch fd.Name() {
-		case "id", "etag", "version", "create_time", "update_time":
-			return true
-		}
-		for _, n := range skip {
-			if fd.Name() == n {
-				return true
-			}
-		}
-		return false
-	}
-	var selected []protoreflect.FieldDescriptor
-	if len(mask.GetPaths()) == 0 {
-		for i := range fields.Len() {
-			selected = append(selected, fields.Get(i))
-		}
-	}
-	for i, p := range mask.GetPaths() {
-		top, _, _ := strings.Cut(p, ".")
-		fd := fields.ByName(protoreflect.Name(top))
-		if fd == nil {
-			fd = fields.ByJSONName(top)
-		}
-		if fd == nil {
-			var zero T
-			return zero, grpcerr.InvalidArgument(grpcerr.FieldViolation{
-				Field: "update_mask.paths[" + strconv.Itoa(i) + "]", Description: fmt.Sprintf("no field %q", p),
-			})
-		}
-		selected = append(selected, fd)
-	}
-	for _, fd := range selected {
-		if skipped(fd) {
-			continue
-		}
-		if src.Has(fd) {
-			dst.Set(fd, src.Get(fd))
-		} else {
-			dst.Clear(fd)
-		}
-	}
-	return out, nil
+	return updatemask.Apply(before, m, mask, append([]protoreflect.Name{"id", "etag", "version", "create_time", "update_time"}, skip...)...)
 }
 
 func conflictIfStale(kind, id, etag, current string) error {

@@ -6,7 +6,6 @@ import (
 	"buf.build/go/protovalidate"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -20,6 +19,7 @@ import (
 	"github.com/ponte-network/ponte/libs/pagetoken"
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
+	"github.com/ponte-network/ponte/libs/updatemask"
 	"github.com/ponte-network/ponte/services/directory/store"
 )
 
@@ -248,62 +248,10 @@ func setID(m proto.Message, id string) {
 	pr.Set(pr.Descriptor().Fields().ByName("id"), protoreflect.ValueOfString(id))
 }
 
-// applyMask returns before with the top-level fields named by mask taken from m (a
-// nested path such as "address.city" replaces the whole top-level field); an empty mask
-// takes every field of m. Output-only fields and the id are never taken.
+// applyMask applies an update's field mask (libs/updatemask); the id, etag, times and
+// origin are never taken from the request.
 func applyMask[T proto.Message](before, m T, mask *fieldmaskpb.FieldMask) (T, error) {
-	out := proto.Clone(before).(T)
-	dst, src := out.ProtoReflect(), m.ProtoReflect()
-	fields := dst.Descriptor().Fields()
-	skip := func(fd protoreflect.FieldDescriptor) bool {
-		switch fd.Name() {
-		case "id", "etag", "create_time", "update_time", "origin":
-			return true
-		}
-		return false
-	}
-	if len(mask.GetPaths()) == 0 {
-		for i := range fields.Len() {
-			fd := fields.Get(i)
-			if skip(fd) {
-				continue
-			}
-			if src.Has(fd) {
-				dst.Set(fd, src.Get(fd))
-			} else {
-				dst.Clear(fd)
-			}
-		}
-		return out, nil
-	}
-	for i, p := range mask.GetPaths() {
-		top := p
-		for j := range len(p) {
-			if p[j] == '.' {
-				top = p[:j]
-				break
-			}
-		}
-		fd := fields.ByName(protoreflect.Name(top))
-		if fd == nil {
-			fd = fields.ByJSONName(top)
-		}
-		if fd == nil {
-			var zero T
-			return zero, grpcerr.InvalidArgument(grpcerr.FieldViolation{
-				Field: "update_mask.paths[" + strconv.Itoa(i) + "]", Description: fmt.Sprintf("no field %q", p),
-			})
-		}
-		if skip(fd) {
-			continue
-		}
-		if src.Has(fd) {
-			dst.Set(fd, src.Get(fd))
-		} else {
-			dst.Clear(fd)
-		}
-	}
-	return out, nil
+	return updatemask.Apply(before, m, mask, "id", "etag", "create_time", "update_time", "origin")
 }
 
 // ListOrganizations implements directoryv1.DirectoryServiceServer.
