@@ -157,8 +157,9 @@ func pickLocale(mp protoreflect.Map, locale string) (string, string, bool) {
 	return keys[0], mp.Get(protoreflect.ValueOfString(keys[0]).MapKey()).String(), true
 }
 
-// text returns the text of a translatable map in locale with the fallbacks of localize.
-func text(m map[string]string, locale string) string {
+// Text returns the text of a translatable map in locale, else in Italian, else in the
+// alphabetically first locale: the fallbacks of every localized read.
+func Text(m map[string]string, locale string) string {
 	for _, want := range []string{locale, fallbackLocale} {
 		if t, ok := m[want]; ok && want != "" {
 			return t

@@ -355,7 +355,7 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 		TotalSize: int32(len(kept)),
 		TaxonomyFacets: facetList(termCounts, func(id string) string {
 			if t := terms[id]; t != nil {
-				return text(t.GetName(), req.GetLocale())
+				return Text(t.GetName(), req.GetLocale())
 			}
 			return id
 		}),
@@ -407,7 +407,7 @@ func (s *directoryServer) candidates(ctx context.Context, records []store.Record
 				}
 			}
 		}
-		c.sortName = sortKey(text(sv.GetName(), locale))
+		c.sortName = sortKey(Text(sv.GetName(), locale))
 		for _, sal := range sv.GetServiceAtLocations() {
 			locIDs = append(locIDs, sal.GetLocationId())
 		}

@@ -62,6 +62,8 @@ import (
 
 	"github.com/ponte-network/ponte/libs/problem"
 	"github.com/ponte-network/ponte/libs/textfold"
+
+	"github.com/ponte-network/ponte/services/directory"
 )
 
 // Version is the HSDS version these endpoints speak.
@@ -396,7 +398,7 @@ func (h *handler) services(w http.ResponseWriter, r *http.Request) {
 	for _, sv := range svcs {
 		switch {
 		case p.minimal:
-			items = append(items, map[string]any{"id": sv.GetId(), "name": loc(sv.GetName(), p.locale), "status": serviceStatus(sv), "last_modified": ts(sv.GetUpdateTime())})
+			items = append(items, map[string]any{"id": sv.GetId(), "name": directory.Text(sv.GetName(), p.locale), "status": serviceStatus(sv), "last_modified": ts(sv.GetUpdateTime())})
 		case p.full:
 			items = append(items, s.service(sv, p.locale))
 		default:
@@ -438,7 +440,7 @@ func (h *handler) organizations(w http.ResponseWriter, r *http.Request) {
 	}
 	ids := make([]string, 0, len(s.orgs))
 	for id, o := range s.orgs {
-		if p.search == "" || containsFold(loc(o.GetName(), p.locale)+" "+o.GetAlternateName()+" "+loc(o.GetDescription(), p.locale), p.search) {
+		if p.search == "" || containsFold(directory.Text(o.GetName(), p.locale)+" "+o.GetAlternateName()+" "+directory.Text(o.GetDescription(), p.locale), p.search) {
 			ids = append(ids, id)
 		}
 	}
@@ -544,7 +546,7 @@ func (h *handler) taxonomyTerms(w http.ResponseWriter, r *http.Request) {
 		case p.taxonomyID != "" && t.GetTaxonomy() != p.taxonomyID,
 			q.Get("parent_id") != "" && t.GetParentId() != q.Get("parent_id"),
 			topOnly && t.GetParentId() != "",
-			p.search != "" && !containsFold(loc(t.GetName(), p.locale)+" "+t.GetCode(), p.search):
+			p.search != "" && !containsFold(directory.Text(t.GetName(), p.locale)+" "+t.GetCode(), p.search):
 			continue
 		}
 		items = append(items, term(t, p.locale))
@@ -578,7 +580,7 @@ func (h *handler) serviceAtLocations(w http.ResponseWriter, r *http.Request) {
 			if p.full {
 				item["service"] = s.serviceSummary(sv, p.locale)
 			} else {
-				item["service"] = map[string]any{"id": sv.GetId(), "name": loc(sv.GetName(), p.locale), "status": serviceStatus(sv)}
+				item["service"] = map[string]any{"id": sv.GetId(), "name": directory.Text(sv.GetName(), p.locale), "status": serviceStatus(sv)}
 			}
 			items = append(items, item)
 		}

@@ -6,26 +6,9 @@ import (
 	"strconv"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
-)
 
-// loc returns the text of a translatable map in locale, else Italian, else the first
-// locale in alphabetical order.
-func loc(m map[string]string, locale string) string {
-	for _, want := range []string{locale, "it"} {
-		if t, ok := m[want]; ok && want != "" {
-			return t
-		}
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	if len(keys) == 0 {
-		return ""
-	}
-	return m[keys[0]]
-}
+	"github.com/ponte-network/ponte/services/directory"
+)
 
 // put sets key to v unless v is empty.
 func put(m map[string]any, key string, v any) {
@@ -79,7 +62,7 @@ func schedules(scheds []*directoryv1.Schedule, idPrefix string, link map[string]
 		}
 		put(m, "opens_at", sc.GetOpensAt())
 		put(m, "closes_at", sc.GetClosesAt())
-		put(m, "notes", loc(sc.GetNotes(), locale))
+		put(m, "notes", directory.Text(sc.GetNotes(), locale))
 		out = append(out, m)
 	}
 	return out
@@ -97,7 +80,7 @@ func phones(ps []*directoryv1.Phone, idPrefix string, link map[string]string, lo
 			m["extension"] = ext // HSDS types extensions as numbers
 		}
 		put(m, "type", p.GetType())
-		put(m, "description", loc(p.GetDescription(), locale))
+		put(m, "description", directory.Text(p.GetDescription(), locale))
 		put(m, "languages", languages(p.GetLanguages(), id, map[string]string{"phone_id": id}))
 		out = append(out, m)
 	}
@@ -124,7 +107,7 @@ func contacts(cs []*directoryv1.Contact, idPrefix string, link map[string]string
 		for k, v := range link {
 			m[k] = v
 		}
-		put(m, "title", loc(c.GetTitle(), locale))
+		put(m, "title", directory.Text(c.GetTitle(), locale))
 		put(m, "email", c.GetEmail())
 		put(m, "phones", phones(c.GetPhones(), id, map[string]string{"contact_id": id}, locale))
 		out = append(out, m)
@@ -133,7 +116,7 @@ func contacts(cs []*directoryv1.Contact, idPrefix string, link map[string]string
 }
 
 func term(t *directoryv1.TaxonomyTerm, locale string) map[string]any {
-	m := map[string]any{"id": t.GetId(), "name": loc(t.GetName(), locale), "description": loc(t.GetDescription(), locale)}
+	m := map[string]any{"id": t.GetId(), "name": directory.Text(t.GetName(), locale), "description": directory.Text(t.GetDescription(), locale)}
 	put(m, "code", t.GetCode())
 	put(m, "parent_id", t.GetParentId())
 	put(m, "taxonomy", t.GetTaxonomy())
@@ -142,7 +125,7 @@ func term(t *directoryv1.TaxonomyTerm, locale string) map[string]any {
 }
 
 func (s *snapshot) organizationSummary(o *directoryv1.Organization, locale string) map[string]any {
-	m := map[string]any{"id": o.GetId(), "name": loc(o.GetName(), locale), "description": loc(o.GetDescription(), locale)}
+	m := map[string]any{"id": o.GetId(), "name": directory.Text(o.GetName(), locale), "description": directory.Text(o.GetDescription(), locale)}
 	put(m, "alternate_name", o.GetAlternateName())
 	put(m, "email", o.GetEmail())
 	put(m, "website", o.GetWebsite())
@@ -172,8 +155,8 @@ func (s *snapshot) organization(o *directoryv1.Organization, locale string, _ []
 
 func (s *snapshot) location(l *directoryv1.Location, locale string) map[string]any {
 	m := map[string]any{"id": l.GetId(), "location_type": "physical", "organization_id": l.GetOrganizationId()}
-	put(m, "name", loc(l.GetName(), locale))
-	put(m, "description", loc(l.GetDescription(), locale))
+	put(m, "name", directory.Text(l.GetName(), locale))
+	put(m, "description", directory.Text(l.GetDescription(), locale))
 	if l.Latitude != nil && l.Longitude != nil {
 		m["latitude"], m["longitude"] = l.GetLatitude(), l.GetLongitude()
 	}
@@ -192,7 +175,7 @@ func (s *snapshot) location(l *directoryv1.Location, locale string) map[string]a
 			"state_province": a.GetStateProvince(), "postal_code": a.GetPostalCode(), "country": country,
 		}}
 	}
-	if acc := loc(l.GetAccessibility(), locale); acc != "" || l.GetWheelchairAccessible() {
+	if acc := directory.Text(l.GetAccessibility(), locale); acc != "" || l.GetWheelchairAccessible() {
 		a := map[string]any{"id": l.GetId() + "/accessibility", "location_id": l.GetId()}
 		put(a, "description", acc)
 		if l.GetWheelchairAccessible() {
@@ -208,15 +191,15 @@ func (s *snapshot) location(l *directoryv1.Location, locale string) map[string]a
 }
 
 func (s *snapshot) serviceSummary(sv *directoryv1.Service, locale string) map[string]any {
-	m := map[string]any{"id": sv.GetId(), "name": loc(sv.GetName(), locale), "status": serviceStatus(sv)}
+	m := map[string]any{"id": sv.GetId(), "name": directory.Text(sv.GetName(), locale), "status": serviceStatus(sv)}
 	put(m, "organization_id", sv.GetOrganizationId())
-	put(m, "description", loc(sv.GetDescription(), locale))
+	put(m, "description", directory.Text(sv.GetDescription(), locale))
 	put(m, "url", sv.GetUrl())
 	put(m, "email", sv.GetEmail())
-	put(m, "interpretation_services", loc(sv.GetInterpretationServices(), locale))
-	put(m, "application_process", loc(sv.GetApplicationProcess(), locale))
-	put(m, "fees_description", loc(sv.GetFees(), locale))
-	put(m, "eligibility_description", loc(sv.GetEligibility(), locale))
+	put(m, "interpretation_services", directory.Text(sv.GetInterpretationServices(), locale))
+	put(m, "application_process", directory.Text(sv.GetApplicationProcess(), locale))
+	put(m, "fees_description", directory.Text(sv.GetFees(), locale))
+	put(m, "eligibility_description", directory.Text(sv.GetEligibility(), locale))
 	if sv.GetMinimumAge() > 0 {
 		m["minimum_age"] = sv.GetMinimumAge()
 	}
@@ -235,7 +218,7 @@ func (s *snapshot) serviceSummary(sv *directoryv1.Service, locale string) map[st
 func (s *snapshot) serviceAtLocation(sv *directoryv1.Service, _ int, sal *directoryv1.ServiceAtLocation, locale string) map[string]any {
 	id := sv.GetId() + "/at/" + sal.GetLocationId()
 	m := map[string]any{"id": id, "service_id": sv.GetId(), "location_id": sal.GetLocationId()}
-	put(m, "description", loc(sal.GetDescription(), locale))
+	put(m, "description", directory.Text(sal.GetDescription(), locale))
 	link := map[string]string{"service_at_location_id": id}
 	put(m, "phones", phones(sal.GetPhones(), id, link, locale))
 	put(m, "schedules", schedules(sal.GetSchedules(), id, link, locale))
@@ -260,7 +243,7 @@ func (s *snapshot) service(sv *directoryv1.Service, locale string) map[string]an
 	put(m, "service_at_locations", sals)
 	var docs []map[string]any
 	for i, d := range sv.GetRequiredDocuments() {
-		doc := map[string]any{"id": fmt.Sprintf("%s/required_documents/%d", sv.GetId(), i), "service_id": sv.GetId(), "document": loc(d.GetDocument(), locale)}
+		doc := map[string]any{"id": fmt.Sprintf("%s/required_documents/%d", sv.GetId(), i), "service_id": sv.GetId(), "document": directory.Text(d.GetDocument(), locale)}
 		put(doc, "uri", d.GetUri())
 		docs = append(docs, doc)
 	}
@@ -271,7 +254,7 @@ func (s *snapshot) service(sv *directoryv1.Service, locale string) map[string]an
 			"link_type": "taxonomy_term", "taxonomy_term_id": tid}
 		if t := s.terms[tid]; t != nil {
 			a["taxonomy_term"] = term(t, locale)
-			a["label"] = loc(t.GetName(), locale)
+			a["label"] = directory.Text(t.GetName(), locale)
 		}
 		attrs = append(attrs, a)
 	}
