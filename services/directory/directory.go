@@ -69,13 +69,19 @@
 //
 // # Search
 //
-// SearchServices filters in the store and finishes in Go:
-//   - q: folded (case and accents ignored) words, each of which must occur, as a
-//     substring, in the service's names, descriptions, eligibility or interpretation
-//     text in any locale, or in a label (any locale) or code of one of its taxonomy terms.
-//     PostgreSQL's Italian stemming is deliberately not used: it would make the answers
-//     of the two stores differ; substring matching covers most inflections ("cors"
-//     finds corso and corsi).
+// SearchServices runs on the search index (package searchindex), an in-memory read model
+// of services, locations and taxonomy terms built from the store at the first search and
+// brought up to the change log's head before every search, so it sees every committed
+// write, on this node or another replica of the same database; the page's services are
+// then read from the store. The same index serves both stores, so their answers are the
+// same by construction.
+//   - q: words, folded (case and accents ignored), stop words of Italian, English, French
+//     and Spanish dropped, reduced by the Snowball Italian stemmer (the algorithm of
+//     PostgreSQL's "italian" configuration) whatever their language; each must begin a
+//     word of the service's names, descriptions, eligibility or interpretation text in
+//     any locale, or of a label (any locale) or code of one of its taxonomy terms. So
+//     "corsi" finds "corso", "ital" finds "italiano", "cours d'italien" finds the L2
+//     term's French label. A q of stop words only finds nothing.
 //   - Services with status "inactive" or "defunct" are never found ("temporarily
 //     closed" ones are, with their status); List and Get still return them.
 //   - taxonomy: any of the terms or their descendants; territory: a municipality,
@@ -86,18 +92,19 @@
 //     location's. A date with exceptions uses only them; a service without schedules is
 //     not "open" (unknown).
 //   - near + radius_km (default 10, at most 200): the nearest located place of the
-//     service within the radius (haversine), returned as distance_km (rounded to metres);
-//     the store narrows candidates to the latitude/longitude box around the circle.
+//     service within the radius (haversine), returned as distance_km (rounded to metres).
 //   - Ranking is deterministic: by distance when near is given; then services whose
-//     names (any locale) contain every query word before the others; then by the folded
+//     names (any locale) hold every query word before the others; then by the folded
 //     name in the requested locale (Italian fallback); then by id.
 //   - Facets count every match (not just the page) per taxonomy term on the services and
-//     per municipality of their locations, most frequent first, then by value.
+//     per municipality of their locations, most frequent first, then by value; each
+//     returns its facet_size (default 20, at most 1000) first values: a nationwide query
+//     touches thousands of municipalities.
 //   - Page tokens carry an offset bound to the whole query (filters and locale): a token
 //     from another query is refused on page_token.
-//   - Cost: every match of the store's filters is read (facets and ranking need them
-//     all), decoding only the fields search reads; the page alone is decoded in full.
-//     BenchmarkSearchServices measures it.
+//   - Cost: bitmap operations on the index, then one store read of the page;
+//     BenchmarkSearchServices (in process) and gateway/internal/app
+//     BenchmarkSearchREST (100,000 services through the REST edge) measure it.
 package directory
 
 import (

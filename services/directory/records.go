@@ -3,10 +3,8 @@ package directory
 import (
 	"crypto/rand"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
-	"unicode"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -196,13 +194,6 @@ func foldAll(extra []string, maps ...map[string]string) string {
 		}
 	}
 	return strings.Join(parts, "\n")
-}
-
-// words splits a query into the folded words that must all match.
-func words(q string) []string {
-	fs := strings.FieldsFunc(textfold.Fold(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	slices.Sort(fs)
-	return slices.Compact(fs)
 }
 
 // placeOf sets the territory columns of r from an ISTAT municipality code.

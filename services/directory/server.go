@@ -20,6 +20,7 @@ import (
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/libs/updatemask"
+	"github.com/ponte-network/ponte/services/directory/searchindex"
 	"github.com/ponte-network/ponte/services/directory/store"
 )
 
@@ -32,6 +33,7 @@ type directoryServer struct {
 	directoryv1.UnimplementedDirectoryServiceServer
 	store   store.Store
 	catalog *territory.Catalog
+	index   *searchindex.Index // search's read model of the store
 
 	organizations kindOps[*directoryv1.Organization]
 	services      kindOps[*directoryv1.Service]
@@ -40,7 +42,7 @@ type directoryServer struct {
 }
 
 func newDirectoryServer(st store.Store, c *territory.Catalog) *directoryServer {
-	s := &directoryServer{store: st, catalog: c}
+	s := &directoryServer{store: st, catalog: c, index: searchindex.New(st, c)}
 	s.organizations = kindOps[*directoryv1.Organization]{
 		st: st, kind: store.KindOrganization, field: "organization",
 		newMsg: func() *directoryv1.Organization { return &directoryv1.Organization{} },

@@ -46,7 +46,7 @@ type node struct {
 }
 
 // token mints a token with the node's development key.
-func (n *node) token(t *testing.T, p auth.Principal) string {
+func (n *node) token(t testing.TB, p auth.Principal) string {
 	t.Helper()
 	key, err := auth.LoadOrCreateDevKey(n.dataDir)
 	if err != nil {
@@ -61,7 +61,7 @@ func (n *node) token(t *testing.T, p auth.Principal) string {
 
 // startNode runs `ponte serve -target=all` on loopback ports, on the embedded store or
 // on PostgreSQL when databaseURL is set, and stops it (checking a clean exit) at cleanup.
-func startNode(t *testing.T, databaseURL string, extraArgs ...string) *node {
+func startNode(t testing.TB, databaseURL string, extraArgs ...string) *node {
 	t.Helper()
 	n := &node{dataDir: t.TempDir(), spans: tracetest.NewSpanRecorder()}
 	var cfg config.Serve
@@ -118,7 +118,7 @@ type response struct {
 	problem map[string]any
 }
 
-func (n *node) do(t *testing.T, method, path, token string, body any, header ...string) response {
+func (n *node) do(t testing.TB, method, path, token string, body any, header ...string) response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -163,7 +163,7 @@ func (n *node) do(t *testing.T, method, path, token string, body any, header ...
 	return r
 }
 
-func decode[T any](t *testing.T, r response) T {
+func decode[T any](t testing.TB, r response) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(r.body, &v); err != nil {

@@ -168,6 +168,10 @@ func TestDirectorySearchOverREST(t *testing.T) {
 		if f := en.MunicipalityFacets; len(f) != 2 || f[0].Value != "019035" || f[0].Label != "Crema" || f[1].Value != "019036" {
 			t.Errorf("municipality facets = %+v, want Crema and Cremona once each", f)
 		}
+		one := decode[searchJSON](t, n.do(t, "GET", "/v1/services:search?territory=019&facet_size=1", "", nil))
+		if len(one.TaxonomyFacets) != 1 || len(one.MunicipalityFacets) != 1 || one.MunicipalityFacets[0].Value != "019035" {
+			t.Errorf("facet_size=1 facets = %+v, %+v; want the first of each", one.TaxonomyFacets, one.MunicipalityFacets)
+		}
 		all := decode[searchJSON](t, n.do(t, "GET", "/v1/services:search?territory=019035", "", nil))
 		if len(all.Results) != 1 || len(all.Results[0].Service.Name) != 3 {
 			t.Errorf("without locale every translation comes back: %+v", all.Results)

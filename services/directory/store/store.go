@@ -129,31 +129,6 @@ type ListFilter struct {
 	Limit          int    // at most this many; <= 0: all
 }
 
-// SearchFilter is what the store filters services by; the directory does the rest
-// (opening times, distance, ranking, facets) on the candidates it returns.
-type SearchFilter struct {
-	// Words: each must occur (substring of the folded text) in the service's SearchText
-	// or in the SearchText of one of its taxonomy terms.
-	Words []string
-	// TaxonomyTermIDs: the service refers to at least one of them; empty: any.
-	TaxonomyTermIDs []string
-	// Municipalities, Provinces, Regions: the service refers to a location in one of
-	// them (all three are ORed); all empty: anywhere (services without locations too).
-	Municipalities, Provinces, Regions []string
-	// Box, when set: the service refers to a location whose coordinates lie in it
-	// (search narrows "near" by the box around its circle, then measures in Go).
-	Box *Box
-	// Language spoken at the service; empty: any.
-	Language string
-	// TargetGroup served; empty: any.
-	TargetGroup string
-}
-
-// Box is a latitude/longitude rectangle, bounds included.
-type Box struct {
-	MinLat, MaxLat, MinLon, MaxLon float64
-}
-
 // Records is the part of the store that keeps organizations, services, locations and
 // taxonomy terms. Every write appends to the change log in its transaction, with the
 // record's kind as topic, its id as key, and its document with etag and times as
@@ -177,8 +152,6 @@ type Records interface {
 	// ErrConflict for a stale non-empty etag, and ErrFailedPrecondition if another
 	// record refers to it or (organizations) is owned by it.
 	DeleteRecord(ctx context.Context, kind Kind, id, etag string) error
-	// SearchServices returns the services that pass f, in id order.
-	SearchServices(ctx context.Context, f SearchFilter) ([]Record, error)
 }
 
 // RecordChange is the change-log entry of a record's creation or update: its document

@@ -295,3 +295,30 @@ func (r *run) prepare(name string, migrate func(ctx context.Context, url string)
 	}
 	return nil
 }
+
+// KeptDatabase returns the URL of database ponte_bench_<name>, creating it if it does not
+// exist, and never drops it: for benchmarks whose data takes minutes to load, so that a
+// second run reuses it. fresh drops and recreates it first. The caller checks what the
+// database holds.
+func KeptDatabase(t testing.TB, name string, fresh bool) string {
+	t.Helper()
+	r := connect(t)
+	db := "ponte_bench_" + unsafeInName.ReplaceAllString(strings.ToLower(name), "_")
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if fresh {
+		if _, err := r.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
+			t.Fatalf("pgtest: drop database %s: %v", db, err)
+		}
+	}
+	var exists bool
+	if err := r.admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
+		t.Fatalf("pgtest: look for database %s: %v", db, err)
+	}
+	if !exists {
+		if _, err := r.admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+			t.Fatalf("pgtest: create database %s: %v", db, err)
+		}
+	}
+	return r.urlFor(db)
+}

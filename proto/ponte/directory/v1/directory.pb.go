@@ -2859,9 +2859,10 @@ func (x *DeleteTaxonomyTermRequest) GetEtag() string {
 // SearchServicesRequest filters, ranks and pages services.
 type SearchServicesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Free text: every word must occur, ignoring case and accents, in the
-	// service's names, descriptions, eligibility (any locale) or in the labels
-	// (any locale) of its taxonomy terms.
+	// Free text: every word, ignoring case and accents and reduced by the
+	// Italian stemmer, must begin a word of the service's names, descriptions,
+	// eligibility (any locale) or of the labels (any locale) of its taxonomy
+	// terms. Stop words are ignored; a query of stop words only finds nothing.
 	Q string `protobuf:"bytes,1,opt,name=q,proto3" json:"q,omitempty"`
 	// Taxonomy term ids: services classified under any of them or their descendants.
 	Taxonomy []string `protobuf:"bytes,2,rep,name=taxonomy,proto3" json:"taxonomy,omitempty"`
@@ -2884,7 +2885,9 @@ type SearchServicesRequest struct {
 	// Maximum per page: 1 to 1000, default 20.
 	PageSize int32 `protobuf:"varint,10,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous response to the same query.
-	PageToken     string `protobuf:"bytes,11,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,11,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Maximum values per facet, the most frequent first: 1 to 1000, default 20.
+	FacetSize     int32 `protobuf:"varint,12,opt,name=facet_size,json=facetSize,proto3" json:"facet_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2996,6 +2999,13 @@ func (x *SearchServicesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *SearchServicesRequest) GetFacetSize() int32 {
+	if x != nil {
+		return x.FacetSize
+	}
+	return 0
+}
+
 // SearchServicesResponse is one page of matches and the facets of all of them.
 type SearchServicesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3005,9 +3015,11 @@ type SearchServicesResponse struct {
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Number of matches over all pages.
 	TotalSize int32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
-	// Number of matches per taxonomy term (terms directly on the services).
+	// Number of matches per taxonomy term (terms directly on the services): the
+	// facet_size most frequent, then by id.
 	TaxonomyFacets []*FacetCount `protobuf:"bytes,4,rep,name=taxonomy_facets,json=taxonomyFacets,proto3" json:"taxonomy_facets,omitempty"`
-	// Number of matches per municipality of their locations.
+	// Number of matches per municipality of their locations: the facet_size most
+	// frequent, then by code.
 	MunicipalityFacets []*FacetCount `protobuf:"bytes,5,rep,name=municipality_facets,json=municipalityFacets,proto3" json:"municipality_facets,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
@@ -3736,7 +3748,7 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\"S\n" +
 	"\x19DeleteTaxonomyTermRequest\x12\x19\n" +
 	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"\xea\x04\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"\x95\x05\n" +
 	"\x15SearchServicesRequest\x12\x16\n" +
 	"\x01q\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x01q\x12,\n" +
 	"\btaxonomy\x18\x02 \x03(\tB\x10\xbaH\r\x92\x01\n" +
@@ -3752,7 +3764,10 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	" \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\xb5\x02\n" +
+	"page_token\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12)\n" +
+	"\n" +
+	"facet_size\x18\f \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\tfacetSize\"\xb5\x02\n" +
 	"\x16SearchServicesResponse\x12:\n" +
 	"\aresults\x18\x01 \x03(\v2 .ponte.directory.v1.SearchResultR\aresults\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +

@@ -21,12 +21,3 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
-
-func BenchmarkSearch(b *testing.B) {
-	s, err := postgres.Open(context.Background(), postgres.Config(pgtest.NewDatabase(b)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	storetest.Bench(b, s)
-}

@@ -158,12 +158,6 @@ func (s *Store) ListRecords(ctx context.Context, kind store.Kind, f store.ListFi
 	return s.query(ctx, q, args...)
 }
 
-// SearchServices implements store.Store.
-func (s *Store) SearchServices(ctx context.Context, f store.SearchFilter) ([]store.Record, error) {
-	q, args := recordsql.Search(f, recordsql.Question)
-	return s.query(ctx, q, args...)
-}
-
 func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Record, error) {
 	rows, err := s.db.Read.QueryContext(ctx, q, args...)
 	if err != nil {

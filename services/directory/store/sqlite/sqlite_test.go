@@ -20,12 +20,3 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
-
-func BenchmarkSearch(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), sqlite.Config(filepath.Join(b.TempDir(), "directory.db")))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	storetest.Bench(b, s)
-}

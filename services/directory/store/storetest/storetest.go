@@ -25,7 +25,6 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ChangeFeed", func(t *testing.T) { t.Parallel(); testChangeFeed(t, newStore) })
 	t.Run("Records", func(t *testing.T) { t.Parallel(); testRecords(t, newStore) })
 	t.Run("RecordReferences", func(t *testing.T) { t.Parallel(); testRecordReferences(t, newStore) })
-	t.Run("Search", func(t *testing.T) { t.Parallel(); testSearch(t, newStore) })
 	t.Run("Mirror", func(t *testing.T) { t.Parallel(); testMirror(t, newStore) })
 }
 

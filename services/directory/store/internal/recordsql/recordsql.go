@@ -42,52 +42,6 @@ func (b *builder) in(values []string) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-// Search returns the query selecting the services that pass f, in id order.
-func Search(f store.SearchFilter, ph Placeholder) (string, []any) {
-	b := &builder{ph: ph}
-	b.conds = append(b.conds, "s.kind = "+b.arg(string(store.KindService)))
-	// Uncorrelated IN subqueries: the database evaluates each once (a hashed semi-join)
-	// instead of once per service.
-	for _, w := range f.Words {
-		pat := "%" + store.LikeEscape(w) + "%"
-		b.conds = append(b.conds, `(s.search_text LIKE `+b.arg(pat)+` ESCAPE '\'
-			OR s.id IN (SELECT r.from_id FROM record_refs r WHERE r.from_kind = 'service' AND r.to_kind = 'taxonomy_term'
-			            AND r.to_id IN (SELECT t.id FROM records t WHERE t.kind = 'taxonomy_term' AND t.search_text LIKE `+b.arg(pat)+` ESCAPE '\')))`)
-	}
-	if len(f.TaxonomyTermIDs) > 0 {
-		b.conds = append(b.conds, `s.id IN (SELECT r.from_id FROM record_refs r WHERE r.from_kind = 'service'
-			AND r.to_kind = 'taxonomy_term' AND r.to_id IN `+b.in(f.TaxonomyTermIDs)+`)`)
-	}
-	var where []string
-	if len(f.Municipalities) > 0 {
-		where = append(where, "l.municipality IN "+b.in(f.Municipalities))
-	}
-	if len(f.Provinces) > 0 {
-		where = append(where, "l.province IN "+b.in(f.Provinces))
-	}
-	if len(f.Regions) > 0 {
-		where = append(where, "l.region IN "+b.in(f.Regions))
-	}
-	if len(where) > 0 {
-		b.conds = append(b.conds, `s.id IN (SELECT r.from_id FROM record_refs r WHERE r.from_kind = 'service' AND r.to_kind = 'location'
-			AND r.to_id IN (SELECT l.id FROM records l WHERE l.kind = 'location' AND (`+strings.Join(where, " OR ")+`)))`)
-	}
-	if bx := f.Box; bx != nil {
-		b.conds = append(b.conds, `s.id IN (SELECT r.from_id FROM record_refs r WHERE r.from_kind = 'service' AND r.to_kind = 'location'
-			AND r.to_id IN (SELECT l.id FROM records l WHERE l.kind = 'location'
-			  AND l.latitude BETWEEN `+b.arg(bx.MinLat)+` AND `+b.arg(bx.MaxLat)+`
-			  AND l.longitude BETWEEN `+b.arg(bx.MinLon)+` AND `+b.arg(bx.MaxLon)+`))`)
-	}
-	if f.Language != "" {
-		b.conds = append(b.conds, `s.languages LIKE `+b.arg("%|"+store.LikeEscape(f.Language)+"|%")+` ESCAPE '\'`)
-	}
-	if f.TargetGroup != "" {
-		b.conds = append(b.conds, `s.target_groups LIKE `+b.arg("%|"+store.LikeEscape(f.TargetGroup)+"|%")+` ESCAPE '\'`)
-	}
-	cols := "s." + strings.ReplaceAll(Columns, ", ", ", s.")
-	return "SELECT " + cols + " FROM records s WHERE " + strings.Join(b.conds, " AND ") + " ORDER BY s.id", b.args
-}
-
 // List returns the query listing records of kind by f, in id order.
 func List(kind store.Kind, f store.ListFilter, ph Placeholder) (string, []any) {
 	b := &builder{ph: ph}

@@ -1,0 +1,571 @@
+// Package searchindex is the directory's search index: an in-memory read model of the
+// services, locations and taxonomy terms, built from the store at the first search and
+// kept current from the directory's change log, so that a search costs bitmap
+// operations over compressed posting lists (Roaring) instead of a scan of the table.
+//
+// Every search first asks the change log for its head and applies what it has not seen
+// yet, so a search sees every write committed before it started, on this node or on
+// another replica sharing the database. The index is the same code over both stores,
+// so PostgreSQL and the embedded store give the same answers by construction.
+package searchindex
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/ponte-network/ponte/libs/changelog"
+	"github.com/ponte-network/ponte/libs/territory"
+	"github.com/ponte-network/ponte/services/directory/store"
+)
+
+// Source is what the index is built and kept current from: the directory store.
+type Source interface {
+	ListRecords(ctx context.Context, kind store.Kind, f store.ListFilter) ([]store.Record, error)
+	Changes() changelog.Feed
+}
+
+// service is the index's entry for one service.
+type service struct {
+	id      string
+	active  bool     // status is neither inactive nor defunct
+	locales []string // of its name, whose sort keys are in Index.keys
+	names   []string // sorted tokens of the names
+	tokens  []string // sorted tokens of every text, names included
+	terms   []string
+	langs   []string
+	groups  []string
+	scheds  []Schedule
+	places  []place
+	// municipalities, provinces and regions of its located places, as indexed.
+	municipalities, provinces, regions []string
+}
+
+// place is one service-at-location.
+type place struct {
+	location string
+	scheds   []Schedule
+}
+
+// location is the index's entry for one location.
+type location struct {
+	id           string
+	municipality string
+	province     string
+	region       string
+	located      bool
+	lat, lon     float64
+	scheds       []Schedule
+}
+
+// term is the index's entry for one taxonomy term.
+type term struct {
+	id     string
+	parent string
+	names  map[string]string
+	tokens []string
+}
+
+// Values of Index.munOf besides municipality numbers.
+const (
+	noMunicipality     = -1
+	manyMunicipalities = -2
+)
+
+// cell is a 0.1° × 0.1° square of the location grid.
+type cell struct{ lat, lon int32 }
+
+const cellsPerDegree = 10
+
+func cellOf(lat, lon float64) cell {
+	return cell{int32(math.Floor(lat * cellsPerDegree)), int32(math.Floor(lon * cellsPerDegree))}
+}
+
+// Index is the search index. Its methods are safe for concurrent use.
+type Index struct {
+	src      Source
+	catalog  *territory.Catalog
+	analyzer *Analyzer
+
+	syncMu sync.Mutex // one Sync applies changes at a time
+
+	mu       sync.RWMutex
+	built    bool
+	position int64 // change-log position applied
+
+	ords     map[string]uint32 // service id → ordinal
+	services []*service        // by ordinal; nil once deleted
+	active   *roaring.Bitmap
+
+	// keys holds, per locale, the folded names by ordinal ("" when a service has no name
+	// in it), and fallback the folded name in Italian, else in the first locale: ranking
+	// reads one of them per match, so they are arrays rather than per-service maps.
+	keys     map[string][]string
+	fallback []string
+	// munOf is, by ordinal, the dense number of the service's one municipality, or
+	// noMunicipality, or manyMunicipalities (then read the service's list): municipality
+	// facets count a broad match through it, in ordinal order.
+	munOf      []int32
+	munNumbers map[string]int32
+	munCodes   []string
+
+	byToken        map[string]*roaring.Bitmap
+	vocabulary     []string // sorted keys of byToken, for prefix lookups
+	vocabularyDirt bool
+	byNameToken    map[string]*roaring.Bitmap // tokens of names only, for ranking
+	nameVocabulary []string
+	byTerm         map[string]*roaring.Bitmap
+	byLocation     map[string]*roaring.Bitmap
+	byLanguage     map[string]*roaring.Bitmap
+	byGroup        map[string]*roaring.Bitmap
+	byMunicipality map[string]*roaring.Bitmap
+	byProvince     map[string]*roaring.Bitmap
+	byRegion       map[string]*roaring.Bitmap
+
+	locations map[string]*location
+	grid      map[cell][]string // located location ids per cell
+	terms     map[string]*term
+	children  map[string][]string // term id → child term ids
+}
+
+// New returns an empty index over src; it builds itself at the first Sync.
+func New(src Source, catalog *territory.Catalog) *Index {
+	return &Index{src: src, catalog: catalog, analyzer: NewAnalyzer()}
+}
+
+// Analyzer returns the analyzer the index tokenizes text with.
+func (x *Index) Analyzer() *Analyzer { return x.analyzer }
+
+func (x *Index) reset() {
+	x.ords, x.services, x.active = map[string]uint32{}, nil, roaring.New()
+	x.keys, x.fallback = map[string][]string{}, nil
+	x.munOf, x.munNumbers, x.munCodes = nil, map[string]int32{}, nil
+	x.byToken, x.vocabulary, x.vocabularyDirt = map[string]*roaring.Bitmap{}, nil, false
+	x.byNameToken, x.nameVocabulary = map[string]*roaring.Bitmap{}, nil
+	x.byTerm, x.byLocation = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
+	x.byLanguage, x.byGroup = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
+	x.byMunicipality, x.byProvince, x.byRegion = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
+	x.locations, x.grid = map[string]*location{}, map[cell][]string{}
+	x.terms, x.children = map[string]*term{}, map[string][]string{}
+}
+
+// listPage is how many records a build reads per query.
+const listPage = 2000
+
+// changesPage is how many change-log entries a Sync reads per query.
+const changesPage = 1000
+
+// Sync brings the index up to the head of the change log, building it first if needed.
+func (x *Index) Sync(ctx context.Context) error {
+	head, err := x.src.Changes().Head(ctx)
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	x.mu.RLock()
+	current := x.built && x.position >= head
+	x.mu.RUnlock()
+	if current {
+		return nil
+	}
+	x.syncMu.Lock()
+	defer x.syncMu.Unlock()
+	x.mu.RLock()
+	built, position := x.built, x.position
+	x.mu.RUnlock()
+	if !built {
+		if err := x.build(ctx, head); err != nil {
+			return err
+		}
+		position = head
+	}
+	for position < head {
+		entries, err := x.src.Changes().List(ctx, position, changesPage)
+		if err != nil {
+			return fmt.Errorf("search index: read changes: %w", err)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		x.mu.Lock()
+		for _, e := range entries {
+			if err := x.apply(e); err != nil {
+				x.mu.Unlock()
+				return fmt.Errorf("search index: change %d: %w", e.Position, err)
+			}
+			x.position = e.Position
+		}
+		x.finish()
+		position = x.position
+		x.mu.Unlock()
+	}
+	return nil
+}
+
+// build reads every taxonomy term, location and service and sets the position to head
+// (read before the records: changes after it are applied again by Sync, harmlessly).
+func (x *Index) build(ctx context.Context, head int64) error {
+	kinds := []store.Kind{store.KindTaxonomyTerm, store.KindLocation, store.KindService}
+	pages := map[store.Kind][][]store.Record{}
+	for _, kind := range kinds {
+		after := ""
+		for {
+			rs, err := x.src.ListRecords(ctx, kind, store.ListFilter{After: after, Limit: listPage})
+			if err != nil {
+				return fmt.Errorf("search index: list %s: %w", kind, err)
+			}
+			if len(rs) == 0 {
+				break
+			}
+			pages[kind] = append(pages[kind], rs)
+			after = rs[len(rs)-1].ID
+			if len(rs) < listPage {
+				break
+			}
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.reset()
+	for _, kind := range kinds {
+		for _, rs := range pages[kind] {
+			for _, r := range rs {
+				if err := x.upsert(kind, r.Doc); err != nil {
+					return fmt.Errorf("search index: %s %s: %w", kind, r.ID, err)
+				}
+			}
+		}
+	}
+	x.finish()
+	x.built, x.position = true, head
+	return nil
+}
+
+// apply applies one change-log entry; topics other than services, locations and terms
+// (organizations, districts) do not concern search.
+func (x *Index) apply(e changelog.Entry) error {
+	kind := store.Kind(e.Topic)
+	switch kind {
+	case store.KindService, store.KindLocation, store.KindTaxonomyTerm:
+	default:
+		return nil
+	}
+	switch e.Op {
+	case changelog.OpDelete:
+		x.remove(kind, e.Key)
+		return nil
+	default:
+		return x.upsert(kind, e.Payload)
+	}
+}
+
+func (x *Index) upsert(kind store.Kind, doc []byte) error {
+	switch kind {
+	case store.KindService:
+		d, err := decode[serviceDoc]("service", doc)
+		if err != nil {
+			return err
+		}
+		x.putService(d)
+	case store.KindLocation:
+		d, err := decode[locationDoc]("location", doc)
+		if err != nil {
+			return err
+		}
+		x.putLocation(d)
+	case store.KindTaxonomyTerm:
+		d, err := decode[termDoc]("taxonomy term", doc)
+		if err != nil {
+			return err
+		}
+		x.putTerm(d)
+	}
+	return nil
+}
+
+func (x *Index) remove(kind store.Kind, id string) {
+	switch kind {
+	case store.KindService:
+		if ord, ok := x.ords[id]; ok {
+			x.unindexService(ord)
+			x.services[ord] = nil
+			delete(x.ords, id)
+		}
+	case store.KindLocation:
+		l := x.locations[id]
+		if l == nil {
+			return
+		}
+		x.ungrid(l)
+		delete(x.locations, id)
+		x.replace(id) // services that still name it lose its place
+	case store.KindTaxonomyTerm:
+		if t := x.terms[id]; t != nil {
+			x.children[t.parent] = slices.DeleteFunc(x.children[t.parent], func(c string) bool { return c == id })
+			delete(x.terms, id)
+		}
+	}
+}
+
+// finish runs after a batch of changes: it rebuilds the sorted vocabularies if they changed.
+func (x *Index) finish() {
+	if !x.vocabularyDirt {
+		return
+	}
+	x.vocabulary = sortedKeys(x.vocabulary[:0], x.byToken)
+	x.nameVocabulary = sortedKeys(x.nameVocabulary[:0], x.byNameToken)
+	x.vocabularyDirt = false
+}
+
+func sortedKeys(dst []string, m map[string]*roaring.Bitmap) []string {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	sort.Strings(dst)
+	return dst
+}
+
+func add(m map[string]*roaring.Bitmap, key string, ord uint32) {
+	b := m[key]
+	if b == nil {
+		b = roaring.New()
+		m[key] = b
+	}
+	b.Add(ord)
+}
+
+// del removes ord from m[key] and reports whether the key went away.
+func del(m map[string]*roaring.Bitmap, key string, ord uint32) bool {
+	b := m[key]
+	if b == nil {
+		return false
+	}
+	b.Remove(ord)
+	if b.IsEmpty() {
+		delete(m, key)
+		return true
+	}
+	return false
+}
+
+func (x *Index) putService(d *serviceDoc) {
+	ord, ok := x.ords[d.ID]
+	if ok {
+		x.unindexService(ord)
+	} else {
+		ord = uint32(len(x.services))
+		x.services = append(x.services, nil)
+		x.fallback = append(x.fallback, "")
+		x.munOf = append(x.munOf, noMunicipality)
+		for loc := range x.keys {
+			x.keys[loc] = append(x.keys[loc], "")
+		}
+		x.ords[d.ID] = ord
+	}
+	s := &service{
+		id:     d.ID,
+		active: d.Status != "inactive" && d.Status != "defunct",
+		names:  x.analyzer.Tokens(texts(nil, d.Name)...),
+		tokens: x.analyzer.Tokens(texts(nil, d.Name, d.Description, d.Eligibility, d.InterpretationServices)...),
+		terms:  slices.Compact(slices.Sorted(slices.Values(d.TaxonomyTermIDs))),
+		langs:  d.Languages,
+		groups: d.TargetGroups,
+		scheds: schedules(d.Schedules),
+	}
+	s.locales = slices.Sorted(maps.Keys(d.Name))
+	for _, loc := range s.locales {
+		if x.keys[loc] == nil {
+			x.keys[loc] = make([]string, len(x.services))
+		}
+		x.keys[loc][ord] = SortKey(d.Name[loc])
+	}
+	if _, ok := d.Name["it"]; ok {
+		x.fallback[ord] = x.keys["it"][ord]
+	} else if len(s.locales) > 0 {
+		x.fallback[ord] = x.keys[s.locales[0]][ord]
+	}
+	for _, sal := range d.ServiceAtLocations {
+		s.places = append(s.places, place{location: sal.LocationID, scheds: schedules(sal.Schedules)})
+	}
+	x.services[ord] = s
+	if s.active {
+		x.active.Add(ord)
+	}
+	for _, t := range s.tokens {
+		if _, ok := x.byToken[t]; !ok {
+			x.vocabularyDirt = true
+		}
+		add(x.byToken, t, ord)
+	}
+	for _, t := range s.names {
+		if _, ok := x.byNameToken[t]; !ok {
+			x.vocabularyDirt = true
+		}
+		add(x.byNameToken, t, ord)
+	}
+	for _, t := range s.terms {
+		add(x.byTerm, t, ord)
+	}
+	for _, l := range s.langs {
+		add(x.byLanguage, l, ord)
+	}
+	for _, g := range s.groups {
+		add(x.byGroup, g, ord)
+	}
+	for _, p := range s.places {
+		add(x.byLocation, p.location, ord)
+	}
+	x.placeService(ord)
+}
+
+// unindexService removes the service's ordinal from every posting list.
+func (x *Index) unindexService(ord uint32) {
+	s := x.services[ord]
+	if s == nil {
+		return
+	}
+	x.active.Remove(ord)
+	for _, t := range s.tokens {
+		if del(x.byToken, t, ord) {
+			x.vocabularyDirt = true
+		}
+	}
+	for _, t := range s.names {
+		if del(x.byNameToken, t, ord) {
+			x.vocabularyDirt = true
+		}
+	}
+	for _, loc := range s.locales {
+		x.keys[loc][ord] = ""
+	}
+	x.fallback[ord] = ""
+	for _, t := range s.terms {
+		del(x.byTerm, t, ord)
+	}
+	for _, l := range s.langs {
+		del(x.byLanguage, l, ord)
+	}
+	for _, g := range s.groups {
+		del(x.byGroup, g, ord)
+	}
+	for _, p := range s.places {
+		del(x.byLocation, p.location, ord)
+	}
+	x.unplaceService(ord)
+}
+
+// placeService indexes the territories of the service's located places.
+func (x *Index) placeService(ord uint32) {
+	s := x.services[ord]
+	s.municipalities, s.provinces, s.regions = nil, nil, nil
+	for _, p := range s.places {
+		l := x.locations[p.location]
+		if l == nil || l.municipality == "" {
+			continue
+		}
+		s.municipalities = append(s.municipalities, l.municipality)
+		s.provinces = append(s.provinces, l.province)
+		s.regions = append(s.regions, l.region)
+	}
+	for _, list := range []*[]string{&s.municipalities, &s.provinces, &s.regions} {
+		slices.Sort(*list)
+		*list = slices.Compact(*list)
+	}
+	for _, m := range s.municipalities {
+		add(x.byMunicipality, m, ord)
+		x.municipalityNumber(m)
+	}
+	x.munOf[ord] = noMunicipality
+	switch len(s.municipalities) {
+	case 0:
+	case 1:
+		x.munOf[ord] = x.municipalityNumber(s.municipalities[0])
+	default:
+		x.munOf[ord] = manyMunicipalities
+	}
+	for _, p := range s.provinces {
+		add(x.byProvince, p, ord)
+	}
+	for _, r := range s.regions {
+		add(x.byRegion, r, ord)
+	}
+}
+
+// municipalityNumber returns the dense number of a municipality code, assigning one if new.
+func (x *Index) municipalityNumber(code string) int32 {
+	n, ok := x.munNumbers[code]
+	if !ok {
+		n = int32(len(x.munCodes))
+		x.munNumbers[code] = n
+		x.munCodes = append(x.munCodes, code)
+	}
+	return n
+}
+
+func (x *Index) unplaceService(ord uint32) {
+	s := x.services[ord]
+	x.munOf[ord] = noMunicipality
+	for _, m := range s.municipalities {
+		del(x.byMunicipality, m, ord)
+	}
+	for _, p := range s.provinces {
+		del(x.byProvince, p, ord)
+	}
+	for _, r := range s.regions {
+		del(x.byRegion, r, ord)
+	}
+}
+
+// replace re-indexes the territories of the services at a location that changed.
+func (x *Index) replace(locationID string) {
+	b := x.byLocation[locationID]
+	if b == nil {
+		return
+	}
+	for it := b.Iterator(); it.HasNext(); {
+		ord := it.Next()
+		x.unplaceService(ord)
+		x.placeService(ord)
+	}
+}
+
+func (x *Index) putLocation(d *locationDoc) {
+	if old := x.locations[d.ID]; old != nil {
+		x.ungrid(old)
+	}
+	l := &location{id: d.ID, municipality: d.MunicipalityCode, scheds: schedules(d.Schedules)}
+	if m, ok := x.catalog.Municipality(d.MunicipalityCode); ok {
+		l.province, l.region = m.ProvinceCode, m.RegionCode
+	}
+	if d.Latitude != nil && d.Longitude != nil {
+		l.located, l.lat, l.lon = true, *d.Latitude, *d.Longitude
+		c := cellOf(l.lat, l.lon)
+		x.grid[c] = append(x.grid[c], l.id)
+	}
+	x.locations[d.ID] = l
+	x.replace(d.ID)
+}
+
+func (x *Index) ungrid(l *location) {
+	if !l.located {
+		return
+	}
+	c := cellOf(l.lat, l.lon)
+	x.grid[c] = slices.DeleteFunc(x.grid[c], func(id string) bool { return id == l.id })
+	if len(x.grid[c]) == 0 {
+		delete(x.grid, c)
+	}
+}
+
+func (x *Index) putTerm(d *termDoc) {
+	if old := x.terms[d.ID]; old != nil {
+		x.children[old.parent] = slices.DeleteFunc(x.children[old.parent], func(c string) bool { return c == d.ID })
+	}
+	x.terms[d.ID] = &term{id: d.ID, parent: d.ParentID, names: d.Name, tokens: x.analyzer.Tokens(texts([]string{d.Code}, d.Name)...)}
+	x.children[d.ParentID] = append(x.children[d.ParentID], d.ID)
+}

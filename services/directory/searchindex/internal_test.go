@@ -1,0 +1,136 @@
+package searchindex
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+
+	"github.com/ponte-network/ponte/libs/textfold"
+)
+
+func TestOpenAt(t *testing.T) {
+	t.Parallel()
+	weekly := func(day directoryv1.Weekday, opens, closes string) *directoryv1.Schedule {
+		return &directoryv1.Schedule{Weekday: day, OpensAt: opens, ClosesAt: closes}
+	}
+	scheds := SchedulesOf([]*directoryv1.Schedule{
+		weekly(directoryv1.Weekday_WEEKDAY_MONDAY, "09:00", "12:30"),
+		weekly(directoryv1.Weekday_WEEKDAY_SUNDAY, "20:00", "24:00"),
+		{Weekday: directoryv1.Weekday_WEEKDAY_TUESDAY, OpensAt: "09:00", ClosesAt: "12:00", ValidFrom: "2026-01-01", ValidTo: "2026-06-30"},
+		{ExceptionDate: "2026-12-07", Closed: true},
+		{ExceptionDate: "2026-12-14", OpensAt: "15:00", ClosesAt: "16:00"},
+	})
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	tests := []struct {
+		name string
+		at   string
+		want bool
+	}{
+		{"open on a Monday morning, Rome time", "2026-11-23T09:30:00+01:00", true},
+		{"the same instant in UTC", "2026-11-23T08:30:00Z", true},
+		{"closed at closing time", "2026-11-23T12:30:00+01:00", false},
+		{"open at opening time", "2026-11-23T09:00:00+01:00", true},
+		{"summer time is honoured", "2026-06-29T07:15:00Z", true},
+		{"closed on a Monday evening", "2026-11-23T18:00:00+01:00", false},
+		{"open until midnight on Sunday", "2026-11-22T23:59:00+01:00", true},
+		{"an opening within its validity", "2026-03-03T10:00:00+01:00", true},
+		{"an opening past its validity", "2026-11-24T10:00:00+01:00", false},
+		{"an exception closes a Monday", "2026-12-07T10:00:00+01:00", false},
+		{"an exception replaces a Monday's hours", "2026-12-14T10:00:00+01:00", false},
+		{"an exception's own hours are open", "2026-12-14T15:30:00+01:00", true},
+	}
+	for _, tt := range tests {
+		if got := OpenAt(scheds, at(tt.at)); got != tt.want {
+			t.Errorf("%s: OpenAt(%s) = %v, want %v", tt.name, tt.at, got, tt.want)
+		}
+	}
+	if OpenAt(nil, at("2026-11-23T10:00:00+01:00")) {
+		t.Error("no schedules must not count as open")
+	}
+}
+func TestDistance(t *testing.T) {
+	t.Parallel()
+	// Crema to Cremona is about 36 km as the crow flies.
+	if d := DistanceKM(Point{45.3627, 9.6843}, Point{45.1336, 10.0247}); math.Abs(d-36.5) > 1.5 {
+		t.Errorf("Crema–Cremona = %.1f km, want about 36.5", d)
+	}
+	if d := DistanceKM(Point{45, 9}, Point{45, 9}); d != 0 {
+		t.Errorf("distance to itself = %v", d)
+	}
+}
+
+func TestBoxAroundHoldsTheCircle(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		center Point
+		km     float64
+	}{
+		{"Crema, 10 km", Point{45.36, 9.68}, 10},
+		{"Crema, 200 km", Point{45.36, 9.68}, 200},
+		{"near the equator", Point{0.5, 30}, 50},
+		{"far north", Point{78, 15}, 150},
+		{"by the antimeridian", Point{-17, 179.9}, 100},
+	} {
+		minLat, maxLat, minLon, maxLon := boxAround(c.center, c.km)
+		// Points on the circle, every 10 degrees of bearing, must lie in the box.
+		for deg := 0.0; deg < 360; deg += 10 {
+			brg := deg * math.Pi / 180
+			lat1, lon1 := c.center.Lat*math.Pi/180, c.center.Lon*math.Pi/180
+			d := c.km / 6371.0088
+			lat2 := math.Asin(math.Sin(lat1)*math.Cos(d) + math.Cos(lat1)*math.Sin(d)*math.Cos(brg))
+			lon2 := lon1 + math.Atan2(math.Sin(brg)*math.Sin(d)*math.Cos(lat1), math.Cos(d)-math.Sin(lat1)*math.Sin(lat2))
+			p := Point{lat2 * 180 / math.Pi, math.Mod(lon2*180/math.Pi+540, 360) - 180}
+			if p.Lat < minLat || p.Lat > maxLat || p.Lon < minLon || p.Lon > maxLon {
+				t.Errorf("%s: %v at bearing %v lies outside [%v,%v]×[%v,%v]", c.name, p, deg, minLat, maxLat, minLon, maxLon)
+			}
+		}
+	}
+}
+func TestSortKeyIsFold(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"Corso di  Italiano ", "  a\tB\nc  ", "Forlì", "ÉCOLE", "دورة", "L'Aquila", "x", ""} {
+		if got, want := SortKey(s), textfold.Fold(s); got != want {
+			t.Errorf("SortKey(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestTopKIsTheSortedPrefix(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	cmpC := func(a, b candidate) int {
+		if a.key != b.key {
+			return strings.Compare(a.key, b.key)
+		}
+		return int(a.ord) - int(b.ord)
+	}
+	for _, n := range []int{0, 1, 7, 100, 1000} {
+		for _, k := range []int{0, 1, 5, 20, n} {
+			if k > n {
+				continue
+			}
+			cs := make([]candidate, n)
+			for i := range cs {
+				cs[i] = candidate{ord: uint32(i), key: fmt.Sprint(rng.IntN(50))}
+			}
+			want := slices.Clone(cs)
+			slices.SortFunc(want, cmpC)
+			if got := topK(cs, k, cmpC); !slices.Equal(got, want[:k]) {
+				t.Errorf("topK(n=%d, k=%d) = %v, want %v", n, k, got, want[:k])
+			}
+		}
+	}
+}

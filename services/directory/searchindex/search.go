@@ -1,0 +1,453 @@
+package searchindex
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // Europe/Rome on machines without a zone database
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/ponte-network/ponte/libs/textfold"
+)
+
+// Point is a WGS 84 coordinate.
+type Point struct{ Lat, Lon float64 }
+
+// Query is a search. Zero fields do not filter.
+type Query struct {
+	// Tokens (from Analyzer.Query): each must begin a token of the service's own text or
+	// of the text of one of its taxonomy terms. NoMatch: the query had only stop words.
+	Tokens  []string
+	NoMatch bool
+	// Terms: the service has one of these terms or one of their descendants.
+	Terms []string
+	// Municipalities, Provinces, Regions (ORed): the service has a place in one of them.
+	// Territory set with all three empty (a district without municipalities) matches nothing.
+	Territory                          bool
+	Municipalities, Provinces, Regions []string
+	Language                           string
+	TargetGroup                        string
+	// OpenAt, when not zero: open then at one of its places (see OpenAt).
+	OpenAt time.Time
+	// Near, when not nil: a located place within RadiusKM; results by distance.
+	Near     *Point
+	RadiusKM float64
+	// Locale orders names; Offset and Limit page the ranked results.
+	Locale        string
+	Offset, Limit int
+}
+
+// Hit is a service of the page.
+type Hit struct {
+	ID string
+	// DistanceKM and NearestLocation: to Query.Near, when given.
+	DistanceKM      float64
+	NearestLocation string
+}
+
+// Result is a search's page, with the total and the facets of every match.
+type Result struct {
+	Total int
+	Hits  []Hit
+	// TermCounts and MunicipalityCounts count the matches per taxonomy term they have
+	// and per municipality where they have a place.
+	TermCounts, MunicipalityCounts map[string]int
+}
+
+// candidate is a match being ranked.
+type candidate struct {
+	ord      uint32
+	distance float64
+	nearest  string
+	tier     int // 0: every query token begins a name token; 1: otherwise
+	key      string
+}
+
+// Search runs q on the index as it is (call Sync first). Ranking is deterministic: by
+// distance when Near is given; then services whose name holds every query word; then by
+// folded name in the locale (else Italian, else the first locale); then by id.
+func (x *Index) Search(q Query) Result {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	res := Result{TermCounts: map[string]int{}, MunicipalityCounts: map[string]int{}}
+	if q.NoMatch {
+		return res
+	}
+	set := x.active.Clone()
+	and := func(b *roaring.Bitmap) {
+		if b == nil {
+			set.Clear()
+			return
+		}
+		set.And(b)
+	}
+	for _, tok := range q.Tokens {
+		and(x.matching(tok))
+	}
+	if len(q.Terms) > 0 {
+		and(roaring.FastOr(x.postings(x.byTerm, x.descendants(q.Terms))...))
+	}
+	if q.Territory {
+		var bs []*roaring.Bitmap
+		bs = append(bs, x.postings(x.byMunicipality, q.Municipalities)...)
+		bs = append(bs, x.postings(x.byProvince, q.Provinces)...)
+		bs = append(bs, x.postings(x.byRegion, q.Regions)...)
+		and(roaring.FastOr(bs...))
+	}
+	if q.Language != "" {
+		and(x.byLanguage[q.Language])
+	}
+	if q.TargetGroup != "" {
+		and(x.byGroup[q.TargetGroup])
+	}
+	var near map[uint32]nearest
+	if q.Near != nil {
+		near = x.near(*q.Near, q.RadiusKM, set)
+		b := roaring.New()
+		for ord := range near {
+			b.Add(ord)
+		}
+		and(b)
+	}
+
+	// Names holding every query word rank first.
+	var inName *roaring.Bitmap
+	if len(q.Tokens) > 0 {
+		inName = set.Clone()
+		for _, tok := range q.Tokens {
+			inName.And(x.prefixed(x.nameVocabulary, x.byNameToken, tok))
+		}
+	}
+	keys := x.keys[q.Locale]
+	cs := make([]candidate, 0, set.GetCardinality())
+	for it := set.Iterator(); it.HasNext(); {
+		ord := it.Next()
+		if !q.OpenAt.IsZero() && !x.openAt(x.services[ord], q.OpenAt) {
+			continue
+		}
+		c := candidate{ord: ord, key: x.fallback[ord]}
+		if keys != nil && keys[ord] != "" {
+			c.key = keys[ord]
+		}
+		if inName != nil && !inName.Contains(ord) {
+			c.tier = 1
+		}
+		if n, ok := near[ord]; ok {
+			c.distance, c.nearest = n.distance, n.location
+		}
+		cs = append(cs, c)
+	}
+	if len(cs) < int(set.GetCardinality()) { // open_at left some out
+		set = roaring.New()
+		for _, c := range cs {
+			set.Add(c.ord)
+		}
+	}
+	x.facets(set, cs, &res)
+	res.Total = len(cs)
+	byDistance := q.Near != nil
+	less := func(a, b candidate) int {
+		if byDistance && a.distance != b.distance {
+			return cmp.Compare(a.distance, b.distance)
+		}
+		if a.tier != b.tier {
+			return a.tier - b.tier
+		}
+		if a.key != b.key {
+			return strings.Compare(a.key, b.key)
+		}
+		return strings.Compare(x.services[a.ord].id, x.services[b.ord].id)
+	}
+	start := min(max(q.Offset, 0), len(cs))
+	end := len(cs)
+	if q.Limit > 0 {
+		end = min(start+q.Limit, len(cs))
+	}
+	for _, c := range topK(cs, end, less)[start:end] {
+		res.Hits = append(res.Hits, Hit{ID: x.services[c.ord].id, DistanceKM: c.distance, NearestLocation: c.nearest})
+	}
+	return res
+}
+
+// topK returns the first k of cs in order, ordering cs in place: a full sort when k is a
+// good part of cs, else a bounded max-heap of the k best (a first page of a broad match
+// costs n·log k comparisons instead of n·log n).
+func topK(cs []candidate, k int, cmp func(a, b candidate) int) []candidate {
+	if k >= len(cs)/8 {
+		slices.SortFunc(cs, cmp)
+		return cs[:k]
+	}
+	h := cs[:k:k]
+	down := func(i int) { // restore the max-heap below i
+		for {
+			l, big := 2*i+1, i
+			if l < k && cmp(h[l], h[big]) > 0 {
+				big = l
+			}
+			if r := l + 1; r < k && cmp(h[r], h[big]) > 0 {
+				big = r
+			}
+			if big == i {
+				return
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, c := range cs[k:] {
+		if k > 0 && cmp(c, h[0]) < 0 {
+			h[0] = c
+			down(0)
+		}
+	}
+	slices.SortFunc(h, cmp)
+	return h
+}
+
+// facets counts the matches (set, also as cs) per term and per municipality.
+func (x *Index) facets(set *roaring.Bitmap, cs []candidate, res *Result) {
+	for t, b := range x.byTerm {
+		if n := set.AndCardinality(b); n > 0 {
+			res.TermCounts[t] = int(n)
+		}
+	}
+	counts := make([]int32, len(x.munCodes))
+	for _, c := range cs {
+		switch m := x.munOf[c.ord]; m {
+		case noMunicipality:
+		case manyMunicipalities:
+			for _, code := range x.services[c.ord].municipalities {
+				counts[x.munNumbers[code]]++
+			}
+		default:
+			counts[m]++
+		}
+	}
+	for m, n := range counts {
+		if n > 0 {
+			res.MunicipalityCounts[x.munCodes[m]] = int(n)
+		}
+	}
+}
+
+// matching returns the services one of whose tokens, or one of whose terms' tokens,
+// begins with tok.
+func (x *Index) matching(tok string) *roaring.Bitmap {
+	bs := []*roaring.Bitmap{x.prefixed(x.vocabulary, x.byToken, tok)}
+	for id, t := range x.terms {
+		if hasPrefix(t.tokens, tok) {
+			if b := x.byTerm[id]; b != nil {
+				bs = append(bs, b)
+			}
+		}
+	}
+	return roaring.FastOr(bs...)
+}
+
+// prefixed returns the union of the postings of the tokens of a sorted vocabulary that
+// begin with tok.
+func (x *Index) prefixed(vocabulary []string, postings map[string]*roaring.Bitmap, tok string) *roaring.Bitmap {
+	var bs []*roaring.Bitmap
+	for i := sort.SearchStrings(vocabulary, tok); i < len(vocabulary) && strings.HasPrefix(vocabulary[i], tok); i++ {
+		bs = append(bs, postings[vocabulary[i]])
+	}
+	return roaring.FastOr(bs...)
+}
+
+// hasPrefix reports whether a sorted token list has a token beginning with p.
+func hasPrefix(sorted []string, p string) bool {
+	i := sort.SearchStrings(sorted, p)
+	return i < len(sorted) && strings.HasPrefix(sorted[i], p)
+}
+
+func (x *Index) postings(m map[string]*roaring.Bitmap, keys []string) []*roaring.Bitmap {
+	var out []*roaring.Bitmap
+	for _, k := range keys {
+		if b := m[k]; b != nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// descendants returns the terms and every term below them.
+func (x *Index) descendants(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	queue := slices.Clone(ids)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+		queue = append(queue, x.children[id]...)
+	}
+	return out
+}
+
+// nearest is a service's nearest place.
+type nearest struct {
+	distance float64
+	location string
+}
+
+// near returns the services of set with a located place within radius km of p, with the
+// distance of their nearest place (ties: the smaller location id).
+func (x *Index) near(p Point, km float64, set *roaring.Bitmap) map[uint32]nearest {
+	out := map[uint32]nearest{}
+	minLat, maxLat, minLon, maxLon := boxAround(p, km)
+	for la := cellOf(minLat, 0).lat; la <= cellOf(maxLat, 0).lat; la++ {
+		for lo := cellOf(0, minLon).lon; lo <= cellOf(0, maxLon).lon; lo++ {
+			for _, id := range x.grid[cell{la, lo}] {
+				l := x.locations[id]
+				d := DistanceKM(p, Point{l.lat, l.lon})
+				if d > km {
+					continue
+				}
+				b := x.byLocation[id]
+				if b == nil {
+					continue
+				}
+				for it := b.Iterator(); it.HasNext(); {
+					ord := it.Next()
+					if !set.Contains(ord) {
+						continue
+					}
+					if c, ok := out[ord]; !ok || d < c.distance || (d == c.distance && id < c.location) {
+						out[ord] = nearest{d, id}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// DistanceKM is the great-circle (haversine) distance between a and b.
+func DistanceKM(a, b Point) float64 {
+	const earthRadiusKM = 6371.0088
+	rad := math.Pi / 180
+	dLat, dLon := (b.Lat-a.Lat)*rad, (b.Lon-a.Lon)*rad
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(a.Lat*rad)*math.Cos(b.Lat*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * earthRadiusKM * math.Asin(math.Min(1, math.Sqrt(h)))
+}
+
+// boxAround returns a latitude/longitude rectangle holding the circle of radius km
+// around p, with a margin; near the poles or the antimeridian it spans every longitude.
+func boxAround(p Point, km float64) (minLat, maxLat, minLon, maxLon float64) {
+	const kmPerDegree = 111.0 // a little under the real 111.32: the box errs on the large side
+	dLat := km / kmPerDegree * 1.01
+	minLat, maxLat, minLon, maxLon = max(p.Lat-dLat, -90), min(p.Lat+dLat, 90), -180, 180
+	if c := math.Cos((math.Abs(p.Lat) + dLat) * math.Pi / 180); c > 0.01 {
+		dLon := dLat / c
+		if p.Lon-dLon >= -180 && p.Lon+dLon <= 180 {
+			minLon, maxLon = p.Lon-dLon, p.Lon+dLon
+		}
+	}
+	return minLat, maxLat, minLon, maxLon
+}
+
+// rome is the time zone schedules are read in.
+var rome = mustLoadLocation("Europe/Rome")
+
+func mustLoadLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err) // embedded by time/tzdata
+	}
+	return loc
+}
+
+// OpenAt reports whether schedules say "open" at t (read in Europe/Rome): on a date with
+// exceptions only the exceptions count (closed, or their hours); otherwise a weekly
+// opening of that weekday, valid on that date, whose [opens_at, closes_at) holds t.
+func OpenAt(scheds []Schedule, t time.Time) bool {
+	local := t.In(rome)
+	date, hm := local.Format("2006-01-02"), local.Format("15:04")
+	within := func(sc Schedule) bool {
+		return sc.OpensAt != "" && sc.OpensAt <= hm && hm < sc.ClosesAt
+	}
+	exception := false
+	for _, sc := range scheds {
+		if sc.ExceptionDate == date {
+			exception = true
+			if !sc.Closed && within(sc) {
+				return true
+			}
+		}
+	}
+	if exception {
+		return false
+	}
+	weekday := int32(local.Weekday())
+	if weekday == 0 {
+		weekday = 7 // ISO 8601: Sunday is 7
+	}
+	for _, sc := range scheds {
+		if sc.Weekday == weekday && within(sc) &&
+			(sc.ValidFrom == "" || sc.ValidFrom <= date) && (sc.ValidTo == "" || date <= sc.ValidTo) {
+			return true
+		}
+	}
+	return false
+}
+
+// openAt: open at t at any of its places, by the schedules of the service-at-location,
+// else of the service, else of the location; a service with no places is open by its
+// own schedules. No schedules: not open (unknown is not open).
+func (x *Index) openAt(s *service, t time.Time) bool {
+	if len(s.places) == 0 {
+		return OpenAt(s.scheds, t)
+	}
+	for _, p := range s.places {
+		scheds := p.scheds
+		if len(scheds) == 0 {
+			scheds = s.scheds
+		}
+		if l := x.locations[p.location]; len(scheds) == 0 && l != nil {
+			scheds = l.scheds
+		}
+		if OpenAt(scheds, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// SortKey is the folded form of a name that ranking orders by: textfold.Fold, computed
+// without its Unicode machinery when the name is ASCII (most are).
+func SortKey(s string) string {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return textfold.Fold(s)
+		}
+	}
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
+
+// TermInfo is what the index knows of a taxonomy term.
+type TermInfo struct {
+	ID, Parent string
+	Names      map[string]string
+}
+
+// Term returns a taxonomy term of the index.
+func (x *Index) Term(id string) (TermInfo, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	t := x.terms[id]
+	if t == nil {
+		return TermInfo{}, false
+	}
+	return TermInfo{ID: t.id, Parent: t.parent, Names: t.names}, true
+}
