@@ -118,18 +118,32 @@ func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (m
 		bySource[src] = append(bySource[src], it.Case.GetExternalId())
 	}
 	out := make(map[caseKey]caseRow, len(items))
+	each := func(scan func(...any) error) error {
+		r, err := scanCase(scan)
+		if err != nil {
+			return err
+		}
+		out[caseKey{r.c.Source, r.c.ExternalId}] = r
+		return nil
+	}
 	for _, src := range sources {
-		err := eachIn(q, "c.external_id", bySource[src], func(cond string, args []any) error {
-			return q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND `+cond, append([]any{src}, args...),
-				func(scan func(...any) error) error {
-					r, err := scanCase(scan)
-					if err != nil {
-						return err
-					}
-					out[caseKey{r.c.Source, r.c.ExternalId}] = r
-					return nil
-				})
-		})
+		var err error
+		if _, ok := q.(ArrayQ); ok {
+			// One probe of the (source, external_id) index per key, whatever the planner
+			// believes of the table: "external_id = ANY(...)" is planned from statistics,
+			// and with stale ones (a table that grew since the last ANALYZE) it reads
+			// every case of the source and filters them, a cost that grows with the table
+			// (60 ms instead of 2.5 ms for 1000 keys at 70,000 cases). The key is unique,
+			// so LIMIT 1 changes no answer; it keeps the planner from flattening the
+			// subquery into a join that it would plan from the same statistics.
+			err = q.Query(ctx, `SELECT c.* FROM unnest(?::text[]) AS k(external_id)
+				CROSS JOIN LATERAL (SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND c.external_id = k.external_id LIMIT 1) c`,
+				[]any{bySource[src], src}, each)
+		} else {
+			err = eachIn(q, "c.external_id", bySource[src], func(cond string, args []any) error {
+				return q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND `+cond, append([]any{src}, args...), each)
+			})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read cases by key: %w", err)
 		}
