@@ -10,12 +10,15 @@
 package searchindex
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -72,6 +75,27 @@ type term struct {
 	tokens []string
 }
 
+// nameKey is a folded name ranking orders by, with its first eight bytes as a number so
+// that most comparisons read no string.
+type nameKey struct {
+	head uint64
+	name string
+}
+
+func newNameKey(name string) nameKey {
+	var b [8]byte
+	copy(b[:], name)
+	return nameKey{head: binary.BigEndian.Uint64(b[:]), name: name}
+}
+
+// compareNames orders two keys as their names.
+func compareNames(a, b nameKey) int {
+	if a.head != b.head {
+		return cmp.Compare(a.head, b.head)
+	}
+	return strings.Compare(a.name, b.name)
+}
+
 // Values of Index.munOf besides municipality numbers.
 const (
 	noMunicipality     = -1
@@ -95,6 +119,8 @@ type Index struct {
 
 	syncMu sync.Mutex // one Sync applies changes at a time
 
+	candidates sync.Pool // of *[]candidate: a broad search ranks thousands
+
 	mu       sync.RWMutex
 	built    bool
 	position int64 // change-log position applied
@@ -106,8 +132,8 @@ type Index struct {
 	// keys holds, per locale, the folded names by ordinal ("" when a service has no name
 	// in it), and fallback the folded name in Italian, else in the first locale: ranking
 	// reads one of them per match, so they are arrays rather than per-service maps.
-	keys     map[string][]string
-	fallback []string
+	keys     map[string][]nameKey
+	fallback []nameKey
 	// munOf is, by ordinal, the dense number of the service's one municipality, or
 	// noMunicipality, or manyMunicipalities (then read the service's list): municipality
 	// facets count a broad match through it, in ordinal order.
@@ -144,7 +170,7 @@ func (x *Index) Analyzer() *Analyzer { return x.analyzer }
 
 func (x *Index) reset() {
 	x.ords, x.services, x.active = map[string]uint32{}, nil, roaring.New()
-	x.keys, x.fallback = map[string][]string{}, nil
+	x.keys, x.fallback = map[string][]nameKey{}, nil
 	x.munOf, x.munNumbers, x.munCodes = nil, map[string]int32{}, nil
 	x.byToken, x.vocabulary, x.vocabularyDirt = map[string]*roaring.Bitmap{}, nil, false
 	x.byNameToken, x.nameVocabulary = map[string]*roaring.Bitmap{}, nil
@@ -360,10 +386,10 @@ func (x *Index) putService(d *serviceDoc) {
 	} else {
 		ord = uint32(len(x.services))
 		x.services = append(x.services, nil)
-		x.fallback = append(x.fallback, "")
+		x.fallback = append(x.fallback, nameKey{})
 		x.munOf = append(x.munOf, noMunicipality)
 		for loc := range x.keys {
-			x.keys[loc] = append(x.keys[loc], "")
+			x.keys[loc] = append(x.keys[loc], nameKey{})
 		}
 		x.ords[d.ID] = ord
 	}
@@ -380,9 +406,9 @@ func (x *Index) putService(d *serviceDoc) {
 	s.locales = slices.Sorted(maps.Keys(d.Name))
 	for _, loc := range s.locales {
 		if x.keys[loc] == nil {
-			x.keys[loc] = make([]string, len(x.services))
+			x.keys[loc] = make([]nameKey, len(x.services))
 		}
-		x.keys[loc][ord] = SortKey(d.Name[loc])
+		x.keys[loc][ord] = newNameKey(SortKey(d.Name[loc]))
 	}
 	if _, ok := d.Name["it"]; ok {
 		x.fallback[ord] = x.keys["it"][ord]
@@ -441,9 +467,9 @@ func (x *Index) unindexService(ord uint32) {
 		}
 	}
 	for _, loc := range s.locales {
-		x.keys[loc][ord] = ""
+		x.keys[loc][ord] = nameKey{}
 	}
-	x.fallback[ord] = ""
+	x.fallback[ord] = nameKey{}
 	for _, t := range s.terms {
 		del(x.byTerm, t, ord)
 	}

@@ -112,8 +112,8 @@ func TestTopKIsTheSortedPrefix(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	cmpC := func(a, b candidate) int {
-		if a.key != b.key {
-			return strings.Compare(a.key, b.key)
+		if n := compareNames(a.key, b.key); n != 0 {
+			return n
 		}
 		return int(a.ord) - int(b.ord)
 	}
@@ -124,12 +124,24 @@ func TestTopKIsTheSortedPrefix(t *testing.T) {
 			}
 			cs := make([]candidate, n)
 			for i := range cs {
-				cs[i] = candidate{ord: uint32(i), key: fmt.Sprint(rng.IntN(50))}
+				cs[i] = candidate{ord: uint32(i), key: newNameKey(fmt.Sprint("servizio ", rng.IntN(50)))}
 			}
 			want := slices.Clone(cs)
 			slices.SortFunc(want, cmpC)
 			if got := topK(cs, k, cmpC); !slices.Equal(got, want[:k]) {
 				t.Errorf("topK(n=%d, k=%d) = %v, want %v", n, k, got, want[:k])
+			}
+		}
+	}
+}
+
+func TestCompareNamesIsStringOrder(t *testing.T) {
+	t.Parallel()
+	names := []string{"", "a", "ab", "abcdefgh", "abcdefghi", "abcdefgh\x00", "corso di italiano", "corso di italiano l2", "دورة", "z", "\xff"}
+	for _, a := range names {
+		for _, b := range names {
+			if got, want := compareNames(newNameKey(a), newNameKey(b)), strings.Compare(a, b); got != want {
+				t.Errorf("compareNames(%q, %q) = %d, want %d", a, b, got, want)
 			}
 		}
 	}

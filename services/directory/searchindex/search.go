@@ -64,7 +64,7 @@ type candidate struct {
 	distance float64
 	nearest  string
 	tier     int // 0: every query token begins a name token; 1: otherwise
-	key      string
+	key      nameKey
 }
 
 // Search runs q on the index as it is (call Sync first). Ranking is deterministic: by
@@ -123,14 +123,22 @@ func (x *Index) Search(q Query) Result {
 		}
 	}
 	keys := x.keys[q.Locale]
-	cs := make([]candidate, 0, set.GetCardinality())
+	pooled, _ := x.candidates.Get().(*[]candidate)
+	if pooled == nil {
+		pooled = new([]candidate)
+	}
+	cs := (*pooled)[:0]
+	defer func() {
+		*pooled = cs[:0]
+		x.candidates.Put(pooled)
+	}()
 	for it := set.Iterator(); it.HasNext(); {
 		ord := it.Next()
 		if !q.OpenAt.IsZero() && !x.openAt(x.services[ord], q.OpenAt) {
 			continue
 		}
 		c := candidate{ord: ord, key: x.fallback[ord]}
-		if keys != nil && keys[ord] != "" {
+		if keys != nil && keys[ord].name != "" {
 			c.key = keys[ord]
 		}
 		if inName != nil && !inName.Contains(ord) {
@@ -157,8 +165,8 @@ func (x *Index) Search(q Query) Result {
 		if a.tier != b.tier {
 			return a.tier - b.tier
 		}
-		if a.key != b.key {
-			return strings.Compare(a.key, b.key)
+		if n := compareNames(a.key, b.key); n != 0 {
+			return n
 		}
 		return strings.Compare(x.services[a.ord].id, x.services[b.ord].id)
 	}
