@@ -171,6 +171,15 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 // Ready reports whether the directory can serve: its store is reachable and migrated.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 
+// WarmSearchIndex builds the search index now rather than at the first search, which
+// would otherwise wait for it (seconds for a hundred thousand services).
+func (s *Service) WarmSearchIndex(ctx context.Context) error {
+	if err := s.directory.index.Sync(ctx); err != nil {
+		return fmt.Errorf("build the search index: %w", err)
+	}
+	return nil
+}
+
 // Policy says who may call each directory method. Row-level rules (which municipalities
 // a district admin may group, which organization's records a partner may write) are
 // checked in the handlers.

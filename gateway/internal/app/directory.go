@@ -95,6 +95,7 @@ func (a *App) startDirectory(ctx context.Context, m *mirrors) error {
 		m.cancel = cancel
 		a.afterServe(func(context.Context) error { return m.start(mctx, a, svc) })
 	}
+	a.afterServe(svc.WarmSearchIndex) // last: the other start-up tasks need no index
 	a.addReady("directory", svc.Ready)
 	for _, name := range directory.ServiceNames {
 		a.srv.SetServing(name, true)
