@@ -17,7 +17,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -39,8 +38,8 @@ type service struct {
 	id      string
 	active  bool     // status is neither inactive nor defunct
 	locales []string // of its name, whose sort keys are in Index.keys
-	names   []string // sorted tokens of the names
-	tokens  []string // sorted tokens of every text, names included
+	names   []uint32 // token numbers of the names
+	tokens  []uint32 // token numbers of every text, names included
 	terms   []string
 	langs   []string
 	groups  []string
@@ -141,11 +140,17 @@ type Index struct {
 	munNumbers map[string]int32
 	munCodes   []string
 
-	byToken        map[string]*roaring.Bitmap
-	vocabulary     []string // sorted keys of byToken, for prefix lookups
+	// Tokens are numbered (tokenNumber, tokenText) so that services hold them as
+	// pointer-free arrays, which the garbage collector need not scan. byToken and
+	// byNameToken are their posting lists by number (nil when empty); vocabulary and
+	// nameVocabulary the numbers with postings, sorted by text, for prefix lookups.
+	tokenNumber    map[string]uint32
+	tokenText      []string
+	byToken        []*roaring.Bitmap
+	byNameToken    []*roaring.Bitmap // tokens of names only, for ranking
+	vocabulary     []uint32
+	nameVocabulary []uint32
 	vocabularyDirt bool
-	byNameToken    map[string]*roaring.Bitmap // tokens of names only, for ranking
-	nameVocabulary []string
 	byTerm         map[string]*roaring.Bitmap
 	byLocation     map[string]*roaring.Bitmap
 	byLanguage     map[string]*roaring.Bitmap
@@ -172,8 +177,8 @@ func (x *Index) reset() {
 	x.ords, x.services, x.active = map[string]uint32{}, nil, roaring.New()
 	x.keys, x.fallback = map[string][]nameKey{}, nil
 	x.munOf, x.munNumbers, x.munCodes = nil, map[string]int32{}, nil
-	x.byToken, x.vocabulary, x.vocabularyDirt = map[string]*roaring.Bitmap{}, nil, false
-	x.byNameToken, x.nameVocabulary = map[string]*roaring.Bitmap{}, nil
+	x.tokenNumber, x.tokenText = map[string]uint32{}, nil
+	x.byToken, x.byNameToken, x.vocabulary, x.nameVocabulary, x.vocabularyDirt = nil, nil, nil, nil, false
 	x.byTerm, x.byLocation = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
 	x.byLanguage, x.byGroup = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
 	x.byMunicipality, x.byProvince, x.byRegion = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
@@ -343,17 +348,61 @@ func (x *Index) finish() {
 	if !x.vocabularyDirt {
 		return
 	}
-	x.vocabulary = sortedKeys(x.vocabulary[:0], x.byToken)
-	x.nameVocabulary = sortedKeys(x.nameVocabulary[:0], x.byNameToken)
+	x.vocabulary = x.sortedTokens(x.vocabulary[:0], x.byToken)
+	x.nameVocabulary = x.sortedTokens(x.nameVocabulary[:0], x.byNameToken)
 	x.vocabularyDirt = false
 }
 
-func sortedKeys(dst []string, m map[string]*roaring.Bitmap) []string {
-	for k := range m {
-		dst = append(dst, k)
+// sortedTokens appends to dst the numbers of the tokens with postings, sorted by text.
+func (x *Index) sortedTokens(dst []uint32, postings []*roaring.Bitmap) []uint32 {
+	for n, b := range postings {
+		if b != nil {
+			dst = append(dst, uint32(n))
+		}
 	}
-	sort.Strings(dst)
+	slices.SortFunc(dst, func(a, b uint32) int { return strings.Compare(x.tokenText[a], x.tokenText[b]) })
 	return dst
+}
+
+// numbers returns the numbers of tokens, numbering new ones.
+func (x *Index) numbers(tokens []string) []uint32 {
+	out := make([]uint32, len(tokens))
+	for i, t := range tokens {
+		n, ok := x.tokenNumber[t]
+		if !ok {
+			n = uint32(len(x.tokenText))
+			x.tokenNumber[t] = n
+			x.tokenText = append(x.tokenText, t)
+			x.byToken = append(x.byToken, nil)
+			x.byNameToken = append(x.byNameToken, nil)
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// addToken adds ord to postings[n], reporting whether the list was empty.
+func addToken(postings []*roaring.Bitmap, n, ord uint32) bool {
+	if postings[n] == nil {
+		postings[n] = roaring.BitmapOf(ord)
+		return true
+	}
+	postings[n].Add(ord)
+	return false
+}
+
+// delToken removes ord from postings[n], reporting whether the list went empty.
+func delToken(postings []*roaring.Bitmap, n, ord uint32) bool {
+	b := postings[n]
+	if b == nil {
+		return false
+	}
+	b.Remove(ord)
+	if b.IsEmpty() {
+		postings[n] = nil
+		return true
+	}
+	return false
 }
 
 func add(m map[string]*roaring.Bitmap, key string, ord uint32) {
@@ -396,8 +445,8 @@ func (x *Index) putService(d *serviceDoc) {
 	s := &service{
 		id:     d.ID,
 		active: d.Status != "inactive" && d.Status != "defunct",
-		names:  x.analyzer.Tokens(texts(nil, d.Name)...),
-		tokens: x.analyzer.Tokens(texts(nil, d.Name, d.Description, d.Eligibility, d.InterpretationServices)...),
+		names:  x.numbers(x.analyzer.Tokens(texts(nil, d.Name)...)),
+		tokens: x.numbers(x.analyzer.Tokens(texts(nil, d.Name, d.Description, d.Eligibility, d.InterpretationServices)...)),
 		terms:  slices.Compact(slices.Sorted(slices.Values(d.TaxonomyTermIDs))),
 		langs:  d.Languages,
 		groups: d.TargetGroups,
@@ -423,16 +472,14 @@ func (x *Index) putService(d *serviceDoc) {
 		x.active.Add(ord)
 	}
 	for _, t := range s.tokens {
-		if _, ok := x.byToken[t]; !ok {
+		if addToken(x.byToken, t, ord) {
 			x.vocabularyDirt = true
 		}
-		add(x.byToken, t, ord)
 	}
 	for _, t := range s.names {
-		if _, ok := x.byNameToken[t]; !ok {
+		if addToken(x.byNameToken, t, ord) {
 			x.vocabularyDirt = true
 		}
-		add(x.byNameToken, t, ord)
 	}
 	for _, t := range s.terms {
 		add(x.byTerm, t, ord)
@@ -457,12 +504,12 @@ func (x *Index) unindexService(ord uint32) {
 	}
 	x.active.Remove(ord)
 	for _, t := range s.tokens {
-		if del(x.byToken, t, ord) {
+		if delToken(x.byToken, t, ord) {
 			x.vocabularyDirt = true
 		}
 	}
 	for _, t := range s.names {
-		if del(x.byNameToken, t, ord) {
+		if delToken(x.byNameToken, t, ord) {
 			x.vocabularyDirt = true
 		}
 	}

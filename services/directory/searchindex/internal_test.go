@@ -146,3 +146,17 @@ func TestCompareNamesIsStringOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleNumbers(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int16{"00:00": 0, "09:30": 570, "24:00": 1440, "": -1, "9:30": -1, "ab:cd": -1, "09-30": -1} {
+		if got := minutes(in); got != want {
+			t.Errorf("minutes(%q) = %d, want %d", in, got, want)
+		}
+	}
+	for in, want := range map[string]int32{"2026-11-23": 20261123, "": 0, "2026-1-23": 0, "2026/11/23": 0, "20x6-11-23": 0} {
+		if got := day(in); got != want {
+			t.Errorf("day(%q) = %d, want %d", in, got, want)
+		}
+	}
+}

@@ -61,15 +61,55 @@ func decode[T any](kind string, doc []byte) (*T, error) {
 	return v, nil
 }
 
-// Schedule is one opening of a schedule, as openAt reads it.
+// Schedule is one opening of a schedule as OpenAt reads it, in numbers, so that the
+// index holds schedules without pointers for the garbage collector to scan.
 type Schedule struct {
 	Weekday       int32 // ISO 8601: 1 Monday … 7 Sunday; 0 for exceptions
-	OpensAt       string
-	ClosesAt      string
-	ValidFrom     string
-	ValidTo       string
-	ExceptionDate string
-	Closed        bool
+	Opens, Closes int16 // minutes after midnight; -1 when not given
+	// ValidFrom, ValidTo and ExceptionDate as yyyymmdd; 0 when not given.
+	ValidFrom, ValidTo, ExceptionDate int32
+	Closed                            bool
+}
+
+// minutes reads "HH:MM" (24:00 included); -1 if it is not that.
+func minutes(hm string) int16 {
+	if len(hm) != 5 || hm[2] != ':' {
+		return -1
+	}
+	h, m := digits(hm[:2]), digits(hm[3:])
+	if h < 0 || m < 0 {
+		return -1
+	}
+	return int16(h*60 + m)
+}
+
+// day reads "YYYY-MM-DD" as yyyymmdd; 0 if it is not that.
+func day(d string) int32 {
+	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
+		return 0
+	}
+	y, m, dd := digits(d[:4]), digits(d[5:7]), digits(d[8:])
+	if y < 0 || m < 0 || dd < 0 {
+		return 0
+	}
+	return int32(y*10000 + m*100 + dd)
+}
+
+// digits reads a run of ASCII digits; -1 if there is anything else.
+func digits(s string) int {
+	n := 0
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return -1
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+func schedule(weekday int32, opens, closes, from, to, exception string, closed bool) Schedule {
+	return Schedule{Weekday: weekday, Opens: minutes(opens), Closes: minutes(closes),
+		ValidFrom: day(from), ValidTo: day(to), ExceptionDate: day(exception), Closed: closed}
 }
 
 func schedules(ds []scheduleDoc) []Schedule {
@@ -78,8 +118,7 @@ func schedules(ds []scheduleDoc) []Schedule {
 	}
 	out := make([]Schedule, len(ds))
 	for i, d := range ds {
-		out[i] = Schedule{Weekday: directoryv1.Weekday_value[d.Weekday], OpensAt: d.OpensAt, ClosesAt: d.ClosesAt,
-			ValidFrom: d.ValidFrom, ValidTo: d.ValidTo, ExceptionDate: d.ExceptionDate, Closed: d.Closed}
+		out[i] = schedule(directoryv1.Weekday_value[d.Weekday], d.OpensAt, d.ClosesAt, d.ValidFrom, d.ValidTo, d.ExceptionDate, d.Closed)
 	}
 	return out
 }
@@ -88,8 +127,7 @@ func schedules(ds []scheduleDoc) []Schedule {
 func SchedulesOf(ps []*directoryv1.Schedule) []Schedule {
 	out := make([]Schedule, len(ps))
 	for i, p := range ps {
-		out[i] = Schedule{Weekday: int32(p.GetWeekday()), OpensAt: p.GetOpensAt(), ClosesAt: p.GetClosesAt(),
-			ValidFrom: p.GetValidFrom(), ValidTo: p.GetValidTo(), ExceptionDate: p.GetExceptionDate(), Closed: p.GetClosed()}
+		out[i] = schedule(int32(p.GetWeekday()), p.GetOpensAt(), p.GetClosesAt(), p.GetValidFrom(), p.GetValidTo(), p.GetExceptionDate(), p.GetClosed())
 	}
 	return out
 }

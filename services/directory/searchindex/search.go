@@ -259,11 +259,12 @@ func (x *Index) matching(tok string) *roaring.Bitmap {
 	return roaring.FastOr(bs...)
 }
 
-// prefixed returns the union of the postings of the tokens of a sorted vocabulary that
-// begin with tok.
-func (x *Index) prefixed(vocabulary []string, postings map[string]*roaring.Bitmap, tok string) *roaring.Bitmap {
+// prefixed returns the union of the postings of the tokens of a vocabulary (token
+// numbers sorted by text) that begin with tok.
+func (x *Index) prefixed(vocabulary []uint32, postings []*roaring.Bitmap, tok string) *roaring.Bitmap {
 	var bs []*roaring.Bitmap
-	for i := sort.SearchStrings(vocabulary, tok); i < len(vocabulary) && strings.HasPrefix(vocabulary[i], tok); i++ {
+	i := sort.Search(len(vocabulary), func(i int) bool { return x.tokenText[vocabulary[i]] >= tok })
+	for ; i < len(vocabulary) && strings.HasPrefix(x.tokenText[vocabulary[i]], tok); i++ {
 		bs = append(bs, postings[vocabulary[i]])
 	}
 	return roaring.FastOr(bs...)
@@ -381,9 +382,10 @@ func mustLoadLocation(name string) *time.Location {
 // opening of that weekday, valid on that date, whose [opens_at, closes_at) holds t.
 func OpenAt(scheds []Schedule, t time.Time) bool {
 	local := t.In(rome)
-	date, hm := local.Format("2006-01-02"), local.Format("15:04")
+	y, mo, d := local.Date()
+	date, hm := int32(y*10000+int(mo)*100+d), int16(local.Hour()*60+local.Minute())
 	within := func(sc Schedule) bool {
-		return sc.OpensAt != "" && sc.OpensAt <= hm && hm < sc.ClosesAt
+		return sc.Opens >= 0 && sc.Opens <= hm && hm < sc.Closes
 	}
 	exception := false
 	for _, sc := range scheds {
@@ -403,7 +405,7 @@ func OpenAt(scheds []Schedule, t time.Time) bool {
 	}
 	for _, sc := range scheds {
 		if sc.Weekday == weekday && within(sc) &&
-			(sc.ValidFrom == "" || sc.ValidFrom <= date) && (sc.ValidTo == "" || date <= sc.ValidTo) {
+			(sc.ValidFrom == 0 || sc.ValidFrom <= date) && (sc.ValidTo == 0 || date <= sc.ValidTo) {
 			return true
 		}
 	}
