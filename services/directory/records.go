@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"sort"
-	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/ponte-network/ponte/libs/grpcerr"
 	"github.com/ponte-network/ponte/libs/territory"
-	"github.com/ponte-network/ponte/libs/textfold"
 	"github.com/ponte-network/ponte/services/directory/store"
 )
 
@@ -174,28 +172,6 @@ func Text(m map[string]string, locale string) string {
 	return m[keys[0]]
 }
 
-// foldAll returns the folded texts of every translation of the maps, one per line, for
-// the store's search_text column.
-func foldAll(extra []string, maps ...map[string]string) string {
-	var parts []string
-	for _, e := range extra {
-		if e != "" {
-			parts = append(parts, textfold.Fold(e))
-		}
-	}
-	for _, m := range maps {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			parts = append(parts, textfold.Fold(m[k]))
-		}
-	}
-	return strings.Join(parts, "\n")
-}
-
 // placeOf sets the territory columns of r from an ISTAT municipality code.
 func placeOf(r *store.Record, c *territory.Catalog, municipality string) bool {
 	m, ok := c.Municipality(municipality)
@@ -213,7 +189,6 @@ func (s *directoryServer) organizationRecord(o *directoryv1.Organization) (store
 	if code := o.GetMunicipalityCode(); code != "" && !placeOf(&r, s.catalog, code) {
 		bad.Add("organization.municipality_code", "unknown municipality %q", code)
 	}
-	r.SearchText = foldAll([]string{o.GetAlternateName()}, o.GetName(), o.GetDescription())
 	r.Doc = docOf(o)
 	return r, bad.Err()
 }
@@ -233,9 +208,6 @@ func (s *directoryServer) locationRecord(l *directoryv1.Location) (store.Record,
 		bad.Add("location.longitude", "give latitude and longitude together, or neither")
 	}
 	checkSchedules(&bad, "location.schedules", l.GetSchedules())
-	r.Latitude, r.Longitude = l.Latitude, l.Longitude
-	r.Languages = l.GetLanguages()
-	r.SearchText = foldAll(nil, l.GetName(), l.GetDescription())
 	r.Doc = docOf(l)
 	return r, bad.Err()
 }
@@ -261,8 +233,6 @@ func (s *directoryServer) serviceRecord(sv *directoryv1.Service) (store.Record, 
 	if sv.GetMaximumAge() != 0 && sv.GetMaximumAge() < sv.GetMinimumAge() {
 		bad.Add("service.maximum_age", "is below minimum_age")
 	}
-	r.Languages, r.TargetGroups = sv.GetLanguages(), sv.GetTargetGroups()
-	r.SearchText = foldAll(nil, sv.GetName(), sv.GetDescription(), sv.GetEligibility(), sv.GetInterpretationServices())
 	r.Doc = docOf(sv)
 	return r, bad.Err()
 }
@@ -280,7 +250,6 @@ func (s *directoryServer) termRecord(t *directoryv1.TaxonomyTerm) (store.Record,
 		}
 		r.Refs = append(r.Refs, store.Ref{Kind: store.KindTaxonomyTerm, ID: p, Field: "taxonomy_term.parent_id"})
 	}
-	r.SearchText = foldAll([]string{t.GetCode()}, t.GetName())
 	r.Doc = docOf(t)
 	return r, bad.Err()
 }

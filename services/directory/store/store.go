@@ -109,14 +109,9 @@ type Record struct {
 	// Origin is the upstream node the record is mirrored from; empty for this node's own.
 	Origin string
 
-	// SearchText is the folded text free-text search matches (services, taxonomy terms).
-	SearchText string
-	// Municipality, Province, Region: ISTAT codes of a location or an organization's seat.
+	// Municipality, Province, Region: ISTAT codes of a location or an organization's
+	// seat, which authorization reads.
 	Municipality, Province, Region string
-	// Latitude and Longitude of a location, nil when unknown.
-	Latitude, Longitude *float64
-	// Languages and TargetGroups of a service, matched exactly by search.
-	Languages, TargetGroups []string
 	// Refs are the records this one points to; the store checks they exist and keeps
 	// them so that search can follow them and delete can refuse to orphan them.
 	Refs []Ref
@@ -200,28 +195,6 @@ func UnknownRefError(ref Ref) error {
 // InUseError is the error for deleting a record that others refer to.
 func InUseError(kind Kind, id string, byKind Kind, byID string) error {
 	return storage.Errorf(ErrFailedPrecondition, "%s %q is still used by %s %q", strings.ReplaceAll(string(kind), "_", " "), id, strings.ReplaceAll(string(byKind), "_", " "), byID)
-}
-
-// Bars joins values as "|a|b|", the form of list columns matched with LIKE '%|a|%'.
-func Bars(values []string) string {
-	if len(values) == 0 {
-		return ""
-	}
-	return "|" + strings.Join(values, "|") + "|"
-}
-
-// Unbars splits a Bars column.
-func Unbars(s string) []string {
-	s = strings.Trim(s, "|")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "|")
-}
-
-// LikeEscape escapes s for a LIKE pattern with ESCAPE '\'.
-func LikeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // MirrorChange is one change of an upstream directory node, to apply on this one.

@@ -92,7 +92,7 @@ func applyMirror(ctx context.Context, tx pgx.Tx, log changelog.Appender, c store
 		}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO records (`+recordsql.Columns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, values(r)...); err != nil {
+		VALUES `+recordsql.Values(recordsql.Dollar), values(r)...); err != nil {
 		return "", fmt.Errorf("insert mirrored %s: %w", r.Kind, err)
 	}
 	if err := insertRefs(ctx, tx, r); err != nil {

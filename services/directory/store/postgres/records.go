@@ -23,7 +23,7 @@ func (s *Store) CreateRecord(ctx context.Context, r store.Record) (store.Record,
 			return err
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO records (`+recordsql.Columns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (kind, id) DO NOTHING`,
+			VALUES `+recordsql.Values(recordsql.Dollar)+` ON CONFLICT (kind, id) DO NOTHING`,
 			values(r)...)
 		if err != nil {
 			return fmt.Errorf("insert %s: %w", r.Kind, err)
@@ -65,11 +65,9 @@ func (s *Store) UpdateRecord(ctx context.Context, r store.Record, etag string) (
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE records SET organization_id = $3, etag = $4, update_time = $5, doc = $6,
-			search_text = $7, municipality = $8, province = $9, region = $10, languages = $11, target_groups = $12,
-			latitude = $13, longitude = $14
+			municipality = $7, province = $8, region = $9
 			WHERE kind = $1 AND id = $2`,
-			string(r.Kind), r.ID, r.OrganizationID, r.Etag, r.UpdateTime, string(r.Doc), r.SearchText,
-			r.Municipality, r.Province, r.Region, store.Bars(r.Languages), store.Bars(r.TargetGroups), r.Latitude, r.Longitude)
+			string(r.Kind), r.ID, r.OrganizationID, r.Etag, r.UpdateTime, string(r.Doc), r.Municipality, r.Province, r.Region)
 		if err != nil {
 			return fmt.Errorf("update %s: %w", r.Kind, err)
 		}
@@ -164,14 +162,12 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Record, error) {
 		var (
-			r                store.Record
-			kind, doc, langs string
-			groups           string
+			r         store.Record
+			kind, doc string
 		)
-		err := row.Scan(&kind, &r.ID, &r.OrganizationID, &r.Etag, &r.CreateTime, &r.UpdateTime, &doc, &r.SearchText,
-			&r.Municipality, &r.Province, &r.Region, &langs, &groups, &r.Latitude, &r.Longitude, &r.Origin)
+		err := row.Scan(&kind, &r.ID, &r.OrganizationID, &r.Etag, &r.CreateTime, &r.UpdateTime, &doc,
+			&r.Municipality, &r.Province, &r.Region, &r.Origin)
 		r.Kind, r.Doc = store.Kind(kind), []byte(doc)
-		r.Languages, r.TargetGroups = store.Unbars(langs), store.Unbars(groups)
 		r.CreateTime, r.UpdateTime = r.CreateTime.UTC(), r.UpdateTime.UTC()
 		return r, err
 	})
@@ -182,8 +178,8 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 }
 
 func values(r store.Record) []any {
-	return []any{string(r.Kind), r.ID, r.OrganizationID, r.Etag, r.CreateTime, r.UpdateTime, string(r.Doc), r.SearchText,
-		r.Municipality, r.Province, r.Region, store.Bars(r.Languages), store.Bars(r.TargetGroups), r.Latitude, r.Longitude, r.Origin}
+	return []any{string(r.Kind), r.ID, r.OrganizationID, r.Etag, r.CreateTime, r.UpdateTime, string(r.Doc),
+		r.Municipality, r.Province, r.Region, r.Origin}
 }
 
 // checkRefs returns the error of the first reference that does not exist.

@@ -87,7 +87,7 @@ func applyMirror(ctx context.Context, tx *sql.Tx, log changelog.Appender, c stor
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO records (`+recordsql.Columns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, values(r)...); err != nil {
+		VALUES `+recordsql.Values(recordsql.Question), values(r)...); err != nil {
 		return "", fmt.Errorf("insert mirrored %s: %w", r.Kind, err)
 	}
 	if err := insertRefs(ctx, tx, r); err != nil {

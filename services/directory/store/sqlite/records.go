@@ -25,7 +25,7 @@ func (s *Store) CreateRecord(ctx context.Context, r store.Record) (store.Record,
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO records (`+recordsql.Columns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO NOTHING`, values(r)...)
+			VALUES `+recordsql.Values(recordsql.Question)+` ON CONFLICT (kind, id) DO NOTHING`, values(r)...)
 		if err != nil {
 			return fmt.Errorf("insert %s: %w", r.Kind, err)
 		}
@@ -70,11 +70,10 @@ func (s *Store) UpdateRecord(ctx context.Context, r store.Record, etag string) (
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE records SET organization_id = ?, etag = ?, update_time = ?, doc = ?,
-			search_text = ?, municipality = ?, province = ?, region = ?, languages = ?, target_groups = ?,
-			latitude = ?, longitude = ?
+			municipality = ?, province = ?, region = ?
 			WHERE kind = ? AND id = ?`,
-			r.OrganizationID, r.Etag, r.UpdateTime.Format(timeLayout), string(r.Doc), r.SearchText,
-			r.Municipality, r.Province, r.Region, store.Bars(r.Languages), store.Bars(r.TargetGroups), r.Latitude, r.Longitude, string(r.Kind), r.ID)
+			r.OrganizationID, r.Etag, r.UpdateTime.Format(timeLayout), string(r.Doc),
+			r.Municipality, r.Province, r.Region, string(r.Kind), r.ID)
 		if err != nil {
 			return fmt.Errorf("update %s: %w", r.Kind, err)
 		}
@@ -167,11 +166,11 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 	var out []store.Record
 	for rows.Next() {
 		var (
-			r                                        store.Record
-			kind, created, updated, doc, langs, grps string
+			r                           store.Record
+			kind, created, updated, doc string
 		)
-		if err := rows.Scan(&kind, &r.ID, &r.OrganizationID, &r.Etag, &created, &updated, &doc, &r.SearchText,
-			&r.Municipality, &r.Province, &r.Region, &langs, &grps, &r.Latitude, &r.Longitude, &r.Origin); err != nil {
+		if err := rows.Scan(&kind, &r.ID, &r.OrganizationID, &r.Etag, &created, &updated, &doc,
+			&r.Municipality, &r.Province, &r.Region, &r.Origin); err != nil {
 			return nil, fmt.Errorf("read record: %w", err)
 		}
 		if r.CreateTime, err = time.Parse(timeLayout, created); err != nil {
@@ -181,7 +180,6 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 			return nil, fmt.Errorf("read record update time: %w", err)
 		}
 		r.Kind, r.Doc = store.Kind(kind), []byte(doc)
-		r.Languages, r.TargetGroups = store.Unbars(langs), store.Unbars(grps)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -192,8 +190,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 
 func values(r store.Record) []any {
 	return []any{string(r.Kind), r.ID, r.OrganizationID, r.Etag, r.CreateTime.Format(timeLayout), r.UpdateTime.Format(timeLayout),
-		string(r.Doc), r.SearchText, r.Municipality, r.Province, r.Region, store.Bars(r.Languages), store.Bars(r.TargetGroups),
-		r.Latitude, r.Longitude, r.Origin}
+		string(r.Doc), r.Municipality, r.Province, r.Region, r.Origin}
 }
 
 // checkRefs returns the error of the first reference that does not exist.

@@ -20,7 +20,7 @@ func testMirror(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	s := open(t, newStore)
 	t0 := time.Date(2026, 3, 1, 9, 30, 0, 123456000, time.UTC)
-	mustCreate(t, s, org("local-org", "019035", "019", "03"), term("ponte:l2", "corso di italiano", ""))
+	mustCreate(t, s, org("local-org", "019035", "019", "03"), term("ponte:l2", ""))
 	localOrg, err := s.GetRecord(ctx, store.KindOrganization, "local-org")
 	if err != nil {
 		t.Fatal(err)
@@ -37,9 +37,9 @@ func testMirror(t *testing.T, newStore NewStore) {
 		return store.MirrorChange{Upstream: up, Position: pos, Op: changelog.OpDelete, Kind: kind, ID: id}
 	}
 	mOrg := upstreamRecord(org("crema-org", "019035", "019", "03"), "e1", t0)
-	mSvc := upstreamRecord(service("crema-l2", "crema-org", "scuola di italiano", []string{"it", "ar"}, nil, []string{"ponte:l2"}, nil), "e2", t0)
+	mSvc := upstreamRecord(service("crema-l2", "crema-org", []string{"ponte:l2"}, nil), "e2", t0)
 	mSvc2 := mSvc
-	mSvc2.Etag, mSvc2.UpdateTime, mSvc2.SearchText = "e3", t0.Add(time.Hour), "scuola serale di italiano"
+	mSvc2.Etag, mSvc2.UpdateTime, mSvc2.Doc = "e3", t0.Add(time.Hour), []byte(`{"id":"crema-l2","name":{"it":"Scuola serale di italiano"}}`)
 	steps := []struct {
 		name   string
 		change store.MirrorChange

@@ -33,22 +33,16 @@ func loc(id, owner, municipality, province, region string) store.Record {
 		Refs: []store.Ref{{Kind: store.KindOrganization, ID: owner, Field: "location.organization_id"}}}
 }
 
-func at(r store.Record, lat, lon float64) store.Record {
-	r.Latitude, r.Longitude = &lat, &lon
-	return r
-}
-
-func term(id, text, parent string) store.Record {
-	r := store.Record{Kind: store.KindTaxonomyTerm, ID: id, Doc: doc(id), SearchText: text}
+func term(id, parent string) store.Record {
+	r := store.Record{Kind: store.KindTaxonomyTerm, ID: id, Doc: doc(id)}
 	if parent != "" {
 		r.Refs = []store.Ref{{Kind: store.KindTaxonomyTerm, ID: parent, Field: "taxonomy_term.parent_id"}}
 	}
 	return r
 }
 
-func service(id, owner, text string, langs, groups, terms, locations []string) store.Record {
-	r := store.Record{Kind: store.KindService, ID: id, OrganizationID: owner, Doc: doc(id), SearchText: text,
-		Languages: langs, TargetGroups: groups,
+func service(id, owner string, terms, locations []string) store.Record {
+	r := store.Record{Kind: store.KindService, ID: id, OrganizationID: owner, Doc: doc(id),
 		Refs: []store.Ref{{Kind: store.KindOrganization, ID: owner, Field: "service.organization_id"}}}
 	for i, t := range terms {
 		r.Refs = append(r.Refs, store.Ref{Kind: store.KindTaxonomyTerm, ID: t, Field: fmt.Sprintf("service.taxonomy_term_ids[%d]", i)})
@@ -91,8 +85,7 @@ func testRecords(t *testing.T, newStore NewStore) {
 	if err != nil {
 		t.Fatalf("GetRecord: %v", err)
 	}
-	if got.Etag != created.Etag || !got.CreateTime.Equal(created.CreateTime) || got.Municipality != "019035" || string(got.Doc) != string(created.Doc) ||
-		got.Latitude != nil {
+	if got.Etag != created.Etag || !got.CreateTime.Equal(created.CreateTime) || got.Municipality != "019035" || string(got.Doc) != string(created.Doc) {
 		t.Errorf("GetRecord = %+v, want %+v", got, created)
 	}
 	if _, err := s.GetRecord(ctx, store.KindService, "caritas-crema"); !errors.Is(err, store.ErrNotFound) {
@@ -174,12 +167,8 @@ func testRecords(t *testing.T, newStore NewStore) {
 func testRecordReferences(t *testing.T, newStore NewStore) {
 	ctx := context.Background()
 	s := open(t, newStore)
-	mustCreate(t, s, org("o", "", "", ""), at(loc("placed", "o", "019035", "019", "03"), 45.3627, -9.6843))
-	if got, err := s.GetRecord(ctx, store.KindLocation, "placed"); err != nil || got.Latitude == nil || *got.Latitude != 45.3627 || *got.Longitude != -9.6843 {
-		t.Errorf("coordinates read back = %v, %v (%v)", got.Latitude, got.Longitude, err)
-	}
 	mustCreate(t, s, org("comune-crema", "019035", "019", "03"), loc("loc-1", "comune-crema", "019035", "019", "03"),
-		term("l2", "corsi di italiano", ""), service("svc-1", "comune-crema", "", nil, nil, []string{"l2"}, []string{"loc-1"}))
+		term("l2", ""), service("svc-1", "comune-crema", []string{"l2"}, []string{"loc-1"}))
 	svc1, err := s.GetRecord(ctx, store.KindService, "svc-1")
 	if err != nil {
 		t.Fatal(err)
@@ -197,12 +186,12 @@ func testRecordReferences(t *testing.T, newStore NewStore) {
 	}{
 		{"a service with an unknown taxonomy term is refused naming the field",
 			func() error {
-				_, err := s.CreateRecord(ctx, service("svc-2", "comune-crema", "", nil, nil, []string{"l2", "nope"}, nil))
+				_, err := s.CreateRecord(ctx, service("svc-2", "comune-crema", []string{"l2", "nope"}, nil))
 				return err
 			}, store.ErrFailedPrecondition, "service.taxonomy_term_ids[1]"},
 		{"a service at an unknown location is refused naming the field",
 			func() error {
-				_, err := s.CreateRecord(ctx, service("svc-2", "comune-crema", "", nil, nil, nil, []string{"nowhere"}))
+				_, err := s.CreateRecord(ctx, service("svc-2", "comune-crema", nil, []string{"nowhere"}))
 				return err
 			}, store.ErrFailedPrecondition, "service.service_at_locations[0].location_id"},
 		{"a location of an unknown organization is refused",
@@ -216,7 +205,7 @@ func testRecordReferences(t *testing.T, newStore NewStore) {
 				if err != nil {
 					return err
 				}
-				_, err = s.UpdateRecord(ctx, service("svc-1", "comune-crema", "", nil, nil, []string{"nope"}, nil), cur.Etag)
+				_, err = s.UpdateRecord(ctx, service("svc-1", "comune-crema", []string{"nope"}, nil), cur.Etag)
 				return err
 			}, store.ErrFailedPrecondition, "service.taxonomy_term_ids[0]"},
 		{"a term a service uses cannot be deleted",

@@ -11,7 +11,16 @@ import (
 )
 
 // Columns are the columns of records, in the order Scan reads them.
-const Columns = `kind, id, organization_id, etag, create_time, update_time, doc, search_text, municipality, province, region, languages, target_groups, latitude, longitude, origin`
+const Columns = `kind, id, organization_id, etag, create_time, update_time, doc, municipality, province, region, origin`
+
+// Values returns the VALUES list of an INSERT of Columns.
+func Values(ph Placeholder) string {
+	parts := make([]string, strings.Count(Columns, ",")+1)
+	for i := range parts {
+		parts[i] = ph(i + 1)
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
 
 // Placeholder returns the placeholder of the n-th (1-based) argument.
 type Placeholder func(n int) string
