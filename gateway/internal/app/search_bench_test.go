@@ -42,9 +42,10 @@ const (
 // edge, then drives GET /v1/services:search with 32 concurrent HTTP clients on loopback
 // for three kinds of query, each varied over its requests: free text (six common
 // searches in Italian, English and French, each matching 6-10% of the services),
-// taxonomy term + province, and near a place + 5 km. It reports throughput and
-// latency percentiles per kind; the client runs on the same two cores as the server and
-// PostgreSQL.
+// taxonomy term + province, and near a place + 5 km; and, as the floor of the stack, a
+// one-record read (GET /v1/territories/{code}) through the same edge. It reports
+// throughput and latency percentiles per kind; the client runs on the same two cores as
+// the server and PostgreSQL.
 //
 // Loading takes a few minutes, so the database (ponte_bench_search_v1) is kept between
 // runs; PONTE_BENCH_FRESH=1 reloads it. Run:
@@ -113,6 +114,10 @@ func BenchmarkSearchREST(b *testing.B) {
 			p := dir.probes[abs(seq)%len(dir.probes)]
 			return fmt.Sprintf("/v1/services:search?locale=it&near=%.5f,%.5f&radius_km=5", p.lat, p.lon)
 		}},
+		// The floor: a one-record read through the same edge, gRPC hop and interceptors.
+		{"baseline-territory", func(seq int) string {
+			return "/v1/territories/" + dir.probes[abs(seq)%len(dir.probes)].province
+		}},
 	}
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {
@@ -123,7 +128,7 @@ func BenchmarkSearchREST(b *testing.B) {
 					b.Fatal(err)
 				}
 				var r struct {
-					TotalSize int `json:"totalSize"`
+					TotalSize int `json:"totalSize"` // 0 for the baseline
 				}
 				if err := json.Unmarshal(body, &r); err != nil {
 					b.Fatal(err)
