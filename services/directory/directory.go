@@ -70,8 +70,9 @@
 // # Search
 //
 // SearchServices runs on the search index (package searchindex), an in-memory read model
-// of services, locations and taxonomy terms built from the store at the first search and
-// brought up to the change log's head before every search, so it sees every committed
+// of services, locations and taxonomy terms built from the store when the node starts
+// serving (WarmSearchIndex; else at the first search) and brought up to the change log's
+// head before every search, so it sees every committed
 // write, on this node or another replica of the same database; the page's services are
 // then read from the store. The same index serves both stores, so their answers are the
 // same by construction.

@@ -162,8 +162,8 @@ func abs(i int) int {
 	return i
 }
 
-// countServices counts the services in the directory's PostgreSQL schema (0 before migration).
-func countServices(b *testing.B, dbURL string) int {
+// withConn calls f on a connection to dbURL.
+func withConn(b *testing.B, dbURL string, f func(ctx context.Context, conn *pgx.Conn) error) {
 	b.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dbURL)
@@ -171,17 +171,22 @@ func countServices(b *testing.B, dbURL string) int {
 		b.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass('directory.records') IS NOT NULL`).Scan(&exists); err != nil {
+	if err := f(ctx, conn); err != nil {
 		b.Fatal(err)
 	}
-	if !exists {
-		return 0
-	}
+}
+
+// countServices counts the services in the directory's PostgreSQL schema (0 before migration).
+func countServices(b *testing.B, dbURL string) int {
+	b.Helper()
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM directory.records WHERE kind = 'service'`).Scan(&n); err != nil {
-		b.Fatal(err)
-	}
+	withConn(b, dbURL, func(ctx context.Context, conn *pgx.Conn) error {
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT to_regclass('directory.records') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+			return err
+		}
+		return conn.QueryRow(ctx, `SELECT count(*) FROM directory.records WHERE kind = 'service'`).Scan(&n)
+	})
 	return n
 }
 
@@ -189,15 +194,10 @@ func countServices(b *testing.B, dbURL string) int {
 // (the development server may run without it): table statistics and visibility maps.
 func vacuumAnalyze(b *testing.B, dbURL string) {
 	b.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "VACUUM ANALYZE"); err != nil {
-		b.Fatal(err)
-	}
+	withConn(b, dbURL, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "VACUUM ANALYZE")
+		return err
+	})
 }
 
 // benchDir is the generated directory: the REST bodies to post, and probes (a place, its

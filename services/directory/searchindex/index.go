@@ -1,11 +1,11 @@
 // Package searchindex is the directory's search index: an in-memory read model of the
-// services, locations and taxonomy terms, built from the store at the first search and
+// services, locations and taxonomy terms, built from the store at the first Sync and
 // kept current from the directory's change log, so that a search costs bitmap
 // operations over compressed posting lists (Roaring) instead of a scan of the table.
 //
-// Every search first asks the change log for its head and applies what it has not seen
-// yet, so a search sees every write committed before it started, on this node or on
-// another replica sharing the database. The index is the same code over both stores,
+// The directory calls Sync before every search: it asks the change log for its head and
+// applies what the index has not seen yet, so a search sees every write committed before
+// it started, on this node or on another replica sharing the database. The index is the same code over both stores,
 // so PostgreSQL and the embedded store give the same answers by construction.
 package searchindex
 
@@ -471,29 +471,51 @@ func (x *Index) putService(d *serviceDoc) {
 	if s.active {
 		x.active.Add(ord)
 	}
-	for _, t := range s.tokens {
-		if addToken(x.byToken, t, ord) {
-			x.vocabularyDirt = true
+	for _, l := range x.tokenLists(s) {
+		for _, t := range l.tokens {
+			if addToken(l.postings, t, ord) {
+				x.vocabularyDirt = true
+			}
 		}
 	}
-	for _, t := range s.names {
-		if addToken(x.byNameToken, t, ord) {
-			x.vocabularyDirt = true
+	for _, l := range x.keyedLists(s) {
+		for _, k := range l.keys {
+			add(l.postings, k, ord)
 		}
-	}
-	for _, t := range s.terms {
-		add(x.byTerm, t, ord)
-	}
-	for _, l := range s.langs {
-		add(x.byLanguage, l, ord)
-	}
-	for _, g := range s.groups {
-		add(x.byGroup, g, ord)
-	}
-	for _, p := range s.places {
-		add(x.byLocation, p.location, ord)
 	}
 	x.placeService(ord)
+}
+
+// tokenList is a posting list by token number and the tokens a service has in it.
+type tokenList struct {
+	postings []*roaring.Bitmap
+	tokens   []uint32
+}
+
+// tokenLists are the token posting lists a service is in: indexing and unindexing go
+// through the same list.
+func (x *Index) tokenLists(s *service) []tokenList {
+	return []tokenList{{x.byToken, s.tokens}, {x.byNameToken, s.names}}
+}
+
+// keyedList is a posting list by key and the keys a service has in it.
+type keyedList struct {
+	postings map[string]*roaring.Bitmap
+	keys     []string
+}
+
+// keyedLists are the keyed posting lists of a service's own fields.
+func (x *Index) keyedLists(s *service) []keyedList {
+	locations := make([]string, len(s.places))
+	for i, p := range s.places {
+		locations[i] = p.location
+	}
+	return []keyedList{{x.byTerm, s.terms}, {x.byLanguage, s.langs}, {x.byGroup, s.groups}, {x.byLocation, locations}}
+}
+
+// territoryLists are the keyed posting lists of a service's places' territories.
+func (x *Index) territoryLists(s *service) []keyedList {
+	return []keyedList{{x.byMunicipality, s.municipalities}, {x.byProvince, s.provinces}, {x.byRegion, s.regions}}
 }
 
 // unindexService removes the service's ordinal from every posting list.
@@ -503,31 +525,21 @@ func (x *Index) unindexService(ord uint32) {
 		return
 	}
 	x.active.Remove(ord)
-	for _, t := range s.tokens {
-		if delToken(x.byToken, t, ord) {
-			x.vocabularyDirt = true
-		}
-	}
-	for _, t := range s.names {
-		if delToken(x.byNameToken, t, ord) {
-			x.vocabularyDirt = true
+	for _, l := range x.tokenLists(s) {
+		for _, t := range l.tokens {
+			if delToken(l.postings, t, ord) {
+				x.vocabularyDirt = true
+			}
 		}
 	}
 	for _, loc := range s.locales {
 		x.keys[loc][ord] = nameKey{}
 	}
 	x.fallback[ord] = nameKey{}
-	for _, t := range s.terms {
-		del(x.byTerm, t, ord)
-	}
-	for _, l := range s.langs {
-		del(x.byLanguage, l, ord)
-	}
-	for _, g := range s.groups {
-		del(x.byGroup, g, ord)
-	}
-	for _, p := range s.places {
-		del(x.byLocation, p.location, ord)
+	for _, l := range x.keyedLists(s) {
+		for _, k := range l.keys {
+			del(l.postings, k, ord)
+		}
 	}
 	x.unplaceService(ord)
 }
@@ -549,8 +561,12 @@ func (x *Index) placeService(ord uint32) {
 		slices.Sort(*list)
 		*list = slices.Compact(*list)
 	}
+	for _, l := range x.territoryLists(s) {
+		for _, k := range l.keys {
+			add(l.postings, k, ord)
+		}
+	}
 	for _, m := range s.municipalities {
-		add(x.byMunicipality, m, ord)
 		x.municipalityNumber(m)
 	}
 	x.munOf[ord] = noMunicipality
@@ -560,12 +576,6 @@ func (x *Index) placeService(ord uint32) {
 		x.munOf[ord] = x.municipalityNumber(s.municipalities[0])
 	default:
 		x.munOf[ord] = manyMunicipalities
-	}
-	for _, p := range s.provinces {
-		add(x.byProvince, p, ord)
-	}
-	for _, r := range s.regions {
-		add(x.byRegion, r, ord)
 	}
 }
 
@@ -583,14 +593,10 @@ func (x *Index) municipalityNumber(code string) int32 {
 func (x *Index) unplaceService(ord uint32) {
 	s := x.services[ord]
 	x.munOf[ord] = noMunicipality
-	for _, m := range s.municipalities {
-		del(x.byMunicipality, m, ord)
-	}
-	for _, p := range s.provinces {
-		del(x.byProvince, p, ord)
-	}
-	for _, r := range s.regions {
-		del(x.byRegion, r, ord)
+	for _, l := range x.territoryLists(s) {
+		for _, k := range l.keys {
+			del(l.postings, k, ord)
+		}
 	}
 }
 

@@ -19,7 +19,7 @@ func TestOpenAt(t *testing.T) {
 	weekly := func(day directoryv1.Weekday, opens, closes string) *directoryv1.Schedule {
 		return &directoryv1.Schedule{Weekday: day, OpensAt: opens, ClosesAt: closes}
 	}
-	scheds := SchedulesOf([]*directoryv1.Schedule{
+	scheds := schedulesOf([]*directoryv1.Schedule{
 		weekly(directoryv1.Weekday_WEEKDAY_MONDAY, "09:00", "12:30"),
 		weekly(directoryv1.Weekday_WEEKDAY_SUNDAY, "20:00", "24:00"),
 		{Weekday: directoryv1.Weekday_WEEKDAY_TUESDAY, OpensAt: "09:00", ClosesAt: "12:00", ValidFrom: "2026-01-01", ValidTo: "2026-06-30"},
@@ -159,4 +159,13 @@ func TestScheduleNumbers(t *testing.T) {
 			t.Errorf("day(%q) = %d, want %d", in, got, want)
 		}
 	}
+}
+
+// schedulesOf converts API schedules.
+func schedulesOf(ps []*directoryv1.Schedule) []Schedule {
+	out := make([]Schedule, len(ps))
+	for i, p := range ps {
+		out[i] = schedule(int32(p.GetWeekday()), p.GetOpensAt(), p.GetClosesAt(), p.GetValidFrom(), p.GetValidTo(), p.GetExceptionDate(), p.GetClosed())
+	}
+	return out
 }

@@ -123,15 +123,6 @@ func schedules(ds []scheduleDoc) []Schedule {
 	return out
 }
 
-// SchedulesOf converts API schedules.
-func SchedulesOf(ps []*directoryv1.Schedule) []Schedule {
-	out := make([]Schedule, len(ps))
-	for i, p := range ps {
-		out[i] = schedule(int32(p.GetWeekday()), p.GetOpensAt(), p.GetClosesAt(), p.GetValidFrom(), p.GetValidTo(), p.GetExceptionDate(), p.GetClosed())
-	}
-	return out
-}
-
 // texts returns every translation of the maps.
 func texts(extra []string, maps ...map[string]string) []string {
 	out := slices.Clone(extra)

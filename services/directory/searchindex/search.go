@@ -437,10 +437,8 @@ func (x *Index) openAt(s *service, t time.Time) bool {
 // SortKey is the folded form of a name that ranking orders by: textfold.Fold, computed
 // without its Unicode machinery when the name is ASCII (most are).
 func SortKey(s string) string {
-	for i := range len(s) {
-		if s[i] >= 0x80 {
-			return textfold.Fold(s)
-		}
+	if !isASCII(s) {
+		return textfold.Fold(s)
 	}
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }

@@ -133,26 +133,40 @@ func keep(w string) bool {
 // fold is textfold.Fold for tokenizing: ASCII text (most of it) only needs lower case,
 // since white space and punctuation separate words anyway.
 func fold(s string) string {
-	for i := range len(s) {
-		if s[i] >= 0x80 {
-			return textfold.Fold(s)
-		}
+	if !isASCII(s) {
+		return textfold.Fold(s)
 	}
 	return strings.ToLower(s)
+}
+
+// isASCII reports whether s is ASCII, which needs none of textfold's Unicode machinery.
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Tokens returns the sorted, distinct tokens of the texts.
 func (a *Analyzer) Tokens(texts ...string) []string {
 	var out []string
 	for _, t := range texts {
-		for _, w := range words(fold(t)) {
-			if keep(w) {
-				out = append(out, a.stem(w))
-			}
-		}
+		out = a.appendTokens(out, words(fold(t)))
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// appendTokens appends the stems of the words that are kept.
+func (a *Analyzer) appendTokens(out, ws []string) []string {
+	for _, w := range ws {
+		if keep(w) {
+			out = append(out, a.stem(w))
+		}
+	}
+	return out
 }
 
 // Query returns the sorted, distinct tokens of a free-text query, each to be matched as
@@ -160,5 +174,7 @@ func (a *Analyzer) Tokens(texts ...string) []string {
 // only of stop words has words but no tokens, and matches nothing.
 func (a *Analyzer) Query(q string) (tokens []string, hasWords bool) {
 	ws := words(fold(q))
-	return a.Tokens(q), len(ws) > 0
+	tokens = a.appendTokens(nil, ws)
+	slices.Sort(tokens)
+	return slices.Compact(tokens), len(ws) > 0
 }

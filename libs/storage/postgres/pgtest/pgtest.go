@@ -186,7 +186,7 @@ func (r *run) dropExited(ctx context.Context) (err error) {
 			continue // that test binary is still running
 		}
 		for _, name := range dbs {
-			if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			if _, err := conn.Exec(ctx, dropDatabase(name)); err != nil {
 				err = fmt.Errorf("drop %s: %w", name, err)
 				_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", lockClass, runObject(id))
 				return err
@@ -198,6 +198,9 @@ func (r *run) dropExited(ctx context.Context) (err error) {
 	}
 	return nil
 }
+
+// dropDatabase is the statement that drops database name, disconnecting its sessions.
+func dropDatabase(name string) string { return "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)" }
 
 // urlFor is the server URL with its database replaced by name.
 func (r *run) urlFor(name string) string {
@@ -228,7 +231,7 @@ func (r *run) create(t testing.TB, name, template string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		if _, err := r.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		if _, err := r.admin.Exec(ctx, dropDatabase(name)); err != nil {
 			t.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
@@ -290,7 +293,7 @@ func (r *run) prepare(name string, migrate func(ctx context.Context, url string)
 		return fmt.Errorf("create: %w", err)
 	}
 	if err := migrate(ctx, r.urlFor(name)); err != nil {
-		_, dropErr := r.admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		_, dropErr := r.admin.Exec(context.WithoutCancel(ctx), dropDatabase(name))
 		return errors.Join(fmt.Errorf("migrate: %w", err), dropErr)
 	}
 	return nil
@@ -307,7 +310,7 @@ func KeptDatabase(t testing.TB, name string, fresh bool) string {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if fresh {
-		if _, err := r.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
+		if _, err := r.admin.Exec(ctx, dropDatabase(db)); err != nil {
 			t.Fatalf("pgtest: drop database %s: %v", db, err)
 		}
 	}
