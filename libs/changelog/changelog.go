@@ -97,6 +97,15 @@ type Feed interface {
 	Watch(ctx context.Context, after int64, fn func(Entry) error) error
 	// Head returns the Position of the last committed entry (0 if none).
 	Head(ctx context.Context) (int64, error)
+	// Generation counts the signals that new entries may have committed: this process's
+	// own commits, at once, and on PostgreSQL other processes' commits, by LISTEN/NOTIFY
+	// (the first call starts listening; each (re)connection counts one). It never
+	// decreases. A reader that keeps a copy of the log (a read model) can skip reading the
+	// log while Generation has not moved since it last read it to its end: it then misses
+	// no commit of its own process and lags other processes by the NOTIFY delivery.
+	// Signals carry no positions and may be lost (a dropped LISTEN connection), so such a
+	// reader still reads the log now and then to bound its lag.
+	Generation() uint64
 }
 
 // Buffer is the Appender a store hands to a write transaction: it keeps the entries in

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -85,8 +86,11 @@ func (p Poller) Watch(ctx context.Context, after int64, fn func(Entry) error) er
 
 // Broadcaster fans a "something new may have committed" signal out to any number of
 // subscribers. Signals coalesce: a subscriber that has not yet consumed one does not
-// queue another. The zero value is ready to use.
+// queue another. It also counts its signals (Generation), so that a reader can tell
+// without a query whether anything may have committed since it last read the log. The
+// zero value is ready to use.
 type Broadcaster struct {
+	gen  atomic.Uint64
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{}
 }
@@ -111,8 +115,9 @@ func (b *Broadcaster) Subscribe() (<-chan struct{}, func()) {
 	}
 }
 
-// Notify wakes every subscriber without blocking.
+// Notify counts a signal and wakes every subscriber without blocking.
 func (b *Broadcaster) Notify() {
+	b.gen.Add(1)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.subs {
@@ -129,3 +134,9 @@ func (b *Broadcaster) Subscribers() int {
 	defer b.mu.Unlock()
 	return len(b.subs)
 }
+
+// Generation returns how many signals Notify has counted. Notify counts before it wakes
+// anyone, and a store notifies after its commit is visible: a reader that reads
+// Generation, then lists the log to its end, has seen every entry whose signal that
+// Generation counted.
+func (b *Broadcaster) Generation() uint64 { return b.gen.Load() }

@@ -38,6 +38,8 @@ type Serve struct {
 	Environment  string
 	API          API
 	Demo         bool
+	// DebugAddr, when set, serves Go's profiling endpoints (net/http/pprof) there.
+	DebugAddr string
 	// DirectoryMirrors are the upstream directory nodes the directory mirrors.
 	DirectoryMirrors Mirrors
 }
@@ -125,6 +127,7 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Grace, "shutdown-grace", 30*time.Second, "how long in-flight calls may run on after SIGTERM")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.Environment, "environment", "dev", "deployment environment reported to telemetry")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "listen address of the Go profiling endpoints (/debug/pprof/); off when empty; keep it on loopback or a private network")
 	c.API.RegisterAPI(fs)
 	fs.Var(&c.DirectoryMirrors, "directory-mirror", "upstream directory nodes to mirror read-only, name=host:port, comma-separated or repeated (a region mirroring its districts)")
 	fs.BoolVar(&c.Demo, "demo", false, "load the fictional demo directory (organizations and services of the programmes' territories); development key only")

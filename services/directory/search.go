@@ -9,13 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
 	"github.com/ponte-network/ponte/libs/grpcerr"
 	"github.com/ponte-network/ponte/libs/pagetoken"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/directory/searchindex"
-	"github.com/ponte-network/ponte/services/directory/store"
 )
 
 // Search defaults and bounds.
@@ -46,25 +47,11 @@ func parseNear(s string) (searchindex.Point, bool) {
 	return searchindex.Point{Lat: lat, Lon: lon}, true
 }
 
-// facetList returns the size most frequent values of counts, then by value, labelled.
-func facetList(counts map[string]int, size int, label func(string) string) []*directoryv1.FacetCount {
-	type count struct {
-		value string
-		n     int
-	}
-	all := make([]count, 0, len(counts))
-	for v, n := range counts {
-		all = append(all, count{v, n})
-	}
-	slices.SortFunc(all, func(a, b count) int {
-		if a.n != b.n {
-			return b.n - a.n
-		}
-		return strings.Compare(a.value, b.value)
-	})
-	out := make([]*directoryv1.FacetCount, 0, min(size, len(all)))
-	for _, c := range all[:min(size, len(all))] {
-		out = append(out, &directoryv1.FacetCount{Value: c.value, Label: label(c.value), Count: int32(c.n)})
+// facetList labels the facets of a search for the response.
+func facetList(facets []searchindex.Facet, label func(string) string) []*directoryv1.FacetCount {
+	out := make([]*directoryv1.FacetCount, len(facets))
+	for i, f := range facets {
+		out[i] = &directoryv1.FacetCount{Value: f.Value, Label: label(f.Value), Count: int32(f.Count)}
 	}
 	return out
 }
@@ -161,44 +148,28 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 		q.Limit = defaultSearchSize
 	}
 
-	facetSize := int(req.GetFacetSize())
-	if facetSize == 0 {
-		facetSize = defaultFacetSize
+	q.FacetSize = int(req.GetFacetSize())
+	if q.FacetSize == 0 {
+		q.FacetSize = defaultFacetSize
 	}
 	res := s.index.Search(q)
 	resp := &directoryv1.SearchServicesResponse{
 		TotalSize: int32(res.Total),
-		TaxonomyFacets: facetList(res.TermCounts, facetSize, func(id string) string {
+		TaxonomyFacets: facetList(res.TermFacets, func(id string) string {
 			if t, ok := s.index.Term(id); ok {
 				return Text(t.Names, req.GetLocale())
 			}
 			return id
 		}),
-		MunicipalityFacets: facetList(res.MunicipalityCounts, facetSize, func(code string) string {
+		MunicipalityFacets: facetList(res.MunicipalityFacets, func(code string) string {
 			m, _ := s.catalog.Municipality(code)
 			return m.Name
 		}),
 	}
-	ids := make([]string, len(res.Hits))
-	for i, h := range res.Hits {
-		ids[i] = h.ID
-	}
-	records, err := s.store.GetRecords(ctx, store.KindService, ids)
-	if err != nil {
-		return nil, grpcerr.From(err)
-	}
-	byID := make(map[string]store.Record, len(records))
-	for _, r := range records {
-		byID[r.ID] = r
-	}
 	for _, h := range res.Hits {
-		r, ok := byID[h.ID]
-		if !ok {
-			continue // deleted since the index was read
-		}
-		full, err := decodeService(r)
-		if err != nil {
-			return nil, grpcerr.From(err)
+		full := &directoryv1.Service{}
+		if err := proto.Unmarshal(h.Service, full); err != nil {
+			return nil, grpcerr.From(fmt.Errorf("search: service %s: %w", h.ID, err))
 		}
 		localize(full, req.GetLocale())
 		hit := &directoryv1.SearchResult{Service: full}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +58,9 @@ type App struct {
 	httpSrv *http.Server
 
 	grpcLis, httpLis net.Listener
+	// debugSrv serves the profiling endpoints on debugLis when --debug-addr is set.
+	debugSrv *http.Server
+	debugLis net.Listener
 }
 
 // readiness is one check of /readyz.
@@ -138,7 +142,28 @@ func (a *App) Start(ctx context.Context) error {
 			return errors.Join(fmt.Errorf("listen on --http-addr: %w", err), a.stopModules(ctx))
 		}
 	}
+	if a.cfg.DebugAddr != "" {
+		if a.debugLis, err = net.Listen("tcp", a.cfg.DebugAddr); err != nil {
+			_ = a.grpcLis.Close()
+			if a.httpLis != nil {
+				_ = a.httpLis.Close()
+			}
+			return errors.Join(fmt.Errorf("listen on --debug-addr: %w", err), a.stopModules(ctx))
+		}
+		a.debugSrv = &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+	}
 	return nil
+}
+
+// debugHandler serves Go's profiling endpoints under /debug/pprof/.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // GRPCAddr is the address the gRPC server listens on (after Start).
@@ -168,9 +193,20 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		})
 	}
+	if a.debugSrv != nil {
+		g.Go(func() error {
+			if err := a.debugSrv.Serve(a.debugLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("debug endpoints: %w", err)
+			}
+			return nil
+		})
+	}
 	attrs := []any{slog.String("version", a.version), slog.Any("modules", a.services()), slog.String("grpc_addr", a.grpcLis.Addr().String())}
 	if addr := a.HTTPAddr(); addr != nil {
 		attrs = append(attrs, slog.String("http_addr", addr.String()))
+	}
+	if a.debugLis != nil {
+		attrs = append(attrs, slog.String("debug_addr", a.debugLis.Addr().String()))
 	}
 	log.Info("ponte serving", attrs...)
 	a.mu.Lock()
@@ -192,6 +228,9 @@ func (a *App) Run(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("REST edge shutdown: %w", err))
 			_ = a.httpSrv.Close()
 		}
+	}
+	if a.debugSrv != nil {
+		_ = a.debugSrv.Close() // a profile being taken is cut short
 	}
 	a.srv.Shutdown(graceCtx)
 	if err := g.Wait(); err != nil {

@@ -41,6 +41,7 @@ import (
 type node struct {
 	base    string // http://127.0.0.1:port
 	grpc    string // 127.0.0.1:port
+	debug   string // 127.0.0.1:port of the profiling endpoints, when started with --debug-addr
 	dataDir string
 	spans   *tracetest.SpanRecorder
 }

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -176,6 +177,29 @@ func TestDirectorySearchOverREST(t *testing.T) {
 		if len(all.Results) != 1 || len(all.Results[0].Service.Name) != 3 {
 			t.Errorf("without locale every translation comes back: %+v", all.Results)
 		}
+
+		// A result is the service as GET returns it, etag and times included, also right
+		// after an update.
+		sameAsGet := func(when string) {
+			t.Helper()
+			var found struct {
+				Results []struct {
+					Service json.RawMessage `json:"service"`
+				} `json:"results"`
+			}
+			if err := json.Unmarshal(n.do(t, "GET", "/v1/services:search?territory=019036", "", nil).body, &found); err != nil || len(found.Results) != 1 {
+				t.Fatalf("%s: search for the clinic: %v, %d results", when, err, len(found.Results))
+			}
+			got := n.do(t, "GET", "/v1/services/clinic-cremona", "", nil)
+			if !jsonEqual(t, found.Results[0].Service, got.body) {
+				t.Errorf("%s: search result %s, GET %s", when, found.Results[0].Service, got.body)
+			}
+		}
+		sameAsGet("after the seed")
+		if r := n.do(t, "PATCH", "/v1/services/clinic-cremona", partner, map[string]any{"free": true}); r.status != 200 {
+			t.Fatalf("PATCH clinic = %d %s", r.status, r.body)
+		}
+		sameAsGet("after an update")
 
 		// Paging one by one visits every match once, in rank order.
 		var paged []string
@@ -396,4 +420,17 @@ func hasInvalidParamPrefix(problem map[string]any, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// jsonEqual reports whether two JSON documents hold the same values.
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("decode %s: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return reflect.DeepEqual(va, vb)
 }

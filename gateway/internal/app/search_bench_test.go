@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,9 +11,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,8 +48,10 @@ const (
 // searches in Italian, English and French, each matching 6-10% of the services),
 // taxonomy term + province, and near a place + 5 km; and, as the floor of the stack, a
 // one-record read (GET /v1/territories/{code}) through the same edge. It reports
-// throughput and latency percentiles per kind; the client runs on the same two cores as
-// the server and PostgreSQL.
+// throughput and latency percentiles per kind. The server is the ponte binary, built and
+// started as its own process (as deployed, with its default telemetry: every request
+// traced, no exporter configured); the client runs in the benchmark's process, on the same
+// two cores as the server and PostgreSQL.
 //
 // Loading takes a few minutes, so the database (ponte_bench_search_v1) is kept between
 // runs; PONTE_BENCH_FRESH=1 reloads it. Run:
@@ -59,7 +65,12 @@ func BenchmarkSearchREST(b *testing.B) {
 		b.Logf("kept database holds %d services, not %d: reloading", n, len(dir.services))
 		dbURL = pgtest.KeptDatabase(b, benchDataVersion, true)
 	}
-	n := startNode(b, dbURL, "--db-max-conns=16")
+	serveArgs := []string{"--db-max-conns=16"}
+	profileDir := os.Getenv("PONTE_BENCH_PROFILE") // a directory: CPU profiles of the server per query kind
+	if profileDir != "" {
+		serveArgs = append(serveArgs, "--debug-addr=127.0.0.1:0")
+	}
+	n, pid := startServeProcess(b, dbURL, serveArgs...)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 2 * benchClients, MaxIdleConnsPerHost: 2 * benchClients}}
 	if countServices(b, dbURL) == 0 {
 		start := time.Now()
@@ -68,6 +79,9 @@ func BenchmarkSearchREST(b *testing.B) {
 			len(dir.services), time.Since(start).Round(time.Second))
 		vacuumAnalyze(b, dbURL)
 	}
+	services := len(dir.services)
+	dir.organizations, dir.locations, dir.services = nil, nil, nil // the queries need the probes only
+	runtime.GC()
 
 	get := func(ctx context.Context, path string) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.base+path, nil)
@@ -93,11 +107,9 @@ func BenchmarkSearchREST(b *testing.B) {
 	if _, err := get(ctx, "/v1/services:search?page_size=1"); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("first search (builds the index of %d services): %s", len(dir.services), time.Since(start).Round(time.Millisecond))
-	runtime.GC()
-	var mem runtime.MemStats
-	runtime.ReadMemStats(&mem)
-	b.Logf("heap in use by the whole process (node, index, client): %d MB", mem.HeapInuse>>20)
+	b.Logf("first search (builds the index of %d services): %s", services, time.Since(start).Round(time.Millisecond))
+	b.Logf("server process memory after the build: %s", processMemory(b, pid))
+	defer func() { b.Logf("server process memory after the searches: %s", processMemory(b, pid)) }()
 
 	kinds := []struct {
 		name string
@@ -137,6 +149,10 @@ func BenchmarkSearchREST(b *testing.B) {
 				totals = append(totals, r.TotalSize)
 			}
 			slices.Sort(totals)
+			if profileDir != "" {
+				stop := profileServer(b, n, filepath.Join(profileDir, strings.ReplaceAll(k.name, "+", "_")+".pprof"))
+				defer stop()
+			}
 			res := loadtest.Run(ctx, loadtest.Options{Concurrency: benchClients, Requests: benchRequests, Warmup: 200},
 				func(ctx context.Context, _, seq int) error {
 					_, err := get(ctx, k.path(seq))
@@ -402,4 +418,115 @@ func loadBenchDirectory(b *testing.B, n *node, client *http.Client, d *benchDir)
 	post("/v1/organizations", d.organizations)
 	post("/v1/locations", d.locations)
 	post("/v1/services", d.services)
+}
+
+// startServeProcess builds the ponte binary and runs `ponte serve` on PostgreSQL as its own
+// process, on loopback ports, until the benchmark ends (SIGTERM, then a check that it
+// exited cleanly). It returns a node for the REST edge and the process id.
+func startServeProcess(b *testing.B, dbURL string, extraArgs ...string) (*node, int) {
+	b.Helper()
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "ponte")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	build := exec.Command(goTool, "build", "-o", bin, "github.com/ponte-network/ponte/gateway/cmd/ponte")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build ponte: %v\n%s", err, out)
+	}
+	n := &node{dataDir: filepath.Join(dir, "data")}
+	args := append([]string{"serve", "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--data-dir=" + n.dataDir,
+		"--database-url=" + dbURL, "--shutdown-grace=5s"}, extraArgs...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=", "OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=")
+	logs, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("start ponte: %v", err)
+	}
+	exited := make(chan error, 1)
+	addr := make(chan string, 1)
+	go func() {
+		// The JSON log's "ponte serving" line names the REST edge's address; the rest of
+		// the log is read and dropped so that the process never blocks on its stderr.
+		sc := bufio.NewScanner(logs)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Msg       string `json:"msg"`
+				HTTPAddr  string `json:"http_addr"`
+				DebugAddr string `json:"debug_addr"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "ponte serving" {
+				n.debug = line.DebugAddr
+				addr <- line.HTTPAddr
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	select {
+	case a := <-addr:
+		n.base = "http://" + a
+	case err := <-exited:
+		b.Fatalf("ponte exited before serving: %v", err)
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		b.Fatal("ponte did not serve within 2 minutes")
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				b.Errorf("ponte did not stop cleanly: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			b.Error("ponte did not stop within 30s")
+		}
+	})
+	return n, cmd.Process.Pid
+}
+
+// profileServer takes a 5-second CPU profile of the server (started with --debug-addr)
+// into path, in the background; the returned function waits for it.
+func profileServer(b *testing.B, n *node, path string) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get("http://" + n.debug + "/debug/pprof/profile?seconds=5")
+		if err != nil {
+			b.Errorf("profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(path, raw, 0o644)
+		}
+		if err != nil {
+			b.Errorf("profile: %v", err)
+		}
+	}()
+	return func() { <-done }
+}
+
+// processMemory reads a process's resident and peak resident memory from /proc.
+func processMemory(b *testing.B, pid int) string {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	var fields []string
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if name, value, ok := strings.Cut(line, ":"); ok && (name == "VmRSS" || name == "VmHWM") {
+			fields = append(fields, name+" "+strings.Join(strings.Fields(value), " "))
+		}
+	}
+	return strings.Join(fields, ", ")
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"a panic in fn rolls back and keeps panicking", testPanicRollsBack},
 		{"an invalid entry fails the whole transaction", testInvalidEntry},
 		{"a transaction without entries leaves the head alone", testNoEntries},
+		{"Generation has moved once a commit with entries returns", testGenerationCountsCommits},
 		{"List pages through the log from any cursor", testListPaging},
 		{"Watch delivers the backlog then live entries", testWatchBacklogThenLive},
 		{"Watch from a cursor starts after it", testWatchFromCursor},
@@ -201,6 +202,17 @@ func testNoEntries(t *testing.T, s Store) {
 	}
 	if h2 := head(t, s.Feed()); h2 != h {
 		t.Fatalf("Head() moved from %d to %d", h, h2)
+	}
+}
+
+func testGenerationCountsCommits(t *testing.T, s Store) {
+	f := s.Feed()
+	for i := range 3 {
+		g := f.Generation()
+		writeN(t, s, fmt.Sprintf("g%d", i), 1)
+		if g2 := f.Generation(); g2 <= g {
+			t.Fatalf("commit %d: Generation() = %d after the commit returned, %d before", i, g2, g)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +26,7 @@ type listener struct {
 	channel    string
 	signal     *changelog.Broadcaster
 
+	running atomic.Bool // started and not closed: start's fast path, once per search
 	mu      sync.Mutex
 	started bool
 	closed  bool
@@ -38,12 +40,16 @@ func newListener(cc *pgx.ConnConfig, channel string, signal *changelog.Broadcast
 
 // start runs the listener unless it runs already or the DB is closed.
 func (l *listener) start() {
+	if l.running.Load() {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.started || l.closed {
 		return
 	}
 	l.started = true
+	l.running.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel, l.done = cancel, make(chan struct{})
 	go l.run(ctx)
@@ -53,6 +59,7 @@ func (l *listener) start() {
 func (l *listener) close() {
 	l.mu.Lock()
 	l.closed = true
+	l.running.Store(false)
 	started := l.started
 	l.mu.Unlock()
 	if started {

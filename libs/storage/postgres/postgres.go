@@ -354,6 +354,13 @@ func (f feed) Head(ctx context.Context) (int64, error) {
 	return h, nil
 }
 
+// Generation counts local commits and NOTIFYs on the log's channel, starting the shared
+// LISTEN connection if needed.
+func (f feed) Generation() uint64 {
+	f.db.listener.start()
+	return f.db.signal.Generation()
+}
+
 // subscribe starts the shared LISTEN connection if needed and subscribes to wake-ups.
 func (db *DB) subscribe() (<-chan struct{}, func()) {
 	db.listener.start()

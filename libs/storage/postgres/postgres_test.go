@@ -286,6 +286,14 @@ func TestWatchFollowsOtherProcesses(t *testing.T) {
 	receive("second")
 	write("third")
 	receive("third")
+
+	// Generation counts the other process's commits too, through the same NOTIFYs.
+	g := reader.Feed().Generation()
+	write("fourth")
+	receive("fourth")
+	if g2 := reader.Feed().Generation(); g2 <= g {
+		t.Fatalf("Generation() = %d after another process's commit arrived, %d before", g2, g)
+	}
 }
 
 func TestMigrate(t *testing.T) {

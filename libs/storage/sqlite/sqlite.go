@@ -338,6 +338,10 @@ func (f feed) Watch(ctx context.Context, after int64, fn func(changelog.Entry) e
 	}.Watch(ctx, after, fn)
 }
 
+// Generation counts this DB's commits with entries. Other processes writing the same
+// file are not signalled: their entries are seen at the next read of the log.
+func (f feed) Generation() uint64 { return f.db.signal.Generation() }
+
 // Head returns the Position of the last committed entry (0 if none).
 func (f feed) Head(ctx context.Context) (int64, error) {
 	var h int64

@@ -3,9 +3,11 @@
 // kept current from the directory's change log, so that a search costs bitmap
 // operations over compressed posting lists (Roaring) instead of a scan of the table.
 //
-// The directory calls Sync before every search: it asks the change log for its head and
-// applies what the index has not seen yet, so a search sees every write committed before
-// it started, on this node or on another replica sharing the database. The index is the same code over both stores,
+// The directory calls Sync before every search. It reads the change log only when the
+// feed signals a commit (this process's own at once, other processes' by LISTEN/NOTIFY)
+// or a second has passed, and applies what the index has not seen yet: a search sees
+// every write that returned on this node before it started, and a write on another
+// replica sharing the database once its NOTIFY arrives. The index is the same code over both stores,
 // so PostgreSQL and the embedded store give the same answers by construction.
 package searchindex
 
@@ -19,8 +21,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"google.golang.org/protobuf/proto"
+
+	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
 	"github.com/ponte-network/ponte/libs/changelog"
 	"github.com/ponte-network/ponte/libs/territory"
@@ -36,6 +42,7 @@ type Source interface {
 // service is the index's entry for one service.
 type service struct {
 	id      string
+	page    []byte   // the service as a search returns it: binary protobuf, etag and times included
 	active  bool     // status is neither inactive nor defunct
 	locales []string // of its name, whose sort keys are in Index.keys
 	names   []uint32 // token numbers of the names
@@ -120,9 +127,11 @@ type Index struct {
 
 	candidates sync.Pool // of *[]candidate: a broad search ranks thousands
 
-	mu       sync.RWMutex
-	built    bool
-	position int64 // change-log position applied
+	mu        sync.RWMutex
+	built     bool
+	position  int64     // change-log position applied
+	syncedGen uint64    // the feed's Generation when Sync last began to read the log
+	checked   time.Time // when it began
 
 	ords     map[string]uint32 // service id → ordinal
 	services []*service        // by ordinal; nil once deleted
@@ -192,50 +201,76 @@ const listPage = 2000
 // changesPage is how many change-log entries a Sync reads per query.
 const changesPage = 1000
 
-// Sync brings the index up to the head of the change log, building it first if needed.
+// maxLag bounds how long the index trusts the feed's signals alone: a search reads the
+// log at least this often even when no signal came (a lost NOTIFY, another process
+// writing an embedded store's file).
+const maxLag = time.Second
+
+// Sync brings the index up to the end of the change log, building it first if needed. It
+// reads the log only when the feed's Generation moved since the last read (a commit of
+// this process, or a NOTIFY of another's) or maxLag has passed: a search after a write
+// that returned on this node sees it, a write on another node is seen once its NOTIFY
+// arrives (milliseconds), and without signals within maxLag.
 func (x *Index) Sync(ctx context.Context) error {
-	head, err := x.src.Changes().Head(ctx)
-	if err != nil {
-		return fmt.Errorf("search index: %w", err)
-	}
-	x.mu.RLock()
-	current := x.built && x.position >= head
-	x.mu.RUnlock()
-	if current {
+	feed := x.src.Changes()
+	gen := feed.Generation()
+	if x.current(gen) {
 		return nil
 	}
 	x.syncMu.Lock()
 	defer x.syncMu.Unlock()
+	if x.current(gen) { // another Sync read the log after gen was reached
+		return nil
+	}
+	gen = feed.Generation() // before reading: what comes after it signals again
+	checked := time.Now()
 	x.mu.RLock()
 	built, position := x.built, x.position
 	x.mu.RUnlock()
 	if !built {
+		head, err := feed.Head(ctx)
+		if err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
 		if err := x.build(ctx, head); err != nil {
 			return err
 		}
 		position = head
 	}
-	for position < head {
-		entries, err := x.src.Changes().List(ctx, position, changesPage)
+	for {
+		entries, err := feed.List(ctx, position, changesPage)
 		if err != nil {
 			return fmt.Errorf("search index: read changes: %w", err)
 		}
-		if len(entries) == 0 {
+		if len(entries) > 0 {
+			x.mu.Lock()
+			for _, e := range entries {
+				if err := x.apply(e); err != nil {
+					x.mu.Unlock()
+					return fmt.Errorf("search index: change %d: %w", e.Position, err)
+				}
+				x.position = e.Position
+			}
+			x.finish()
+			position = x.position
+			x.mu.Unlock()
+		}
+		if len(entries) < changesPage {
 			break
 		}
-		x.mu.Lock()
-		for _, e := range entries {
-			if err := x.apply(e); err != nil {
-				x.mu.Unlock()
-				return fmt.Errorf("search index: change %d: %w", e.Position, err)
-			}
-			x.position = e.Position
-		}
-		x.finish()
-		position = x.position
-		x.mu.Unlock()
 	}
+	x.mu.Lock()
+	x.syncedGen, x.checked = gen, checked
+	x.mu.Unlock()
 	return nil
+}
+
+// current reports whether the last read of the log began after generation gen was
+// reached, within maxLag.
+func (x *Index) current(gen uint64) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.built && x.syncedGen >= gen && time.Since(x.checked) < maxLag
 }
 
 // build reads every taxonomy term, location and service and sets the position to head
@@ -266,7 +301,7 @@ func (x *Index) build(ctx context.Context, head int64) error {
 	for _, kind := range kinds {
 		for _, rs := range pages[kind] {
 			for _, r := range rs {
-				if err := x.upsert(kind, r.Doc); err != nil {
+				if err := x.upsert(kind, r.Doc, r); err != nil {
 					return fmt.Errorf("search index: %s %s: %w", kind, r.ID, err)
 				}
 			}
@@ -291,18 +326,20 @@ func (x *Index) apply(e changelog.Entry) error {
 		x.remove(kind, e.Key)
 		return nil
 	default:
-		return x.upsert(kind, e.Payload)
+		return x.upsert(kind, e.Payload, store.Record{})
 	}
 }
 
-func (x *Index) upsert(kind store.Kind, doc []byte) error {
+// upsert indexes a record's document; meta is the stored record (for its etag and times)
+// when doc is its bare document, zero when doc is a change-log payload.
+func (x *Index) upsert(kind store.Kind, doc []byte, meta store.Record) error {
 	switch kind {
 	case store.KindService:
-		d, err := decode[serviceDoc]("service", doc)
+		m, err := serviceRecord(doc, meta)
 		if err != nil {
 			return err
 		}
-		x.putService(d)
+		return x.putService(m)
 	case store.KindLocation:
 		d, err := decode[locationDoc]("location", doc)
 		if err != nil {
@@ -428,8 +465,13 @@ func del(m map[string]*roaring.Bitmap, key string, ord uint32) bool {
 	return false
 }
 
-func (x *Index) putService(d *serviceDoc) {
-	ord, ok := x.ords[d.ID]
+func (x *Index) putService(m *directoryv1.Service) error {
+	page, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode service: %w", err)
+	}
+	id := m.GetId()
+	ord, ok := x.ords[id]
 	if ok {
 		x.unindexService(ord)
 	} else {
@@ -440,32 +482,34 @@ func (x *Index) putService(d *serviceDoc) {
 		for loc := range x.keys {
 			x.keys[loc] = append(x.keys[loc], nameKey{})
 		}
-		x.ords[d.ID] = ord
+		x.ords[id] = ord
 	}
+	name := m.GetName()
 	s := &service{
-		id:     d.ID,
-		active: d.Status != "inactive" && d.Status != "defunct",
-		names:  x.numbers(x.analyzer.Tokens(texts(nil, d.Name)...)),
-		tokens: x.numbers(x.analyzer.Tokens(texts(nil, d.Name, d.Description, d.Eligibility, d.InterpretationServices)...)),
-		terms:  slices.Compact(slices.Sorted(slices.Values(d.TaxonomyTermIDs))),
-		langs:  d.Languages,
-		groups: d.TargetGroups,
-		scheds: schedules(d.Schedules),
+		id:     id,
+		page:   page,
+		active: m.GetStatus() != "inactive" && m.GetStatus() != "defunct",
+		names:  x.numbers(x.analyzer.Tokens(texts(nil, name)...)),
+		tokens: x.numbers(x.analyzer.Tokens(texts(nil, name, m.GetDescription(), m.GetEligibility(), m.GetInterpretationServices())...)),
+		terms:  slices.Compact(slices.Sorted(slices.Values(m.GetTaxonomyTermIds()))),
+		langs:  m.GetLanguages(),
+		groups: m.GetTargetGroups(),
+		scheds: protoSchedules(m.GetSchedules()),
 	}
-	s.locales = slices.Sorted(maps.Keys(d.Name))
+	s.locales = slices.Sorted(maps.Keys(name))
 	for _, loc := range s.locales {
 		if x.keys[loc] == nil {
 			x.keys[loc] = make([]nameKey, len(x.services))
 		}
-		x.keys[loc][ord] = newNameKey(SortKey(d.Name[loc]))
+		x.keys[loc][ord] = newNameKey(SortKey(name[loc]))
 	}
-	if _, ok := d.Name["it"]; ok {
+	if _, ok := name["it"]; ok {
 		x.fallback[ord] = x.keys["it"][ord]
 	} else if len(s.locales) > 0 {
 		x.fallback[ord] = x.keys[s.locales[0]][ord]
 	}
-	for _, sal := range d.ServiceAtLocations {
-		s.places = append(s.places, place{location: sal.LocationID, scheds: schedules(sal.Schedules)})
+	for _, sal := range m.GetServiceAtLocations() {
+		s.places = append(s.places, place{location: sal.GetLocationId(), scheds: protoSchedules(sal.GetSchedules())})
 	}
 	x.services[ord] = s
 	if s.active {
@@ -484,6 +528,7 @@ func (x *Index) putService(d *serviceDoc) {
 		}
 	}
 	x.placeService(ord)
+	return nil
 }
 
 // tokenList is a posting list by token number and the tokens a service has in it.

@@ -188,11 +188,19 @@ func TestSearch(t *testing.T) {
 			if h := near.Hits[1]; h.NearestLocation != "cremona" || h.DistanceKM < 35 || h.DistanceKM > 38 {
 				t.Errorf("nearest place of the clinic = %+v, want cremona at about 36.5 km", h)
 			}
-			all := x.Search(searchindex.Query{})
-			wantTerms := map[string]int{"l2": 2, "health": 1}
-			wantMunicipalities := map[string]int{"019035": 1, "019036": 1, "023083": 2}
-			if !reflect.DeepEqual(all.TermCounts, wantTerms) || !reflect.DeepEqual(all.MunicipalityCounts, wantMunicipalities) {
-				t.Errorf("facets = %v, %v; want %v, %v", all.TermCounts, all.MunicipalityCounts, wantTerms, wantMunicipalities)
+			facets := []struct {
+				size                  int
+				terms, municipalities []searchindex.Facet
+			}{
+				{0, []searchindex.Facet{{"l2", 2}, {"health", 1}}, []searchindex.Facet{{"023083", 2}, {"019035", 1}, {"019036", 1}}},
+				{2, []searchindex.Facet{{"l2", 2}, {"health", 1}}, []searchindex.Facet{{"023083", 2}, {"019035", 1}}},
+				{1, []searchindex.Facet{{"l2", 2}}, []searchindex.Facet{{"023083", 2}}},
+			}
+			for _, f := range facets {
+				all := x.Search(searchindex.Query{FacetSize: f.size})
+				if !reflect.DeepEqual(all.TermFacets, f.terms) || !reflect.DeepEqual(all.MunicipalityFacets, f.municipalities) {
+					t.Errorf("facets of %d = %v, %v; want %v, %v", f.size, all.TermFacets, all.MunicipalityFacets, f.terms, f.municipalities)
+				}
 			}
 		})
 	}
@@ -285,6 +293,88 @@ func TestSyncFollowsWrites(t *testing.T) {
 			for _, q := range []searchindex.Query{{}, text("italiano"), {Territory: true, Regions: []string{"05"}}, text("sanita")} {
 				if a, b := hitIDs(x.Search(q)), hitIDs(fresh.Search(q)); !reflect.DeepEqual(a, b) {
 					t.Errorf("followed index %v, fresh index %v", a, b)
+				}
+			}
+			// Both return each service as the store holds it, with its etag and times:
+			// the followed index from change-log payloads, the fresh one from records.
+			for name, idx := range map[string]*searchindex.Index{"followed": x, "fresh": fresh} {
+				for _, h := range idx.Search(searchindex.Query{}).Hits {
+					var got directoryv1.Service
+					if err := proto.Unmarshal(h.Service, &got); err != nil {
+						t.Fatalf("%s index: %s: %v", name, h.ID, err)
+					}
+					rs, err := s.GetRecords(ctx, store.KindService, []string{h.ID})
+					if err != nil || len(rs) != 1 {
+						t.Fatalf("GetRecords(%s) = %d, %v", h.ID, len(rs), err)
+					}
+					r := rs[0]
+					if got.GetId() != h.ID || got.GetEtag() != r.Etag || !got.GetUpdateTime().AsTime().Equal(r.UpdateTime) ||
+						!got.GetCreateTime().AsTime().Equal(r.CreateTime) || got.GetOrigin() != r.Origin {
+						t.Errorf("%s index: %s = id %s, etag %s, times %v %v; store: etag %s, times %v %v", name, h.ID, got.GetId(), got.GetEtag(),
+							got.GetCreateTime().AsTime(), got.GetUpdateTime().AsTime(), r.Etag, r.CreateTime, r.UpdateTime)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSyncFollowsOtherProcesses checks that a write through another handle on the same
+// database (as from another replica or process, which this process's commit signals do
+// not cover) reaches the index's searches: on PostgreSQL by LISTEN/NOTIFY, on both within
+// the index's bound on lag.
+func TestSyncFollowsOtherProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pairs := map[string]func(t *testing.T) (reader, writer store.Store){
+		"sqlite": func(t *testing.T) (store.Store, store.Store) {
+			path := filepath.Join(t.TempDir(), "directory.db")
+			open := func() store.Store {
+				s, err := litestore.Open(ctx, litestore.Config(path))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = s.Close() })
+				return s
+			}
+			return open(), open()
+		},
+		"postgres": func(t *testing.T) (store.Store, store.Store) {
+			url := pgtest.NewDatabase(t)
+			open := func() store.Store {
+				s, err := pgstore.Open(ctx, pgstore.Config(url))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = s.Close() })
+				return s
+			}
+			return open(), open()
+		},
+	}
+	for name, pair := range pairs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			reader, writer := pair(t)
+			fixture(t, reader)
+			x := searchindex.New(reader, catalog(t))
+			if err := x.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			toks, _ := x.Analyzer().Query("sportello")
+			if _, err := writer.CreateRecord(ctx, record(t, store.KindService, "s-other", "org", &directoryv1.Service{Id: "s-other", Name: it("Sportello casa")})); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if err := x.Sync(ctx); err != nil {
+					t.Fatal(err)
+				}
+				got := hitIDs(x.Search(searchindex.Query{Tokens: toks}))
+				if reflect.DeepEqual(got, []string{"s-other"}) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("another process's new service is not found after 5s: %v", got)
 				}
 			}
 		})

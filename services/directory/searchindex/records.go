@@ -5,11 +5,18 @@ import (
 	"fmt"
 	"slices"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+
+	"github.com/ponte-network/ponte/services/directory/store"
 )
 
-// The parts of the stored documents (protojson, camelCase) the index reads, decoded with
-// encoding/json: several times cheaper than protojson when a start-up reads every service.
+// The parts of the stored location and term documents (protojson, camelCase) the index
+// reads, decoded with encoding/json: several times cheaper than protojson when a start-up
+// reads every record. Services are decoded with protojson once, because the index also
+// keeps each one as the search results return it (see serviceRecord).
 
 type scheduleDoc struct {
 	Weekday       string `json:"weekday"`
@@ -19,23 +26,6 @@ type scheduleDoc struct {
 	ValidTo       string `json:"validTo"`
 	ExceptionDate string `json:"exceptionDate"`
 	Closed        bool   `json:"closed"`
-}
-
-type serviceDoc struct {
-	ID                     string            `json:"id"`
-	Status                 string            `json:"status"`
-	Name                   map[string]string `json:"name"`
-	Description            map[string]string `json:"description"`
-	Eligibility            map[string]string `json:"eligibility"`
-	InterpretationServices map[string]string `json:"interpretationServices"`
-	TaxonomyTermIDs        []string          `json:"taxonomyTermIds"`
-	Languages              []string          `json:"languages"`
-	TargetGroups           []string          `json:"targetGroups"`
-	Schedules              []scheduleDoc     `json:"schedules"`
-	ServiceAtLocations     []struct {
-		LocationID string        `json:"locationId"`
-		Schedules  []scheduleDoc `json:"schedules"`
-	} `json:"serviceAtLocations"`
 }
 
 type locationDoc struct {
@@ -110,6 +100,32 @@ func digits(s string) int {
 func schedule(weekday int32, opens, closes, from, to, exception string, closed bool) Schedule {
 	return Schedule{Weekday: weekday, Opens: minutes(opens), Closes: minutes(closes),
 		ValidFrom: day(from), ValidTo: day(to), ExceptionDate: day(exception), Closed: closed}
+}
+
+// serviceRecord decodes a service's document (protojson) and sets what the store keeps
+// beside it, as the directory's reads return them (a change-log payload carries them in
+// its document already: pass a zero meta).
+func serviceRecord(doc []byte, meta store.Record) (*directoryv1.Service, error) {
+	m := &directoryv1.Service{}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(doc, m); err != nil {
+		return nil, fmt.Errorf("decode service: %w", err)
+	}
+	if meta.ID != "" {
+		m.Etag, m.Origin = meta.Etag, meta.Origin
+		m.CreateTime, m.UpdateTime = timestamppb.New(meta.CreateTime), timestamppb.New(meta.UpdateTime)
+	}
+	return m, nil
+}
+
+func protoSchedules(ds []*directoryv1.Schedule) []Schedule {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]Schedule, len(ds))
+	for i, d := range ds {
+		out[i] = schedule(int32(d.GetWeekday()), d.GetOpensAt(), d.GetClosesAt(), d.GetValidFrom(), d.GetValidTo(), d.GetExceptionDate(), d.GetClosed())
+	}
+	return out
 }
 
 func schedules(ds []scheduleDoc) []Schedule {

@@ -39,11 +39,16 @@ type Query struct {
 	// Locale orders names; Offset and Limit page the ranked results.
 	Locale        string
 	Offset, Limit int
+	// FacetSize bounds each facet list to its most frequent values (0: every value).
+	FacetSize int
 }
 
 // Hit is a service of the page.
 type Hit struct {
 	ID string
+	// Service is the service as the index holds it (binary protobuf of a
+	// directoryv1.Service, with etag and times): the same version its match was decided on.
+	Service []byte
 	// DistanceKM and NearestLocation: to Query.Near, when given.
 	DistanceKM      float64
 	NearestLocation string
@@ -53,9 +58,16 @@ type Hit struct {
 type Result struct {
 	Total int
 	Hits  []Hit
-	// TermCounts and MunicipalityCounts count the matches per taxonomy term they have
-	// and per municipality where they have a place.
-	TermCounts, MunicipalityCounts map[string]int
+	// TermFacets and MunicipalityFacets count the matches per taxonomy term they have and
+	// per municipality where they have a place: the most frequent first (ties: by value),
+	// at most Query.FacetSize of each.
+	TermFacets, MunicipalityFacets []Facet
+}
+
+// Facet is a value of a facet and how many matches have it.
+type Facet struct {
+	Value string
+	Count int
 }
 
 // candidate is a match being ranked.
@@ -73,7 +85,7 @@ type candidate struct {
 func (x *Index) Search(q Query) Result {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	res := Result{TermCounts: map[string]int{}, MunicipalityCounts: map[string]int{}}
+	var res Result
 	if q.NoMatch {
 		return res
 	}
@@ -155,7 +167,7 @@ func (x *Index) Search(q Query) Result {
 			set.Add(c.ord)
 		}
 	}
-	x.facets(set, cs, &res)
+	x.facets(set, cs, q.FacetSize, &res)
 	res.Total = len(cs)
 	byDistance := q.Near != nil
 	less := func(a, b candidate) int {
@@ -176,7 +188,8 @@ func (x *Index) Search(q Query) Result {
 		end = min(start+q.Limit, len(cs))
 	}
 	for _, c := range topK(cs, end, less)[start:end] {
-		res.Hits = append(res.Hits, Hit{ID: x.services[c.ord].id, DistanceKM: c.distance, NearestLocation: c.nearest})
+		s := x.services[c.ord]
+		res.Hits = append(res.Hits, Hit{ID: s.id, Service: s.page, DistanceKM: c.distance, NearestLocation: c.nearest})
 	}
 	return res
 }
@@ -219,13 +232,15 @@ func topK(cs []candidate, k int, cmp func(a, b candidate) int) []candidate {
 	return h
 }
 
-// facets counts the matches (set, also as cs) per term and per municipality.
-func (x *Index) facets(set *roaring.Bitmap, cs []candidate, res *Result) {
+// facets counts the matches (set, also as cs) per term and per municipality and keeps
+// the size most frequent of each (0: all).
+func (x *Index) facets(set *roaring.Bitmap, cs []candidate, size int, res *Result) {
 	for t, b := range x.byTerm {
 		if n := set.AndCardinality(b); n > 0 {
-			res.TermCounts[t] = int(n)
+			res.TermFacets = append(res.TermFacets, Facet{t, int(n)})
 		}
 	}
+	res.TermFacets = topFacets(res.TermFacets, size)
 	counts := make([]int32, len(x.munCodes))
 	for _, c := range cs {
 		switch m := x.munOf[c.ord]; m {
@@ -238,11 +253,42 @@ func (x *Index) facets(set *roaring.Bitmap, cs []candidate, res *Result) {
 			counts[m]++
 		}
 	}
-	for m, n := range counts {
-		if n > 0 {
-			res.MunicipalityCounts[x.munCodes[m]] = int(n)
+	// A broad match spans thousands of municipalities: keep the counts that can still make
+	// the top size (at least the size-th largest) before building and sorting facets.
+	var floor int32 = 1
+	if size > 0 {
+		var nonzero []int32
+		for _, n := range counts {
+			if n > 0 {
+				nonzero = append(nonzero, n)
+			}
+		}
+		if len(nonzero) > size {
+			slices.SortFunc(nonzero, func(a, b int32) int { return cmp.Compare(b, a) })
+			floor = nonzero[size-1]
 		}
 	}
+	for m, n := range counts {
+		if n >= floor {
+			res.MunicipalityFacets = append(res.MunicipalityFacets, Facet{x.munCodes[m], int(n)})
+		}
+	}
+	res.MunicipalityFacets = topFacets(res.MunicipalityFacets, size)
+}
+
+// topFacets orders facets by count, most first, then by value, and keeps the first size
+// (0: all).
+func topFacets(fs []Facet, size int) []Facet {
+	slices.SortFunc(fs, func(a, b Facet) int {
+		if a.Count != b.Count {
+			return cmp.Compare(b.Count, a.Count)
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	if size > 0 && len(fs) > size {
+		fs = fs[:size]
+	}
+	return fs
 }
 
 // matching returns the services one of whose tokens, or one of whose terms' tokens,
