@@ -97,10 +97,10 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 	mux := runtime.NewServeMux(
 		runtime.WithErrorHandler(problem.ErrorHandler),
 		runtime.WithRoutingErrorHandler(problem.RoutingErrorHandler),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &jsonMarshaler{runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false}, // unknown fields are an error
-		}),
+		}}),
 	)
 	for _, b := range backends {
 		register, ok := registrars[b.Service]

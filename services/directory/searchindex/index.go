@@ -126,6 +126,7 @@ type Index struct {
 	syncMu sync.Mutex // one Sync applies changes at a time
 
 	candidates sync.Pool // of *[]candidate: a broad search ranks thousands
+	munCounts  sync.Pool // of *[]int32: a search's count per municipality number
 
 	mu        sync.RWMutex
 	built     bool
@@ -142,6 +143,10 @@ type Index struct {
 	// reads one of them per match, so they are arrays rather than per-service maps.
 	keys     map[string][]nameKey
 	fallback []nameKey
+	// ranks, fallbackRanks and unranked: see rank.go.
+	ranks         map[string][]uint32
+	fallbackRanks []uint32
+	unranked      *roaring.Bitmap
 	// munOf is, by ordinal, the dense number of the service's one municipality, or
 	// noMunicipality, or manyMunicipalities (then read the service's list): municipality
 	// facets count a broad match through it, in ordinal order.
@@ -185,6 +190,7 @@ func (x *Index) Analyzer() *Analyzer { return x.analyzer }
 func (x *Index) reset() {
 	x.ords, x.services, x.active = map[string]uint32{}, nil, roaring.New()
 	x.keys, x.fallback = map[string][]nameKey{}, nil
+	x.ranks, x.fallbackRanks, x.unranked = map[string][]uint32{}, nil, roaring.New()
 	x.munOf, x.munNumbers, x.munCodes = nil, map[string]int32{}, nil
 	x.tokenNumber, x.tokenText = map[string]uint32{}, nil
 	x.byToken, x.byNameToken, x.vocabulary, x.nameVocabulary, x.vocabularyDirt = nil, nil, nil, nil, false
@@ -307,6 +313,7 @@ func (x *Index) build(ctx context.Context, head int64) error {
 			}
 		}
 	}
+	x.rank()
 	x.finish()
 	x.built, x.position = true, head
 	return nil
@@ -380,8 +387,12 @@ func (x *Index) remove(kind store.Kind, id string) {
 	}
 }
 
-// finish runs after a batch of changes: it rebuilds the sorted vocabularies if they changed.
+// finish runs after a batch of changes: it ranks names again once enough changed, and
+// rebuilds the sorted vocabularies if they changed.
 func (x *Index) finish() {
+	if x.unranked.GetCardinality() >= rerankAfter(len(x.services)) {
+		x.rank()
+	}
 	if !x.vocabularyDirt {
 		return
 	}
@@ -508,6 +519,7 @@ func (x *Index) putService(m *directoryv1.Service) error {
 	} else if len(s.locales) > 0 {
 		x.fallback[ord] = x.keys[s.locales[0]][ord]
 	}
+	x.unrank(ord)
 	for _, sal := range m.GetServiceAtLocations() {
 		s.places = append(s.places, place{location: sal.GetLocationId(), scheds: protoSchedules(sal.GetSchedules())})
 	}

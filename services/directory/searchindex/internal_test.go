@@ -169,3 +169,74 @@ func schedulesOf(ps []*directoryv1.Schedule) []Schedule {
 	}
 	return out
 }
+
+// TestRanksKeepNameOrder checks that ranking by name ranks gives the order of the name
+// strings: right after ranking, and with services renamed and added since (compared by
+// string against ranked ones), in a locale with ranks of its own and in one without.
+func TestRanksKeepNameOrder(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := []string{"corso", "corso di italiano", "Corso di italiano L2", "sportello", "sportello casa", "àmbito", "zona"}
+	name := func() string { return words[rng.IntN(len(words))] + fmt.Sprint(" ", rng.IntN(4)) }
+	x := New(nil, nil)
+	x.reset()
+	put := func(id string) {
+		t.Helper()
+		names := map[string]string{"it": name()}
+		if rng.IntN(2) == 0 {
+			names["en"] = name()
+		}
+		if err := x.putService(&directoryv1.Service{Id: id, Name: names}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(locale string) []string {
+		type entry struct{ key, id string }
+		var es []entry
+		for _, s := range x.services {
+			k := x.fallback[x.ords[s.id]].name
+			if keys := x.keys[locale]; keys != nil && keys[x.ords[s.id]].name != "" {
+				k = keys[x.ords[s.id]].name
+			}
+			es = append(es, entry{k, s.id})
+		}
+		slices.SortFunc(es, func(a, b entry) int {
+			if n := strings.Compare(a.key, b.key); n != 0 {
+				return n
+			}
+			return strings.Compare(a.id, b.id)
+		})
+		out := make([]string, len(es))
+		for i, e := range es {
+			out[i] = e.id
+		}
+		return out
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, locale := range []string{"it", "en", "fr"} {
+			var got []string
+			for _, h := range x.Search(Query{Locale: locale}).Hits {
+				got = append(got, h.ID)
+			}
+			if w := want(locale); !slices.Equal(got, w) {
+				t.Errorf("%s, locale %s: ranked %v, want %v", when, locale, got, w)
+			}
+		}
+	}
+	for i := range 300 {
+		put(fmt.Sprintf("s%03d", i))
+	}
+	x.rank()
+	check("just ranked")
+	for range 40 {
+		put(fmt.Sprintf("s%03d", rng.IntN(300))) // renamed
+	}
+	for i := range 20 {
+		put(fmt.Sprintf("n%03d", i)) // added
+	}
+	if x.unranked.IsEmpty() {
+		t.Fatal("no service is unranked: the mixed comparisons are not exercised")
+	}
+	check("with renamed and new services")
+}

@@ -76,6 +76,7 @@ type candidate struct {
 	distance float64
 	nearest  string
 	tier     int // 0: every query token begins a name token; 1: otherwise
+	rank     uint32
 	key      nameKey
 }
 
@@ -89,32 +90,41 @@ func (x *Index) Search(q Query) Result {
 	if q.NoMatch {
 		return res
 	}
-	set := x.active.Clone()
-	and := func(b *roaring.Bitmap) {
-		if b == nil {
-			set.Clear()
-			return
+	// The matches: the intersection of the active services and every filter, smallest
+	// first, so that no broad list is copied.
+	musts := []*roaring.Bitmap{x.active}
+	none := false
+	must := func(bs ...*roaring.Bitmap) {
+		switch u := union(bs); {
+		case u == nil || u.IsEmpty():
+			none = true
+		default:
+			musts = append(musts, u)
 		}
-		set.And(b)
 	}
 	for _, tok := range q.Tokens {
-		and(x.matching(tok))
+		must(x.matching(tok))
 	}
 	if len(q.Terms) > 0 {
-		and(roaring.FastOr(x.postings(x.byTerm, x.descendants(q.Terms))...))
+		must(x.postings(x.byTerm, x.descendants(q.Terms))...)
 	}
 	if q.Territory {
 		var bs []*roaring.Bitmap
 		bs = append(bs, x.postings(x.byMunicipality, q.Municipalities)...)
 		bs = append(bs, x.postings(x.byProvince, q.Provinces)...)
 		bs = append(bs, x.postings(x.byRegion, q.Regions)...)
-		and(roaring.FastOr(bs...))
+		must(bs...)
 	}
 	if q.Language != "" {
-		and(x.byLanguage[q.Language])
+		must(x.byLanguage[q.Language])
 	}
 	if q.TargetGroup != "" {
-		and(x.byGroup[q.TargetGroup])
+		must(x.byGroup[q.TargetGroup])
+	}
+	set := roaring.New()
+	if !none {
+		slices.SortFunc(musts, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
+		set = roaring.FastAnd(musts...) // a new bitmap, even of one
 	}
 	var near map[uint32]nearest
 	if q.Near != nil {
@@ -123,18 +133,23 @@ func (x *Index) Search(q Query) Result {
 		for ord := range near {
 			b.Add(ord)
 		}
-		and(b)
+		set.And(b)
 	}
 
 	// Names holding every query word rank first.
-	var inName *roaring.Bitmap
+	var inName roaring.IntPeekable
 	if len(q.Tokens) > 0 {
-		inName = set.Clone()
+		names := []*roaring.Bitmap{set}
 		for _, tok := range q.Tokens {
-			inName.And(x.prefixed(x.nameVocabulary, x.byNameToken, tok))
+			names = append(names, x.prefixed(x.nameVocabulary, x.byNameToken, tok))
 		}
+		inName = roaring.FastAnd(names...).Iterator()
 	}
 	keys := x.keys[q.Locale]
+	ranks, ok := x.ranks[q.Locale]
+	if !ok {
+		ranks = x.fallbackRanks
+	}
 	pooled, _ := x.candidates.Get().(*[]candidate)
 	if pooled == nil {
 		pooled = new([]candidate)
@@ -149,12 +164,18 @@ func (x *Index) Search(q Query) Result {
 		if !q.OpenAt.IsZero() && !x.openAt(x.services[ord], q.OpenAt) {
 			continue
 		}
-		c := candidate{ord: ord, key: x.fallback[ord]}
+		c := candidate{ord: ord, key: x.fallback[ord], rank: noRank}
 		if keys != nil && keys[ord].name != "" {
 			c.key = keys[ord]
 		}
-		if inName != nil && !inName.Contains(ord) {
-			c.tier = 1
+		if int(ord) < len(ranks) {
+			c.rank = ranks[ord]
+		}
+		if inName != nil {
+			inName.AdvanceIfNeeded(ord)
+			if !inName.HasNext() || inName.PeekNext() != ord {
+				c.tier = 1
+			}
 		}
 		if n, ok := near[ord]; ok {
 			c.distance, c.nearest = n.distance, n.location
@@ -177,7 +198,7 @@ func (x *Index) Search(q Query) Result {
 		if a.tier != b.tier {
 			return a.tier - b.tier
 		}
-		if n := compareNames(a.key, b.key); n != 0 {
+		if n := compareRanked(a, b); n != 0 {
 			return n
 		}
 		return strings.Compare(x.services[a.ord].id, x.services[b.ord].id)
@@ -241,7 +262,14 @@ func (x *Index) facets(set *roaring.Bitmap, cs []candidate, size int, res *Resul
 		}
 	}
 	res.TermFacets = topFacets(res.TermFacets, size)
-	counts := make([]int32, len(x.munCodes))
+	pooled, _ := x.munCounts.Get().(*[]int32)
+	if pooled == nil {
+		pooled = new([]int32)
+	}
+	defer x.munCounts.Put(pooled)
+	counts := slices.Grow((*pooled)[:0], len(x.munCodes))[:len(x.munCodes)]
+	clear(counts)
+	*pooled = counts
 	for _, c := range cs {
 		switch m := x.munOf[c.ord]; m {
 		case noMunicipality:
@@ -289,6 +317,18 @@ func topFacets(fs []Facet, size int) []Facet {
 		fs = fs[:size]
 	}
 	return fs
+}
+
+// union returns the union of bs: nil for none, the one itself (not to be modified) for one.
+func union(bs []*roaring.Bitmap) *roaring.Bitmap {
+	switch len(bs) {
+	case 0:
+		return nil
+	case 1:
+		return bs[0]
+	default:
+		return roaring.FastOr(bs...)
+	}
 }
 
 // matching returns the services one of whose tokens, or one of whose terms' tokens,
