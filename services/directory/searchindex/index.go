@@ -153,6 +153,17 @@ type Index struct {
 	munOf      []int32
 	munNumbers map[string]int32
 	munCodes   []string
+	// termOf is, by ordinal, the numbers (termNumbers, from 1) of the service's terms,
+	// four 16-bit slots with 0 for none, or manyTerms (then read the service's list):
+	// term facets count a broad match through it.
+	termOf      []uint64
+	termNumbers map[string]uint32
+	termIDs     []string // by number; termIDs[0] is unused
+
+	// strs interns the strings of small vocabularies (languages, groups, term ids,
+	// locales, location ids) that every service repeats: one copy each, not one per
+	// service for the garbage collector to visit.
+	strs map[string]string
 
 	// Tokens are numbered (tokenNumber, tokenText) so that services hold them as
 	// pointer-free arrays, which the garbage collector need not scan. byToken and
@@ -192,6 +203,8 @@ func (x *Index) reset() {
 	x.keys, x.fallback = map[string][]nameKey{}, nil
 	x.ranks, x.fallbackRanks, x.unranked = map[string][]uint32{}, nil, roaring.New()
 	x.munOf, x.munNumbers, x.munCodes = nil, map[string]int32{}, nil
+	x.termOf, x.termNumbers, x.termIDs = nil, map[string]uint32{}, []string{""}
+	x.strs = map[string]string{}
 	x.tokenNumber, x.tokenText = map[string]uint32{}, nil
 	x.byToken, x.byNameToken, x.vocabulary, x.nameVocabulary, x.vocabularyDirt = nil, nil, nil, nil, false
 	x.byTerm, x.byLocation = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
@@ -490,6 +503,7 @@ func (x *Index) putService(m *directoryv1.Service) error {
 		x.services = append(x.services, nil)
 		x.fallback = append(x.fallback, nameKey{})
 		x.munOf = append(x.munOf, noMunicipality)
+		x.termOf = append(x.termOf, 0)
 		for loc := range x.keys {
 			x.keys[loc] = append(x.keys[loc], nameKey{})
 		}
@@ -502,12 +516,13 @@ func (x *Index) putService(m *directoryv1.Service) error {
 		active: m.GetStatus() != "inactive" && m.GetStatus() != "defunct",
 		names:  x.numbers(x.analyzer.Tokens(texts(nil, name)...)),
 		tokens: x.numbers(x.analyzer.Tokens(texts(nil, name, m.GetDescription(), m.GetEligibility(), m.GetInterpretationServices())...)),
-		terms:  slices.Compact(slices.Sorted(slices.Values(m.GetTaxonomyTermIds()))),
-		langs:  m.GetLanguages(),
-		groups: m.GetTargetGroups(),
+		terms:  x.internAll(slices.Compact(slices.Sorted(slices.Values(m.GetTaxonomyTermIds())))),
+		langs:  x.internAll(m.GetLanguages()),
+		groups: x.internAll(m.GetTargetGroups()),
 		scheds: protoSchedules(m.GetSchedules()),
 	}
-	s.locales = slices.Sorted(maps.Keys(name))
+	s.locales = x.internAll(slices.Sorted(maps.Keys(name)))
+	x.termOf[ord] = x.packTerms(s.terms)
 	for _, loc := range s.locales {
 		if x.keys[loc] == nil {
 			x.keys[loc] = make([]nameKey, len(x.services))
@@ -521,7 +536,7 @@ func (x *Index) putService(m *directoryv1.Service) error {
 	}
 	x.unrank(ord)
 	for _, sal := range m.GetServiceAtLocations() {
-		s.places = append(s.places, place{location: sal.GetLocationId(), scheds: protoSchedules(sal.GetSchedules())})
+		s.places = append(s.places, place{location: x.intern(sal.GetLocationId()), scheds: protoSchedules(sal.GetSchedules())})
 	}
 	x.services[ord] = s
 	if s.active {
@@ -634,6 +649,51 @@ func (x *Index) placeService(ord uint32) {
 	default:
 		x.munOf[ord] = manyMunicipalities
 	}
+}
+
+// intern returns the index's copy of s.
+func (x *Index) intern(s string) string {
+	if c, ok := x.strs[s]; ok {
+		return c
+	}
+	x.strs[s] = s
+	return s
+}
+
+// internAll interns every string of ss, in place.
+func (x *Index) internAll(ss []string) []string {
+	for i, s := range ss {
+		ss[i] = x.intern(s)
+	}
+	return ss
+}
+
+// manyTerms is the termOf value of a service with more terms than its slots.
+const manyTerms = ^uint64(0)
+
+// packTerms returns the termOf value of a service's terms, numbering new ones.
+func (x *Index) packTerms(terms []string) uint64 {
+	var v uint64
+	for i, t := range terms {
+		n := x.termNumber(t) // every term gets its number, packed or not
+		if i >= 4 || n > 0xFFFF {
+			v = manyTerms
+		} else if v != manyTerms {
+			v |= uint64(n) << (16 * i)
+		}
+	}
+	return v
+}
+
+// termNumber returns the dense number of a term id, assigning one if new.
+func (x *Index) termNumber(id string) uint32 {
+	n, ok := x.termNumbers[id]
+	if !ok {
+		n = uint32(len(x.termIDs))
+		x.termNumbers[id] = n
+		x.termIDs = append(x.termIDs, id)
+	}
+	return n
 }
 
 // municipalityNumber returns the dense number of a municipality code, assigning one if new.

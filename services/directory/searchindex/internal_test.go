@@ -112,8 +112,8 @@ func TestTopKIsTheSortedPrefix(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	cmpC := func(a, b candidate) int {
-		if n := compareNames(a.key, b.key); n != 0 {
-			return n
+		if a.rank != b.rank {
+			return int(a.rank) - int(b.rank)
 		}
 		return int(a.ord) - int(b.ord)
 	}
@@ -124,7 +124,7 @@ func TestTopKIsTheSortedPrefix(t *testing.T) {
 			}
 			cs := make([]candidate, n)
 			for i := range cs {
-				cs[i] = candidate{ord: uint32(i), key: newNameKey(fmt.Sprint("servizio ", rng.IntN(50)))}
+				cs[i] = candidate{ord: uint32(i), rank: uint32(rng.IntN(50))}
 			}
 			want := slices.Clone(cs)
 			slices.SortFunc(want, cmpC)
@@ -239,4 +239,34 @@ func TestRanksKeepNameOrder(t *testing.T) {
 		t.Fatal("no service is unranked: the mixed comparisons are not exercised")
 	}
 	check("with renamed and new services")
+}
+
+// TestTermFacetsOfManyTerms checks term facets for services with terms in their packed
+// slots and for one with more terms than slots.
+func TestTermFacetsOfManyTerms(t *testing.T) {
+	t.Parallel()
+	x := New(nil, nil)
+	x.reset()
+	services := map[string][]string{
+		"s1": {"a", "b"},
+		"s2": {"b", "c", "d", "e", "f", "g"}, // more than four
+		"s3": {"a"},
+		"s4": nil,
+	}
+	for id, terms := range services {
+		if err := x.putService(&directoryv1.Service{Id: id, Name: map[string]string{"it": id}, TaxonomyTermIds: terms}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := x.Search(Query{}).TermFacets
+	want := []Facet{{"b", 2}, {"a", 2}, {"c", 1}, {"d", 1}, {"e", 1}, {"f", 1}, {"g", 1}}
+	slices.SortFunc(want, func(a, b Facet) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	if !slices.Equal(got, want) {
+		t.Errorf("term facets = %v, want %v", got, want)
+	}
 }

@@ -1,7 +1,6 @@
 package searchindex
 
 import (
-	"cmp"
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -77,13 +76,4 @@ func (x *Index) rank() {
 	}
 	x.fallbackRanks = rankBy(func(ord uint32) nameKey { return x.fallback[ord] })
 	x.unranked = roaring.New()
-}
-
-// compareRanked orders two candidates by name: by rank when both have one, else by
-// string.
-func compareRanked(a, b candidate) int {
-	if a.rank != noRank && b.rank != noRank {
-		return cmp.Compare(a.rank, b.rank)
-	}
-	return compareNames(a.key, b.key)
 }

@@ -75,9 +75,8 @@ type candidate struct {
 	ord      uint32
 	distance float64
 	nearest  string
-	tier     int // 0: every query token begins a name token; 1: otherwise
-	rank     uint32
-	key      nameKey
+	tier     uint32 // 0: every query token begins a name token; 1: otherwise
+	rank     uint32 // of its name in the query's locale (rank.go)
 }
 
 // Search runs q on the index as it is (call Sync first). Ranking is deterministic: by
@@ -164,10 +163,7 @@ func (x *Index) Search(q Query) Result {
 		if !q.OpenAt.IsZero() && !x.openAt(x.services[ord], q.OpenAt) {
 			continue
 		}
-		c := candidate{ord: ord, key: x.fallback[ord], rank: noRank}
-		if keys != nil && keys[ord].name != "" {
-			c.key = keys[ord]
-		}
+		c := candidate{ord: ord, rank: noRank}
 		if int(ord) < len(ranks) {
 			c.rank = ranks[ord]
 		}
@@ -182,23 +178,28 @@ func (x *Index) Search(q Query) Result {
 		}
 		cs = append(cs, c)
 	}
-	if len(cs) < int(set.GetCardinality()) { // open_at left some out
-		set = roaring.New()
-		for _, c := range cs {
-			set.Add(c.ord)
-		}
-	}
-	x.facets(set, cs, q.FacetSize, &res)
+	x.facets(cs, q.FacetSize, &res)
 	res.Total = len(cs)
+	// keyOf is a service's name key in the locale: read only when a rank is missing.
+	keyOf := func(ord uint32) nameKey {
+		if keys != nil && keys[ord].name != "" {
+			return keys[ord]
+		}
+		return x.fallback[ord]
+	}
 	byDistance := q.Near != nil
 	less := func(a, b candidate) int {
 		if byDistance && a.distance != b.distance {
 			return cmp.Compare(a.distance, b.distance)
 		}
 		if a.tier != b.tier {
-			return a.tier - b.tier
+			return cmp.Compare(a.tier, b.tier)
 		}
-		if n := compareRanked(a, b); n != 0 {
+		if a.rank != noRank && b.rank != noRank {
+			if a.rank != b.rank {
+				return cmp.Compare(a.rank, b.rank)
+			}
+		} else if n := compareNames(keyOf(a.ord), keyOf(b.ord)); n != 0 {
 			return n
 		}
 		return strings.Compare(x.services[a.ord].id, x.services[b.ord].id)
@@ -253,12 +254,25 @@ func topK(cs []candidate, k int, cmp func(a, b candidate) int) []candidate {
 	return h
 }
 
-// facets counts the matches (set, also as cs) per term and per municipality and keeps
-// the size most frequent of each (0: all).
-func (x *Index) facets(set *roaring.Bitmap, cs []candidate, size int, res *Result) {
-	for t, b := range x.byTerm {
-		if n := set.AndCardinality(b); n > 0 {
-			res.TermFacets = append(res.TermFacets, Facet{t, int(n)})
+// facets counts the matches per term and per municipality and keeps the size most
+// frequent of each (0: all).
+func (x *Index) facets(cs []candidate, size int, res *Result) {
+	terms := make([]int32, len(x.termIDs))
+	for _, c := range cs {
+		v := x.termOf[c.ord]
+		if v == manyTerms {
+			for _, t := range x.services[c.ord].terms {
+				terms[x.termNumbers[t]]++
+			}
+			continue
+		}
+		for ; v != 0; v >>= 16 {
+			terms[v&0xFFFF]++
+		}
+	}
+	for n, count := range terms {
+		if n > 0 && count > 0 {
+			res.TermFacets = append(res.TermFacets, Facet{x.termIDs[n], int(count)})
 		}
 	}
 	res.TermFacets = topFacets(res.TermFacets, size)
