@@ -71,11 +71,12 @@
 //
 // SearchServices runs on the search index (package searchindex), an in-memory read model
 // of services, locations and taxonomy terms built from the store when the node starts
-// serving (WarmSearchIndex; else at the first search) and brought up to the change log's
-// head before every search, so it sees every committed
-// write, on this node or another replica of the same database; the page's services are
-// then read from the store. The same index serves both stores, so their answers are the
-// same by construction.
+// serving (WarmSearchIndex; else at the first search) and kept current from the change
+// log, which it reads when the feed signals a commit (changelog.Feed.Generation) or a
+// second has passed: a search sees every write that returned on this node, and another
+// replica's writes once their NOTIFY arrives. The page's services come from the index
+// too (their version the match was decided on), so a search makes no database round
+// trip. The same index serves both stores, so their answers are the same by construction.
 //   - q: words, folded (case and accents ignored), stop words of Italian, English, French
 //     and Spanish dropped, reduced by the Snowball Italian stemmer (the algorithm of
 //     PostgreSQL's "italian" configuration) whatever their language; each must begin a

@@ -54,9 +54,10 @@ const (
 // two cores as the server and PostgreSQL.
 //
 // Loading takes a few minutes, so the database (ponte_bench_search_v1) is kept between
-// runs; PONTE_BENCH_FRESH=1 reloads it. Run:
+// runs; PONTE_BENCH_FRESH=1 reloads it. PONTE_BENCH_PROFILE=DIR saves a 5-second CPU
+// profile of the server per query kind into DIR. Run:
 //
-//	go test -run '^$' -bench SearchREST -benchtime 1x -timeout 30m ./gateway/internal/app/
+//	CI=true go test -v -run '^$' -bench SearchREST -benchtime 1x -timeout 40m ./gateway/internal/app/
 func BenchmarkSearchREST(b *testing.B) {
 	ctx := context.Background()
 	dir := benchDirectory()
