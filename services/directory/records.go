@@ -96,6 +96,20 @@ func decodeOrganization(r store.Record) (*directoryv1.Organization, error) {
 	return m, decodeRecord(r, m)
 }
 
+// localizePage localizes a service held as binary protobuf (the search index's pages).
+func localizePage(page []byte, locale string) ([]byte, error) {
+	m := &directoryv1.Service{}
+	if err := proto.Unmarshal(page, m); err != nil {
+		return nil, fmt.Errorf("localize service: %w", err)
+	}
+	localize(m, locale)
+	out, err := proto.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("localize service %s: %w", m.GetId(), err)
+	}
+	return out, nil
+}
+
 // localize reduces every translatable map of m (and of its nested messages) to the text
 // in locale, else Italian, else the first locale in alphabetical order, keyed by the
 // locale of the text returned. An empty locale keeps every translation.

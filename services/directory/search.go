@@ -171,7 +171,9 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 		if err := proto.Unmarshal(h.Service, full); err != nil {
 			return nil, grpcerr.From(fmt.Errorf("search: service %s: %w", h.ID, err))
 		}
-		localize(full, req.GetLocale())
+		if !h.Localized {
+			localize(full, req.GetLocale())
+		}
 		hit := &directoryv1.SearchResult{Service: full}
 		if q.Near != nil {
 			hit.DistanceKm, hit.NearestLocationId = math.Round(h.DistanceKM*1000)/1000, h.NearestLocation

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -41,19 +42,60 @@ type Source interface {
 
 // service is the index's entry for one service.
 type service struct {
-	id      string
-	page    []byte   // the service as a search returns it: binary protobuf, etag and times included
-	active  bool     // status is neither inactive nor defunct
-	locales []string // of its name, whose sort keys are in Index.keys
-	names   []uint32 // token numbers of the names
-	tokens  []uint32 // token numbers of every text, names included
-	terms   []string
-	langs   []string
-	groups  []string
-	scheds  []Schedule
-	places  []place
+	id   string
+	page []byte // the service as a search returns it: binary protobuf, etag and times included
+	// localized holds page localized to some locales (WithLocalizer), added by searches.
+	localized atomic.Pointer[[]localizedPage]
+	active    bool     // status is neither inactive nor defunct
+	locales   []string // of its name, whose sort keys are in Index.keys
+	names     []uint32 // token numbers of the names
+	tokens    []uint32 // token numbers of every text, names included
+	terms     []string
+	langs     []string
+	groups    []string
+	scheds    []Schedule
+	places    []place
 	// municipalities, provinces and regions of its located places, as indexed.
 	municipalities, provinces, regions []string
+}
+
+// localizedPage is a service's page localized to a locale.
+type localizedPage struct {
+	locale string
+	page   []byte
+}
+
+// pageIn returns the service's page localized to locale, and whether it is: from what an
+// earlier search kept, else made now and kept.
+func (x *Index) pageIn(s *service, locale string) ([]byte, bool) {
+	if x.localizer == nil || locale == "" {
+		return s.page, false
+	}
+	kept := s.localized.Load()
+	if kept != nil {
+		for _, p := range *kept {
+			if p.locale == locale {
+				return p.page, true
+			}
+		}
+	}
+	page, err := x.localizer(s.page, locale)
+	if err != nil {
+		return s.page, false // the caller localizes it (and reports what fails)
+	}
+	if _, known := x.keys[locale]; !known || (kept != nil && len(*kept) >= maxLocalizedPages) {
+		return page, true
+	}
+	var next []localizedPage
+	if kept != nil {
+		next = slices.Clone(*kept)
+	}
+	if c, ok := x.strs[locale]; ok { // the index's copy (read only: searches hold the read lock)
+		locale = c
+	}
+	next = append(next, localizedPage{locale, page})
+	s.localized.CompareAndSwap(kept, &next) // a concurrent search may have kept another: fine
+	return page, true
 }
 
 // place is one service-at-location.
@@ -119,9 +161,10 @@ func cellOf(lat, lon float64) cell {
 
 // Index is the search index. Its methods are safe for concurrent use.
 type Index struct {
-	src      Source
-	catalog  *territory.Catalog
-	analyzer *Analyzer
+	src       Source
+	catalog   *territory.Catalog
+	analyzer  *Analyzer
+	localizer Localizer
 
 	syncMu sync.Mutex // one Sync applies changes at a time
 
@@ -191,9 +234,30 @@ type Index struct {
 }
 
 // New returns an empty index over src; it builds itself at the first Sync.
-func New(src Source, catalog *territory.Catalog) *Index {
-	return &Index{src: src, catalog: catalog, analyzer: NewAnalyzer()}
+func New(src Source, catalog *territory.Catalog, opts ...Option) *Index {
+	x := &Index{src: src, catalog: catalog, analyzer: NewAnalyzer()}
+	for _, o := range opts {
+		o(x)
+	}
+	return x
 }
+
+// Option configures an Index.
+type Option func(*Index)
+
+// Localizer turns a service (binary protobuf, as Hit.Service) into the service as it is
+// returned in a locale.
+type Localizer func(page []byte, locale string) ([]byte, error)
+
+// WithLocalizer makes searches return each service localized to Query.Locale
+// (Hit.Localized), keeping the localized form beside the service for the next search in
+// that locale: a page of results then needs neither decoding every translation nor
+// localizing. Only locales that some service's name is written in are kept, at most
+// maxLocalizedPages per service.
+func WithLocalizer(l Localizer) Option { return func(x *Index) { x.localizer = l } }
+
+// maxLocalizedPages bounds the localized forms kept per service.
+const maxLocalizedPages = 8
 
 // Analyzer returns the analyzer the index tokenizes text with.
 func (x *Index) Analyzer() *Analyzer { return x.analyzer }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
 	"github.com/ponte-network/ponte/libs/textfold"
@@ -268,5 +270,60 @@ func TestTermFacetsOfManyTerms(t *testing.T) {
 	})
 	if !slices.Equal(got, want) {
 		t.Errorf("term facets = %v, want %v", got, want)
+	}
+}
+
+// TestLocalizedPages checks that searches return pages localized by the index's
+// localizer, keep them for the next search in that locale only for locales the index
+// knows, and never return a localized form of an older version.
+func TestLocalizedPages(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	localizer := func(page []byte, locale string) ([]byte, error) {
+		calls++
+		var m directoryv1.Service
+		if err := proto.Unmarshal(page, &m); err != nil {
+			return nil, err
+		}
+		m.Name = map[string]string{locale: m.GetName()[locale]}
+		return proto.Marshal(&m)
+	}
+	x := New(nil, nil, WithLocalizer(localizer))
+	x.reset()
+	put := func(it, en string) {
+		t.Helper()
+		if err := x.putService(&directoryv1.Service{Id: "s1", Name: map[string]string{"it": it, "en": en}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := func(locale string) (string, bool) {
+		t.Helper()
+		h := x.Search(Query{Locale: locale}).Hits[0]
+		var m directoryv1.Service
+		if err := proto.Unmarshal(h.Service, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetName()[locale], h.Localized
+	}
+	put("Corso", "Course")
+	for i := range 2 {
+		if n, ok := name("en"); n != "Course" || !ok {
+			t.Errorf("search %d in en: name %q, localized %v", i, n, ok)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("localizer called %d times for two searches in one locale, want 1", calls)
+	}
+	name("uk") // no service is written in it: localized, not kept
+	name("uk")
+	if calls != 3 {
+		t.Errorf("localizer called %d times after two searches in an unknown locale, want 3", calls)
+	}
+	put("Corso serale", "Evening course")
+	if n, _ := name("en"); n != "Evening course" {
+		t.Errorf("after an update: name %q, want the new one", n)
+	}
+	if n, ok := name(""); n != "" || ok {
+		t.Errorf("without a locale: %q, localized %v; want the page as held", n, ok)
 	}
 }

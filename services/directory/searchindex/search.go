@@ -48,7 +48,9 @@ type Hit struct {
 	ID string
 	// Service is the service as the index holds it (binary protobuf of a
 	// directoryv1.Service, with etag and times): the same version its match was decided on.
-	Service []byte
+	// Localized: it is localized to Query.Locale (an index made WithLocalizer).
+	Service   []byte
+	Localized bool
 	// DistanceKM and NearestLocation: to Query.Near, when given.
 	DistanceKM      float64
 	NearestLocation string
@@ -211,7 +213,8 @@ func (x *Index) Search(q Query) Result {
 	}
 	for _, c := range topK(cs, end, less)[start:end] {
 		s := x.services[c.ord]
-		res.Hits = append(res.Hits, Hit{ID: s.id, Service: s.page, DistanceKM: c.distance, NearestLocation: c.nearest})
+		page, localized := x.pageIn(s, q.Locale)
+		res.Hits = append(res.Hits, Hit{ID: s.id, Service: page, Localized: localized, DistanceKM: c.distance, NearestLocation: c.nearest})
 	}
 	return res
 }
