@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
@@ -54,6 +55,19 @@ func facetList(facets []searchindex.Facet, label func(string) string) []*directo
 		out[i] = &directoryv1.FacetCount{Value: f.Value, Label: label(f.Value), Count: int32(f.Count)}
 	}
 	return out
+}
+
+// withEncodedService sets a result's service to an already encoded directoryv1.Service
+// without decoding it: as an unknown field with the service field's number, which
+// protobuf's encoder writes out verbatim, so the result's encoding, and what any client
+// decodes, is that of a result whose service field holds the message. A page of search
+// results then costs no decoding and re-encoding of its services on the server. Only the
+// encoded result carries the service: in-process callers of SearchServices must not read
+// results' Service (every caller goes through gRPC).
+func withEncodedService(r *directoryv1.SearchResult, service []byte) {
+	const serviceField = 1 // SearchResult.service
+	b := protowire.AppendTag(nil, serviceField, protowire.BytesType)
+	r.ProtoReflect().SetUnknown(protowire.AppendBytes(b, service))
 }
 
 // territoryFilter sets the query's territory for a code; false if the code is unknown.
@@ -167,14 +181,17 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 		}),
 	}
 	for _, h := range res.Hits {
-		full := &directoryv1.Service{}
-		if err := proto.Unmarshal(h.Service, full); err != nil {
-			return nil, grpcerr.From(fmt.Errorf("search: service %s: %w", h.ID, err))
-		}
-		if !h.Localized {
+		hit := &directoryv1.SearchResult{}
+		if h.Localized || req.GetLocale() == "" {
+			withEncodedService(hit, h.Service)
+		} else {
+			full := &directoryv1.Service{}
+			if err := proto.Unmarshal(h.Service, full); err != nil {
+				return nil, grpcerr.From(fmt.Errorf("search: service %s: %w", h.ID, err))
+			}
 			localize(full, req.GetLocale())
+			hit.Service = full
 		}
-		hit := &directoryv1.SearchResult{Service: full}
 		if q.Near != nil {
 			hit.DistanceKm, hit.NearestLocationId = math.Round(h.DistanceKM*1000)/1000, h.NearestLocation
 		}

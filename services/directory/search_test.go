@@ -96,3 +96,29 @@ func TestApplyMask(t *testing.T) {
 		t.Error("an unknown path must be refused")
 	}
 }
+
+// TestEncodedServiceDecodesAsTheService checks that a result carrying an encoded service
+// decodes, on the client's side, as the result with that service set.
+func TestEncodedServiceDecodesAsTheService(t *testing.T) {
+	t.Parallel()
+	svc := &directoryv1.Service{Id: "s1", Name: map[string]string{"it": "Corso", "ar": "دورة"}, Languages: []string{"it", "ar"},
+		ServiceAtLocations: []*directoryv1.ServiceAtLocation{{LocationId: "l1"}}, Etag: "e1"}
+	page, err := proto.Marshal(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &directoryv1.SearchResult{DistanceKm: 1.25, NearestLocationId: "l1"}
+	withEncodedService(r, page)
+	wire, err := proto.Marshal(&directoryv1.SearchServicesResponse{Results: []*directoryv1.SearchResult{r}, TotalSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got directoryv1.SearchServicesResponse
+	if err := proto.Unmarshal(wire, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := &directoryv1.SearchServicesResponse{Results: []*directoryv1.SearchResult{{Service: svc, DistanceKm: 1.25, NearestLocationId: "l1"}}, TotalSize: 1}
+	if !proto.Equal(&got, want) {
+		t.Errorf("decoded %v, want %v", &got, want)
+	}
+}
