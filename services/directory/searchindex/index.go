@@ -228,7 +228,7 @@ type Index struct {
 	byRegion       map[string]*roaring.Bitmap
 
 	locations map[string]*location
-	grid      map[cell][]string // located location ids per cell
+	grid      map[cell][]*location // located locations per cell
 	terms     map[string]*term
 	children  map[string][]string // term id → child term ids
 }
@@ -274,7 +274,7 @@ func (x *Index) reset() {
 	x.byTerm, x.byLocation = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
 	x.byLanguage, x.byGroup = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
 	x.byMunicipality, x.byProvince, x.byRegion = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
-	x.locations, x.grid = map[string]*location{}, map[cell][]string{}
+	x.locations, x.grid = map[string]*location{}, map[cell][]*location{}
 	x.terms, x.children = map[string]*term{}, map[string][]string{}
 }
 
@@ -805,7 +805,7 @@ func (x *Index) putLocation(d *locationDoc) {
 	if d.Latitude != nil && d.Longitude != nil {
 		l.located, l.lat, l.lon = true, *d.Latitude, *d.Longitude
 		c := cellOf(l.lat, l.lon)
-		x.grid[c] = append(x.grid[c], l.id)
+		x.grid[c] = append(x.grid[c], l)
 	}
 	x.locations[d.ID] = l
 	x.replace(d.ID)
@@ -816,7 +816,7 @@ func (x *Index) ungrid(l *location) {
 		return
 	}
 	c := cellOf(l.lat, l.lon)
-	x.grid[c] = slices.DeleteFunc(x.grid[c], func(id string) bool { return id == l.id })
+	x.grid[c] = slices.DeleteFunc(x.grid[c], func(g *location) bool { return g == l })
 	if len(x.grid[c]) == 0 {
 		delete(x.grid, c)
 	}

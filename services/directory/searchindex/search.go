@@ -138,13 +138,13 @@ func (x *Index) Search(q Query) Result {
 	}
 
 	// Names holding every query word rank first.
-	var inName roaring.IntPeekable
+	var inName *roaring.Bitmap
 	if len(q.Tokens) > 0 {
 		names := []*roaring.Bitmap{set}
 		for _, tok := range q.Tokens {
 			names = append(names, x.prefixed(x.nameVocabulary, x.byNameToken, tok))
 		}
-		inName = roaring.FastAnd(names...).Iterator()
+		inName = roaring.FastAnd(names...)
 	}
 	keys := x.keys[q.Locale]
 	ranks, ok := x.ranks[q.Locale]
@@ -160,25 +160,47 @@ func (x *Index) Search(q Query) Result {
 		*pooled = cs[:0]
 		x.candidates.Put(pooled)
 	}()
-	for it := set.Iterator(); it.HasNext(); {
-		ord := it.Next()
-		if !q.OpenAt.IsZero() && !x.openAt(x.services[ord], q.OpenAt) {
-			continue
+	var tier uint32 // every match is in the second tier until inName says otherwise
+	if inName != nil {
+		tier = 1
+	}
+	var buf [256]uint32
+	for it := set.ManyIterator(); ; {
+		n := it.NextMany(buf[:])
+		if n == 0 {
+			break
 		}
-		c := candidate{ord: ord, rank: noRank}
-		if int(ord) < len(ranks) {
-			c.rank = ranks[ord]
+		for _, ord := range buf[:n] {
+			if !q.OpenAt.IsZero() && !x.openAt(x.services[ord], q.OpenAt) {
+				continue
+			}
+			c := candidate{ord: ord, rank: noRank, tier: tier}
+			if int(ord) < len(ranks) {
+				c.rank = ranks[ord]
+			}
+			if near != nil {
+				at := near[ord]
+				c.distance, c.nearest = at.distance, at.location
+			}
+			cs = append(cs, c)
 		}
-		if inName != nil {
-			inName.AdvanceIfNeeded(ord)
-			if !inName.HasNext() || inName.PeekNext() != ord {
-				c.tier = 1
+	}
+	if inName != nil { // both in ordinal order: one walk marks the first tier
+		j := 0
+		for it := inName.ManyIterator(); ; {
+			n := it.NextMany(buf[:])
+			if n == 0 {
+				break
+			}
+			for _, ord := range buf[:n] {
+				for j < len(cs) && cs[j].ord < ord {
+					j++
+				}
+				if j < len(cs) && cs[j].ord == ord {
+					cs[j].tier = 0
+				}
 			}
 		}
-		if n, ok := near[ord]; ok {
-			c.distance, c.nearest = n.distance, n.location
-		}
-		cs = append(cs, c)
 	}
 	x.facets(cs, q.FacetSize, &res)
 	res.Total = len(cs)
@@ -420,25 +442,24 @@ func (x *Index) near(p Point, km float64, set *roaring.Bitmap) map[uint32]neares
 	minLat, maxLat, minLon, maxLon := boxAround(p, km)
 	for la := cellOf(minLat, 0).lat; la <= cellOf(maxLat, 0).lat; la++ {
 		for lo := cellOf(0, minLon).lon; lo <= cellOf(0, maxLon).lon; lo++ {
-			for _, id := range x.grid[cell{la, lo}] {
-				l := x.locations[id]
+			for _, l := range x.grid[cell{la, lo}] {
 				d := DistanceKM(p, Point{l.lat, l.lon})
 				if d > km {
 					continue
 				}
-				b := x.byLocation[id]
+				b := x.byLocation[l.id]
 				if b == nil {
 					continue
 				}
-				for it := b.Iterator(); it.HasNext(); {
-					ord := it.Next()
+				b.Iterate(func(ord uint32) bool {
 					if !set.Contains(ord) {
-						continue
+						return true
 					}
-					if c, ok := out[ord]; !ok || d < c.distance || (d == c.distance && id < c.location) {
-						out[ord] = nearest{d, id}
+					if c, ok := out[ord]; !ok || d < c.distance || (d == c.distance && l.id < c.location) {
+						out[ord] = nearest{d, l.id}
 					}
-				}
+					return true
+				})
 			}
 		}
 	}
