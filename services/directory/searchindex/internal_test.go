@@ -327,3 +327,30 @@ func TestLocalizedPages(t *testing.T) {
 		t.Errorf("without a locale: %q, localized %v; want the page as held", n, ok)
 	}
 }
+
+func TestKthLargestIsTheSortedKth(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 5, 50, 3000} {
+		for _, k := range []int{0, 1, 3, 20, 100} {
+			counts := make([]int32, n)
+			var positive []int32
+			for i := range counts {
+				if rng.IntN(3) > 0 {
+					counts[i] = int32(rng.IntN(40))
+				}
+				if counts[i] > 0 {
+					positive = append(positive, counts[i])
+				}
+			}
+			slices.SortFunc(positive, func(a, b int32) int { return int(b - a) })
+			var want int32
+			if k > 0 && len(positive) >= k {
+				want = positive[k-1]
+			}
+			if got := kthLargest(counts, k); got != want {
+				t.Errorf("kthLargest(n=%d, k=%d) = %d, want %d", n, k, got, want)
+			}
+		}
+	}
+}

@@ -142,7 +142,11 @@ func (x *Index) Search(q Query) Result {
 	if len(q.Tokens) > 0 {
 		names := []*roaring.Bitmap{set}
 		for _, tok := range q.Tokens {
-			names = append(names, x.prefixed(x.nameVocabulary, x.byNameToken, tok))
+			if u := union(x.prefixed(nil, x.nameVocabulary, x.byNameToken, tok)); u != nil {
+				names = append(names, u)
+			} else {
+				names = append(names, roaring.New()) // no name has the word
+			}
 		}
 		inName = roaring.FastAnd(names...)
 	}
@@ -322,25 +326,52 @@ func (x *Index) facets(cs []candidate, size int, res *Result) {
 	}
 	// A broad match spans thousands of municipalities: keep the counts that can still make
 	// the top size (at least the size-th largest) before building and sorting facets.
-	var floor int32 = 1
-	if size > 0 {
-		var nonzero []int32
-		for _, n := range counts {
-			if n > 0 {
-				nonzero = append(nonzero, n)
-			}
-		}
-		if len(nonzero) > size {
-			slices.SortFunc(nonzero, func(a, b int32) int { return cmp.Compare(b, a) })
-			floor = nonzero[size-1]
-		}
-	}
+	floor := max(kthLargest(counts, size), 1)
 	for m, n := range counts {
 		if n >= floor {
 			res.MunicipalityFacets = append(res.MunicipalityFacets, Facet{x.munCodes[m], int(n)})
 		}
 	}
 	res.MunicipalityFacets = topFacets(res.MunicipalityFacets, size)
+}
+
+// kthLargest returns the k-th largest of counts (counting repeats), or 0 when k is 0 or
+// there are fewer than k positive counts: a min-heap of the k largest seen.
+func kthLargest(counts []int32, k int) int32 {
+	if k <= 0 {
+		return 0
+	}
+	heap := make([]int32, 0, k)
+	for _, n := range counts {
+		switch {
+		case n <= 0:
+		case len(heap) < k:
+			heap = append(heap, n)
+			for i := len(heap) - 1; i > 0 && heap[(i-1)/2] > heap[i]; i = (i - 1) / 2 { // up
+				heap[i], heap[(i-1)/2] = heap[(i-1)/2], heap[i]
+			}
+		case n > heap[0]:
+			heap[0] = n
+			for i := 0; ; { // down
+				small, l, r := i, 2*i+1, 2*i+2
+				if l < k && heap[l] < heap[small] {
+					small = l
+				}
+				if r < k && heap[r] < heap[small] {
+					small = r
+				}
+				if small == i {
+					break
+				}
+				heap[i], heap[small] = heap[small], heap[i]
+				i = small
+			}
+		}
+	}
+	if len(heap) < k {
+		return 0
+	}
+	return heap[0]
 }
 
 // topFacets orders facets by count, most first, then by value, and keeps the first size
@@ -372,8 +403,9 @@ func union(bs []*roaring.Bitmap) *roaring.Bitmap {
 
 // matching returns the services one of whose tokens, or one of whose terms' tokens,
 // begins with tok.
+// The result may be one of the index's own lists: read it, never modify it.
 func (x *Index) matching(tok string) *roaring.Bitmap {
-	bs := []*roaring.Bitmap{x.prefixed(x.vocabulary, x.byToken, tok)}
+	bs := x.prefixed(nil, x.vocabulary, x.byToken, tok)
 	for id, t := range x.terms {
 		if hasPrefix(t.tokens, tok) {
 			if b := x.byTerm[id]; b != nil {
@@ -381,18 +413,17 @@ func (x *Index) matching(tok string) *roaring.Bitmap {
 			}
 		}
 	}
-	return roaring.FastOr(bs...)
+	return union(bs)
 }
 
-// prefixed returns the union of the postings of the tokens of a vocabulary (token
-// numbers sorted by text) that begin with tok.
-func (x *Index) prefixed(vocabulary []uint32, postings []*roaring.Bitmap, tok string) *roaring.Bitmap {
-	var bs []*roaring.Bitmap
+// prefixed appends to bs the postings of the tokens of a vocabulary (token numbers
+// sorted by text) that begin with tok.
+func (x *Index) prefixed(bs []*roaring.Bitmap, vocabulary []uint32, postings []*roaring.Bitmap, tok string) []*roaring.Bitmap {
 	i := sort.Search(len(vocabulary), func(i int) bool { return x.tokenText[vocabulary[i]] >= tok })
 	for ; i < len(vocabulary) && strings.HasPrefix(x.tokenText[vocabulary[i]], tok); i++ {
 		bs = append(bs, postings[vocabulary[i]])
 	}
-	return roaring.FastOr(bs...)
+	return bs
 }
 
 // hasPrefix reports whether a sorted token list has a token beginning with p.
