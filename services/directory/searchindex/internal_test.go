@@ -110,6 +110,15 @@ func TestSortKeyIsFold(t *testing.T) {
 	}
 }
 
+// keyedWant sets the keys of want as the test's input has them.
+func keyedWant(want []candidate) []candidate {
+	out := slices.Clone(want)
+	for i := range out {
+		out[i].key = uint64(out[i].rank)
+	}
+	return out
+}
+
 func TestTopKIsTheSortedPrefix(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -130,8 +139,14 @@ func TestTopKIsTheSortedPrefix(t *testing.T) {
 			}
 			want := slices.Clone(cs)
 			slices.SortFunc(want, cmpC)
-			if got := topK(cs, k, cmpC); !slices.Equal(got, want[:k]) {
-				t.Errorf("topK(n=%d, k=%d) = %v, want %v", n, k, got, want[:k])
+			for _, keyed := range []bool{false, true} {
+				in := slices.Clone(cs)
+				for i := range in {
+					in[i].key = uint64(in[i].rank)
+				}
+				if got := topK(in, k, cmpC, keyed); !slices.Equal(got, keyedWant(want[:k])) {
+					t.Errorf("topK(n=%d, k=%d, keyed %v) = %v, want %v", n, k, keyed, got, want[:k])
+				}
 			}
 		}
 	}

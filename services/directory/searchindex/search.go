@@ -79,6 +79,9 @@ type candidate struct {
 	nearest  string
 	tier     uint32 // 0: every query token begins a name token; 1: otherwise
 	rank     uint32 // of its name in the query's locale (rank.go)
+	// key is tier and rank in one number, which orders candidates as the ranking does
+	// (ties aside) when every candidate has a rank and distance does not count.
+	key uint64
 }
 
 // Search runs q on the index as it is (call Sync first). Ranking is deterministic: by
@@ -182,6 +185,7 @@ func (x *Index) Search(q Query) Result {
 			if int(ord) < len(ranks) {
 				c.rank = ranks[ord]
 			}
+			c.key = uint64(c.tier)<<32 | uint64(c.rank)
 			if near != nil {
 				at := near[ord]
 				c.distance, c.nearest = at.distance, at.location
@@ -202,6 +206,7 @@ func (x *Index) Search(q Query) Result {
 				}
 				if j < len(cs) && cs[j].ord == ord {
 					cs[j].tier = 0
+					cs[j].key = uint64(cs[j].rank)
 				}
 			}
 		}
@@ -237,7 +242,10 @@ func (x *Index) Search(q Query) Result {
 	if q.Limit > 0 {
 		end = min(start+q.Limit, len(cs))
 	}
-	for _, c := range topK(cs, end, less)[start:end] {
+	// Keys order the candidates when none lacks a rank (no name changed since the last
+	// ranking) and distance does not count: most are then turned away by one comparison.
+	keyed := !byDistance && x.unranked.IsEmpty()
+	for _, c := range topK(cs, end, less, keyed)[start:end] {
 		s := x.services[c.ord]
 		page, localized := x.pageIn(s, q.Locale)
 		res.Hits = append(res.Hits, Hit{ID: s.id, Service: page, Localized: localized, DistanceKM: c.distance, NearestLocation: c.nearest})
@@ -247,8 +255,10 @@ func (x *Index) Search(q Query) Result {
 
 // topK returns the first k of cs in order, ordering cs in place: a full sort when k is a
 // good part of cs, else a bounded max-heap of the k best (a first page of a broad match
-// costs n·log k comparisons instead of n·log n).
-func topK(cs []candidate, k int, cmp func(a, b candidate) int) []candidate {
+// costs n·log k comparisons instead of n·log n). keyed: the candidates' keys order them
+// as cmp does, except among equal keys; the heap then turns away a candidate whose key
+// is above its worst one's without calling cmp.
+func topK(cs []candidate, k int, cmp func(a, b candidate) int, keyed bool) []candidate {
 	if k >= len(cs)/8 {
 		slices.SortFunc(cs, cmp)
 		return cs[:k]
@@ -274,7 +284,10 @@ func topK(cs []candidate, k int, cmp func(a, b candidate) int) []candidate {
 		down(i)
 	}
 	for _, c := range cs[k:] {
-		if k > 0 && cmp(c, h[0]) < 0 {
+		if k == 0 || (keyed && c.key > h[0].key) {
+			continue
+		}
+		if cmp(c, h[0]) < 0 {
 			h[0] = c
 			down(0)
 		}
