@@ -18,7 +18,8 @@ type Options struct {
 	Concurrency int
 	// Requests is the total number of calls, shared among the clients.
 	Requests int
-	// Warmup calls are made first, on one client, and not measured.
+	// Warmup calls are made first, by all the clients at once (so that the server reaches
+	// its steady state under the same load), and not measured. Their seq is negative.
 	Warmup int
 }
 
@@ -56,9 +57,20 @@ func Run(ctx context.Context, opts Options, call Call) Result {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
-	for i := 0; i < opts.Warmup && ctx.Err() == nil; i++ {
-		_ = call(ctx, 0, -1-i)
+	var warm sync.WaitGroup
+	var warmed atomic.Int64
+	for w := range min(opts.Concurrency, max(opts.Warmup, 0)) {
+		warm.Go(func() {
+			for ctx.Err() == nil {
+				i := int(warmed.Add(1)) - 1
+				if i >= opts.Warmup {
+					return
+				}
+				_ = call(ctx, w, -1-i)
+			}
+		})
 	}
+	warm.Wait()
 	perWorker := make([][]time.Duration, opts.Concurrency)
 	var (
 		next     atomic.Int64

@@ -35,6 +35,7 @@ const (
 	benchServicesPerOrg  = 20 // 100,000 services
 	benchClients         = 32
 	benchRequests        = 6400 // per query kind
+	benchWarmup          = 1000 // per query kind, by all clients at once, not measured
 	benchLoaders         = 16
 	// benchDataVersion names the generator: change it when benchDirectory changes, so
 	// that a kept database of the old shape is not reused.
@@ -174,7 +175,7 @@ func BenchmarkSearchREST(b *testing.B) {
 				stop := profileServer(b, n, filepath.Join(profileDir, strings.ReplaceAll(k.name, "+", "_")+".pprof"))
 				defer stop()
 			}
-			res := loadtest.Run(ctx, loadtest.Options{Concurrency: benchClients, Requests: benchRequests, Warmup: 200},
+			res := loadtest.Run(ctx, loadtest.Options{Concurrency: benchClients, Requests: benchRequests, Warmup: benchWarmup},
 				func(ctx context.Context, _, seq int) error { return hit(ctx, k.path(seq)) })
 			if res.Errors > 0 {
 				b.Fatalf("%d errors, the first: %v", res.Errors, res.FirstError)

@@ -294,15 +294,26 @@ const maxLag = time.Second
 // this process, or a NOTIFY of another's) or maxLag has passed: a search after a write
 // that returned on this node sees it, a write on another node is seen once its NOTIFY
 // arrives (milliseconds), and without signals within maxLag.
+//
+// When only maxLag has passed, one search reads the log and the others go on with the
+// index as it is (they owe no write a wait); after a signal every search waits for the
+// read, so that none misses the write it signals.
 func (x *Index) Sync(ctx context.Context) error {
 	feed := x.src.Changes()
 	gen := feed.Generation()
-	if x.current(gen) {
+	signalled, lagging := x.behind(gen)
+	switch {
+	case !signalled && !lagging:
 		return nil
+	case !signalled: // lagging only
+		if !x.syncMu.TryLock() {
+			return nil // another search is reading the log
+		}
+	default:
+		x.syncMu.Lock()
 	}
-	x.syncMu.Lock()
 	defer x.syncMu.Unlock()
-	if x.current(gen) { // another Sync read the log after gen was reached
+	if signalled, lagging = x.behind(gen); !signalled && !lagging { // another Sync read the log after gen was reached
 		return nil
 	}
 	gen = feed.Generation() // before reading: what comes after it signals again
@@ -348,12 +359,13 @@ func (x *Index) Sync(ctx context.Context) error {
 	return nil
 }
 
-// current reports whether the last read of the log began after generation gen was
-// reached, within maxLag.
-func (x *Index) current(gen uint64) bool {
+// behind reports whether the index must read the log before a search: signalled when it
+// is not built or generation gen was reached after its last read of the log began;
+// lagging when that read began maxLag ago or more.
+func (x *Index) behind(gen uint64) (signalled, lagging bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return x.built && x.syncedGen >= gen && time.Since(x.checked) < maxLag
+	return !x.built || x.syncedGen < gen, time.Since(x.checked) >= maxLag
 }
 
 // build reads every taxonomy term, location and service and sets the position to head
