@@ -2,6 +2,7 @@ package searchindex
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -9,9 +10,10 @@ import (
 // noRank marks a service whose name changed since the ranks were computed.
 const noRank = ^uint32(0)
 
-// Ranks let ranking compare two names as two numbers. ranks[locale][ord] is the dense
-// position of the service's name key in that locale (the locale's name, else the
-// fallback) among every service's, computed at some point: equal names share a rank.
+// Ranks let ranking compare two services' names as two numbers. ranks[locale][ord] is
+// the service's position in the order of name keys in that locale (the locale's name,
+// else the fallback), then ids, among every service, computed at some point: so ranks are
+// unique, and a rank comparison settles the name and the id tie-break at once.
 // Services written since are in unranked and compare by their strings, so that mixed
 // comparisons still agree with string order. fallbackRanks rank the fallback names, for
 // a locale without ranks of its own.
@@ -51,17 +53,18 @@ func (x *Index) rank() {
 	}
 	rankBy := func(key func(ord uint32) nameKey) []uint32 {
 		sorted := slices.Clone(ords)
-		slices.SortFunc(sorted, func(a, b uint32) int { return compareNames(key(a), key(b)) })
+		slices.SortFunc(sorted, func(a, b uint32) int {
+			if n := compareNames(key(a), key(b)); n != 0 {
+				return n
+			}
+			return strings.Compare(x.services[a].id, x.services[b].id)
+		})
 		r := make([]uint32, len(x.services))
 		for i := range r {
 			r[i] = noRank
 		}
-		var n uint32
 		for i, ord := range sorted {
-			if i > 0 && compareNames(key(sorted[i-1]), key(ord)) != 0 {
-				n++
-			}
-			r[ord] = n
+			r[ord] = uint32(i)
 		}
 		return r
 	}

@@ -73,16 +73,19 @@ type Facet struct {
 }
 
 // candidate is a match being ranked.
+// It is small (24 bytes) because a broad search makes thousands.
 type candidate struct {
+	// key is the tier (bit 32: 0 when every query word begins a word of its name, else
+	// 1) and the rank (rank.go) in one number, which orders candidates as the ranking
+	// does when every candidate has a rank and distance does not count.
+	key      uint64
+	distance float64 // to Query.Near
 	ord      uint32
-	distance float64
-	nearest  string
-	tier     uint32 // 0: every query token begins a name token; 1: otherwise
-	rank     uint32 // of its name in the query's locale (rank.go)
-	// key is tier and rank in one number, which orders candidates as the ranking does
-	// (ties aside) when every candidate has a rank and distance does not count.
-	key uint64
+	rank     uint32 // of its name in the query's locale, or noRank
 }
+
+// tier returns the candidate's tier (see key).
+func (c candidate) tier() uint64 { return c.key >> 32 }
 
 // Search runs q on the index as it is (call Sync first). Ranking is deterministic: by
 // distance when Near is given; then services whose name holds every query word; then by
@@ -167,7 +170,7 @@ func (x *Index) Search(q Query) Result {
 		*pooled = cs[:0]
 		x.candidates.Put(pooled)
 	}()
-	var tier uint32 // every match is in the second tier until inName says otherwise
+	var tier uint64 // every match is in the second tier until inName says otherwise
 	if inName != nil {
 		tier = 1
 	}
@@ -181,14 +184,13 @@ func (x *Index) Search(q Query) Result {
 			if !q.OpenAt.IsZero() && !x.openAt(x.services[ord], q.OpenAt) {
 				continue
 			}
-			c := candidate{ord: ord, rank: noRank, tier: tier}
+			c := candidate{ord: ord, rank: noRank}
 			if int(ord) < len(ranks) {
 				c.rank = ranks[ord]
 			}
-			c.key = uint64(c.tier)<<32 | uint64(c.rank)
+			c.key = tier<<32 | uint64(c.rank)
 			if near != nil {
-				at := near[ord]
-				c.distance, c.nearest = at.distance, at.location
+				c.distance = near[ord].distance
 			}
 			cs = append(cs, c)
 		}
@@ -205,8 +207,7 @@ func (x *Index) Search(q Query) Result {
 					j++
 				}
 				if j < len(cs) && cs[j].ord == ord {
-					cs[j].tier = 0
-					cs[j].key = uint64(cs[j].rank)
+					cs[j].key = uint64(cs[j].rank) // the first tier
 				}
 			}
 		}
@@ -225,14 +226,13 @@ func (x *Index) Search(q Query) Result {
 		if byDistance && a.distance != b.distance {
 			return cmp.Compare(a.distance, b.distance)
 		}
-		if a.tier != b.tier {
-			return cmp.Compare(a.tier, b.tier)
+		if a.tier() != b.tier() {
+			return cmp.Compare(a.tier(), b.tier())
 		}
-		if a.rank != noRank && b.rank != noRank {
-			if a.rank != b.rank {
-				return cmp.Compare(a.rank, b.rank)
-			}
-		} else if n := compareNames(keyOf(a.ord), keyOf(b.ord)); n != 0 {
+		if a.rank != noRank && b.rank != noRank { // ranks are unique: name, then id
+			return cmp.Compare(a.rank, b.rank)
+		}
+		if n := compareNames(keyOf(a.ord), keyOf(b.ord)); n != 0 {
 			return n
 		}
 		return strings.Compare(x.services[a.ord].id, x.services[b.ord].id)
@@ -248,7 +248,7 @@ func (x *Index) Search(q Query) Result {
 	for _, c := range topK(cs, end, less, keyed)[start:end] {
 		s := x.services[c.ord]
 		page, localized := x.pageIn(s, q.Locale)
-		res.Hits = append(res.Hits, Hit{ID: s.id, Service: page, Localized: localized, DistanceKM: c.distance, NearestLocation: c.nearest})
+		res.Hits = append(res.Hits, Hit{ID: s.id, Service: page, Localized: localized, DistanceKM: c.distance, NearestLocation: near[c.ord].location})
 	}
 	return res
 }
