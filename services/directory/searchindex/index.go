@@ -167,15 +167,17 @@ type Index struct {
 	localizer Localizer
 
 	syncMu sync.Mutex // one Sync applies changes at a time
+	// synced is when the last complete Sync began to read the log, and the feed's
+	// Generation then; nil before the first. Atomic, so that a search's check and its
+	// update take no lock that searches wait on.
+	synced atomic.Pointer[syncMark]
 
 	candidates sync.Pool // of *[]candidate: a broad search ranks thousands
 	munCounts  sync.Pool // of *[]int32: a search's count per municipality number
 
-	mu        sync.RWMutex
-	built     bool
-	position  int64     // change-log position applied
-	syncedGen uint64    // the feed's Generation when Sync last began to read the log
-	checked   time.Time // when it began
+	mu       sync.RWMutex
+	built    bool
+	position int64 // change-log position applied
 
 	ords     map[string]uint32 // service id → ordinal
 	services []*service        // by ordinal; nil once deleted
@@ -353,19 +355,25 @@ func (x *Index) Sync(ctx context.Context) error {
 			break
 		}
 	}
-	x.mu.Lock()
-	x.syncedGen, x.checked = gen, checked
-	x.mu.Unlock()
+	x.synced.Store(&syncMark{gen: gen, at: checked})
 	return nil
 }
 
+// syncMark is when a Sync began to read the log, and the feed's Generation then.
+type syncMark struct {
+	gen uint64
+	at  time.Time
+}
+
 // behind reports whether the index must read the log before a search: signalled when it
-// is not built or generation gen was reached after its last read of the log began;
+// has not synced yet or generation gen was reached after its last read of the log began;
 // lagging when that read began maxLag ago or more.
 func (x *Index) behind(gen uint64) (signalled, lagging bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return !x.built || x.syncedGen < gen, time.Since(x.checked) >= maxLag
+	m := x.synced.Load()
+	if m == nil {
+		return true, true
+	}
+	return m.gen < gen, time.Since(m.at) >= maxLag
 }
 
 // build reads every taxonomy term, location and service and sets the position to head
