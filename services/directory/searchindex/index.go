@@ -195,15 +195,13 @@ type Index struct {
 	// munOf is, by ordinal, the dense number of the service's one municipality, or
 	// noMunicipality, or manyMunicipalities (then read the service's list): municipality
 	// facets count a broad match through it, in ordinal order.
-	munOf      []int32
-	munNumbers map[string]int32
-	munCodes   []string
-	// termOf is, by ordinal, the numbers (termNumbers, from 1) of the service's terms,
+	munOf []int32
+	muns  numbering // municipality codes
+	// termOf is, by ordinal, the numbers (in terms, from 1) of the service's terms,
 	// four 16-bit slots with 0 for none, or manyTerms (then read the service's list):
 	// term facets count a broad match through it.
-	termOf      []uint64
-	termNumbers map[string]uint32
-	termIDs     []string // by number; termIDs[0] is unused
+	termOf   []uint64
+	termNums numbering // term ids; number 0 is unused
 
 	// strs interns the strings of small vocabularies (languages, groups, term ids,
 	// locales, location ids) that every service repeats: one copy each, not one per
@@ -268,8 +266,9 @@ func (x *Index) reset() {
 	x.ords, x.services, x.active = map[string]uint32{}, nil, roaring.New()
 	x.keys, x.fallback = map[string][]nameKey{}, nil
 	x.ranks, x.fallbackRanks, x.unranked = map[string][]uint32{}, nil, roaring.New()
-	x.munOf, x.munNumbers, x.munCodes = nil, map[string]int32{}, nil
-	x.termOf, x.termNumbers, x.termIDs = nil, map[string]uint32{}, []string{""}
+	x.munOf, x.muns = nil, numbering{}
+	x.termOf, x.termNums = nil, numbering{}
+	x.termNums.number("") // term numbers start at 1: 0 is an empty slot
 	x.strs = map[string]string{}
 	x.tokenNumber, x.tokenText = map[string]uint32{}, nil
 	x.byToken, x.byNameToken, x.vocabulary, x.nameVocabulary, x.vocabularyDirt = nil, nil, nil, nil, false
@@ -723,13 +722,13 @@ func (x *Index) placeService(ord uint32) {
 		}
 	}
 	for _, m := range s.municipalities {
-		x.municipalityNumber(m)
+		x.muns.number(m)
 	}
 	x.munOf[ord] = noMunicipality
 	switch len(s.municipalities) {
 	case 0:
 	case 1:
-		x.munOf[ord] = x.municipalityNumber(s.municipalities[0])
+		x.munOf[ord] = x.muns.number(s.municipalities[0])
 	default:
 		x.munOf[ord] = manyMunicipalities
 	}
@@ -759,7 +758,7 @@ const manyTerms = ^uint64(0)
 func (x *Index) packTerms(terms []string) uint64 {
 	var v uint64
 	for i, t := range terms {
-		n := x.termNumber(t) // every term gets its number, packed or not
+		n := x.termNums.number(t) // every term gets its number, packed or not
 		if i >= 4 || n > 0xFFFF {
 			v = manyTerms
 		} else if v != manyTerms {
@@ -769,26 +768,24 @@ func (x *Index) packTerms(terms []string) uint64 {
 	return v
 }
 
-// termNumber returns the dense number of a term id, assigning one if new.
-func (x *Index) termNumber(id string) uint32 {
-	n, ok := x.termNumbers[id]
-	if !ok {
-		n = uint32(len(x.termIDs))
-		x.termNumbers[id] = n
-		x.termIDs = append(x.termIDs, id)
-	}
-	return n
+// numbering gives strings dense numbers, in the order they are first seen.
+type numbering struct {
+	numbers map[string]int32
+	values  []string // by number
 }
 
-// municipalityNumber returns the dense number of a municipality code, assigning one if new.
-func (x *Index) municipalityNumber(code string) int32 {
-	n, ok := x.munNumbers[code]
+// number returns the number of v, assigning the next one if v is new.
+func (n *numbering) number(v string) int32 {
+	num, ok := n.numbers[v]
 	if !ok {
-		n = int32(len(x.munCodes))
-		x.munNumbers[code] = n
-		x.munCodes = append(x.munCodes, code)
+		if n.numbers == nil {
+			n.numbers = map[string]int32{}
+		}
+		num = int32(len(n.values))
+		n.numbers[v] = num
+		n.values = append(n.values, v)
 	}
-	return n
+	return num
 }
 
 func (x *Index) unplaceService(ord uint32) {

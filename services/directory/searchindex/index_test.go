@@ -23,22 +23,30 @@ import (
 // stores opens one empty store of each kind: every test runs on both, so that their
 // answers are the same.
 var stores = map[string]func(t *testing.T) store.Store{
-	"sqlite": func(t *testing.T) store.Store {
-		s, err := litestore.Open(context.Background(), litestore.Config(filepath.Join(t.TempDir(), "directory.db")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	},
-	"postgres": func(t *testing.T) store.Store {
-		s, err := pgstore.Open(context.Background(), pgstore.Config(pgtest.NewDatabase(t)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	},
+	"sqlite":   func(t *testing.T) store.Store { return openSQLite(t, filepath.Join(t.TempDir(), "directory.db")) },
+	"postgres": func(t *testing.T) store.Store { return openPostgres(t, pgtest.NewDatabase(t)) },
+}
+
+// openSQLite opens (another handle on) the embedded store in a file, closed at cleanup.
+func openSQLite(t *testing.T, path string) store.Store {
+	t.Helper()
+	s, err := litestore.Open(context.Background(), litestore.Config(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// openPostgres opens (another handle on) the PostgreSQL store of a database, closed at cleanup.
+func openPostgres(t *testing.T, url string) store.Store {
+	t.Helper()
+	s, err := pgstore.Open(context.Background(), pgstore.Config(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 func catalog(t *testing.T) *territory.Catalog {
@@ -329,27 +337,11 @@ func TestSyncFollowsOtherProcesses(t *testing.T) {
 	pairs := map[string]func(t *testing.T) (reader, writer store.Store){
 		"sqlite": func(t *testing.T) (store.Store, store.Store) {
 			path := filepath.Join(t.TempDir(), "directory.db")
-			open := func() store.Store {
-				s, err := litestore.Open(ctx, litestore.Config(path))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = s.Close() })
-				return s
-			}
-			return open(), open()
+			return openSQLite(t, path), openSQLite(t, path)
 		},
 		"postgres": func(t *testing.T) (store.Store, store.Store) {
 			url := pgtest.NewDatabase(t)
-			open := func() store.Store {
-				s, err := pgstore.Open(ctx, pgstore.Config(url))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = s.Close() })
-				return s
-			}
-			return open(), open()
+			return openPostgres(t, url), openPostgres(t, url)
 		},
 	}
 	for name, pair := range pairs {

@@ -299,12 +299,12 @@ func topK(cs []candidate, k int, cmp func(a, b candidate) int, keyed bool) []can
 // facets counts the matches per term and per municipality and keeps the size most
 // frequent of each (0: all).
 func (x *Index) facets(cs []candidate, size int, res *Result) {
-	terms := make([]int32, len(x.termIDs))
+	terms := make([]int32, len(x.termNums.values))
 	for _, c := range cs {
 		v := x.termOf[c.ord]
 		if v == manyTerms {
 			for _, t := range x.services[c.ord].terms {
-				terms[x.termNumbers[t]]++
+				terms[x.termNums.numbers[t]]++
 			}
 			continue
 		}
@@ -314,7 +314,7 @@ func (x *Index) facets(cs []candidate, size int, res *Result) {
 	}
 	for n, count := range terms {
 		if n > 0 && count > 0 {
-			res.TermFacets = append(res.TermFacets, Facet{x.termIDs[n], int(count)})
+			res.TermFacets = append(res.TermFacets, Facet{x.termNums.values[n], int(count)})
 		}
 	}
 	res.TermFacets = topFacets(res.TermFacets, size)
@@ -323,7 +323,7 @@ func (x *Index) facets(cs []candidate, size int, res *Result) {
 		pooled = new([]int32)
 	}
 	defer x.munCounts.Put(pooled)
-	counts := slices.Grow((*pooled)[:0], len(x.munCodes))[:len(x.munCodes)]
+	counts := slices.Grow((*pooled)[:0], len(x.muns.values))[:len(x.muns.values)]
 	clear(counts)
 	*pooled = counts
 	for _, c := range cs {
@@ -331,7 +331,7 @@ func (x *Index) facets(cs []candidate, size int, res *Result) {
 		case noMunicipality:
 		case manyMunicipalities:
 			for _, code := range x.services[c.ord].municipalities {
-				counts[x.munNumbers[code]]++
+				counts[x.muns.numbers[code]]++
 			}
 		default:
 			counts[m]++
@@ -342,7 +342,7 @@ func (x *Index) facets(cs []candidate, size int, res *Result) {
 	floor := max(kthLargest(counts, size), 1)
 	for m, n := range counts {
 		if n >= floor {
-			res.MunicipalityFacets = append(res.MunicipalityFacets, Facet{x.munCodes[m], int(n)})
+			res.MunicipalityFacets = append(res.MunicipalityFacets, Facet{x.muns.values[m], int(n)})
 		}
 	}
 	res.MunicipalityFacets = topFacets(res.MunicipalityFacets, size)
