@@ -135,12 +135,11 @@ func (x *Index) Search(q Query) Result {
 	}
 	var near map[uint32]nearest
 	if q.Near != nil {
-		near = x.near(*q.Near, q.RadiusKM, set)
-		b := roaring.New()
+		near = x.near(*q.Near, q.RadiusKM, set) // only services of set
+		set = roaring.New()
 		for ord := range near {
-			b.Add(ord)
+			set.Add(ord)
 		}
-		set.And(b)
 	}
 
 	// Names holding every query word rank first.
