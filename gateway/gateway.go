@@ -19,11 +19,12 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/grpc/metadata"
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
+	"github.com/ponte-network/ponte/libs/edgejson"
 	"github.com/ponte-network/ponte/libs/problem"
 	"github.com/ponte-network/ponte/libs/telemetry"
 	"github.com/ponte-network/ponte/services/directory/hsds"
@@ -97,10 +98,9 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 	mux := runtime.NewServeMux(
 		runtime.WithErrorHandler(problem.ErrorHandler),
 		runtime.WithRoutingErrorHandler(problem.RoutingErrorHandler),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &jsonMarshaler{runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false}, // unknown fields are an error
-		}}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
+		// Services that keep parts of their replies rendered as JSON send them so.
+		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return edgejson.Request() }),
 	)
 	for _, b := range backends {
 		register, ok := registrars[b.Service]

@@ -1,18 +1,33 @@
 package gateway
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/proto"
+
+	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+
+	"github.com/ponte-network/ponte/libs/edgejson"
 )
 
 // jsonMarshaler is grpc-gateway's JSONPb, writing a response message into one buffer
 // sized from the message: JSONPb grows protojson's output from nothing and then copies it
 // into a second buffer, which for a page of search results is several times the
-// response's size in garbage per request.
+// response's size in garbage per request. A page of search results whose services came
+// rendered (package edgejson) is written around their JSON.
 type jsonMarshaler struct {
 	runtime.JSONPb
+}
+
+// newJSONMarshaler returns the edge's marshaler, with edgejson's options: what services
+// render for the edge is what it would write itself.
+func newJSONMarshaler() *jsonMarshaler {
+	m := &jsonMarshaler{}
+	m.MarshalOptions = edgejson.Options()
+	m.DiscardUnknown = false // in requests, unknown fields are an error
+	return m
 }
 
 // Marshal implements runtime.Marshaler.
@@ -21,6 +36,11 @@ func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 	if !ok || m.Indent != "" {
 		return m.JSONPb.Marshal(v)
 	}
+	if r, ok := p.(*directoryv1.SearchServicesResponse); ok && !m.EmitUnpopulated && !m.UseProtoNames {
+		if out, ok, err := m.marshalSearch(r); ok || err != nil {
+			return out, err
+		}
+	}
 	// JSON of a message is usually under twice its binary size (field names, quoted
 	// numbers and base64 are longer; absent fields are not written by either).
 	out, err := m.MarshalOptions.MarshalAppend(make([]byte, 0, 2*proto.Size(p)+64), p)
@@ -28,4 +48,71 @@ func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 		return nil, fmt.Errorf("marshal response: %w", err)
 	}
 	return out, nil
+}
+
+// marshalSearch writes a page of search results whose services came rendered, each
+// result's JSON being `{"service":` + the rendering + the result's other members + `}`;
+// ok is false (and nothing is written) when no service came rendered. A result may carry
+// its service either way.
+func (m *jsonMarshaler) marshalSearch(r *directoryv1.SearchServicesResponse) (out []byte, ok bool, err error) {
+	rendered := make([][]byte, len(r.Results))
+	size := 0
+	for i, res := range r.Results {
+		if j, found := edgejson.Take(res); found && res.Service == nil {
+			rendered[i], ok = j, true
+			size += len(j)
+		}
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	results := r.Results
+	r.Results = nil
+	defer func() { r.Results = results }()
+
+	out = make([]byte, 0, size+2*proto.Size(r)+64*len(results)+64)
+	out = append(out, '{')
+	if len(results) > 0 {
+		out = append(out, `"results":[`...)
+		for i, res := range results {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, '{')
+			if rendered[i] != nil {
+				out = append(out, `"service":`...)
+				out = append(out, rendered[i]...)
+			}
+			if out, err = m.appendMembers(out, res, rendered[i] != nil); err != nil {
+				return nil, true, err
+			}
+			out = append(out, '}')
+		}
+		out = append(out, ']')
+	}
+	if out, err = m.appendMembers(out, r, len(results) > 0); err != nil {
+		return nil, true, err
+	}
+	return append(out, '}'), true, nil
+}
+
+// appendMembers appends the members of msg's JSON object, without its braces, after a
+// comma when comma is set and msg has members.
+func (m *jsonMarshaler) appendMembers(out []byte, msg proto.Message, comma bool) ([]byte, error) {
+	j, err := m.MarshalOptions.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("marshal response: %w", err)
+	}
+	j = bytes.TrimSpace(j)
+	if len(j) < 2 || j[0] != '{' || j[len(j)-1] != '}' {
+		return nil, fmt.Errorf("marshal response: %T is not written as a JSON object", msg)
+	}
+	members := bytes.TrimSpace(j[1 : len(j)-1])
+	if len(members) == 0 {
+		return out, nil
+	}
+	if comma {
+		out = append(out, ',')
+	}
+	return append(out, members...), nil
 }

@@ -1,13 +1,18 @@
 package gateway
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+
+	"github.com/ponte-network/ponte/libs/edgejson"
 )
 
 // TestJSONMarshalerWritesWhatJSONPbWrites checks that the pre-sized marshaler changes no
@@ -41,5 +46,71 @@ func TestJSONMarshalerWritesWhatJSONPbWrites(t *testing.T) {
 		if string(got) != string(want) {
 			t.Errorf("%s: %s, JSONPb writes %s", tt.name, got, want)
 		}
+	}
+}
+
+// TestRenderedServicesAreWrittenInPlace checks that a page of search results whose
+// services came rendered (edgejson) is written as the same JSON as the page with its
+// services decoded, whichever results carry them so.
+func TestRenderedServicesAreWrittenInPlace(t *testing.T) {
+	t.Parallel()
+	clinic := &directoryv1.Service{Id: "s1", Name: map[string]string{"it": "Ambulatorio", "ar": "عيادة"}, Languages: []string{"it", "ar"},
+		UpdateTime: timestamppb.New(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)), Etag: "e1"}
+	school := &directoryv1.Service{Id: "s2", Name: map[string]string{"fr": "École \"L2\" <adultes>"}}
+	rest := func(r *directoryv1.SearchServicesResponse) *directoryv1.SearchServicesResponse {
+		r.TotalSize, r.NextPageToken = 42, "next"
+		r.TaxonomyFacets = []*directoryv1.FacetCount{{Value: "ponte:health", Label: "Salute", Count: 3}}
+		return r
+	}
+	tests := []struct {
+		name     string
+		services []*directoryv1.Service
+		rendered []bool // per result: its service comes rendered
+		distance []float64
+	}{
+		{"every service rendered", []*directoryv1.Service{clinic, school}, []bool{true, true}, []float64{0, 0}},
+		{"rendered, with distances", []*directoryv1.Service{clinic, school}, []bool{true, true}, []float64{1.25, 3}},
+		{"some rendered, some decoded", []*directoryv1.Service{clinic, school}, []bool{false, true}, []float64{0, 2}},
+		{"a result without its service", []*directoryv1.Service{nil, school}, []bool{false, true}, []float64{0.5, 0}},
+	}
+	m := newJSONMarshaler()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want := rest(&directoryv1.SearchServicesResponse{})
+			got := rest(&directoryv1.SearchServicesResponse{})
+			for i, svc := range tt.services {
+				want.Results = append(want.Results, &directoryv1.SearchResult{Service: svc, DistanceKm: tt.distance[i]})
+				r := &directoryv1.SearchResult{DistanceKm: tt.distance[i]}
+				if tt.rendered[i] {
+					j, err := edgejson.Render(svc)
+					if err != nil {
+						t.Fatal(err)
+					}
+					edgejson.Attach(r, j)
+				} else {
+					r.Service = svc
+				}
+				got.Results = append(got.Results, r)
+			}
+			wantJSON, err := m.Marshal(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotJSON, err := m.Marshal(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a, b any
+			if err := json.Unmarshal(gotJSON, &a); err != nil {
+				t.Fatalf("not JSON: %s: %v", gotJSON, err)
+			}
+			if err := json.Unmarshal(wantJSON, &b); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("wrote %s\nwant %s", gotJSON, wantJSON)
+			}
+		})
 	}
 }

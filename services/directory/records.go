@@ -12,6 +12,7 @@ import (
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
+	"github.com/ponte-network/ponte/libs/edgejson"
 	"github.com/ponte-network/ponte/libs/grpcerr"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/directory/store"
@@ -108,6 +109,16 @@ func localizePage(page []byte, locale string) ([]byte, error) {
 		return nil, fmt.Errorf("localize service %s: %w", m.GetId(), err)
 	}
 	return out, nil
+}
+
+// renderPage renders a service's page (binary protobuf) as the REST edge writes it
+// (package edgejson), for searches the edge makes.
+func renderPage(page []byte) ([]byte, error) {
+	m := &directoryv1.Service{}
+	if err := proto.Unmarshal(page, m); err != nil {
+		return nil, fmt.Errorf("render service: %w", err)
+	}
+	return edgejson.Render(m)
 }
 
 // localize reduces every translatable map of m (and of its nested messages) to the text

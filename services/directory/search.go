@@ -14,6 +14,7 @@ import (
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
+	"github.com/ponte-network/ponte/libs/edgejson"
 	"github.com/ponte-network/ponte/libs/grpcerr"
 	"github.com/ponte-network/ponte/libs/pagetoken"
 	"github.com/ponte-network/ponte/libs/territory"
@@ -162,6 +163,7 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 		q.Limit = defaultSearchSize
 	}
 
+	q.Render = edgejson.Requested(ctx) // the REST edge: services come rendered as JSON
 	q.FacetSize = int(req.GetFacetSize())
 	if q.FacetSize == 0 {
 		q.FacetSize = defaultFacetSize
@@ -182,9 +184,12 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 	}
 	for _, h := range res.Hits {
 		hit := &directoryv1.SearchResult{}
-		if h.Localized || req.GetLocale() == "" {
+		switch {
+		case h.Rendered != nil:
+			edgejson.Attach(hit, h.Rendered) // the JSON of hit.service
+		case h.Localized || req.GetLocale() == "":
 			withEncodedService(hit, h.Service)
-		} else {
+		default:
 			full := &directoryv1.Service{}
 			if err := proto.Unmarshal(h.Service, full); err != nil {
 				return nil, grpcerr.From(fmt.Errorf("search: service %s: %w", h.ID, err))

@@ -42,7 +42,7 @@ type directoryServer struct {
 }
 
 func newDirectoryServer(st store.Store, c *territory.Catalog) *directoryServer {
-	s := &directoryServer{store: st, catalog: c, index: searchindex.New(st, c, searchindex.WithLocalizer(localizePage))}
+	s := &directoryServer{store: st, catalog: c, index: searchindex.New(st, c, searchindex.WithLocalizer(localizePage), searchindex.WithRenderer(renderPage))}
 	s.organizations = kindOps[*directoryv1.Organization]{
 		st: st, kind: store.KindOrganization, field: "organization",
 		newMsg: func() *directoryv1.Organization { return &directoryv1.Organization{} },

@@ -45,57 +45,104 @@ type service struct {
 	id   string
 	page []byte // the service as a search returns it: binary protobuf, etag and times included
 	// localized holds page localized to some locales (WithLocalizer), added by searches.
-	localized atomic.Pointer[[]localizedPage]
-	active    bool     // status is neither inactive nor defunct
-	locales   []string // of its name, whose sort keys are in Index.keys
-	names     []uint32 // token numbers of the names
-	tokens    []uint32 // token numbers of every text, names included
-	terms     []string
-	langs     []string
-	groups    []string
-	scheds    []Schedule
-	places    []place
+	localized atomic.Pointer[[]*localizedPage]
+	// rendered is page rendered (WithRenderer), once a search asked for it.
+	rendered atomic.Pointer[[]byte]
+	active   bool     // status is neither inactive nor defunct
+	locales  []string // of its name, whose sort keys are in Index.keys
+	names    []uint32 // token numbers of the names
+	tokens   []uint32 // token numbers of every text, names included
+	terms    []string
+	langs    []string
+	groups   []string
+	scheds   []Schedule
+	places   []place
 	// municipalities, provinces and regions of its located places, as indexed.
 	municipalities, provinces, regions []string
 }
 
-// localizedPage is a service's page localized to a locale.
+// localizedPage is a service's page localized to a locale, and its rendering once a
+// search asked for it.
 type localizedPage struct {
-	locale string
-	page   []byte
+	locale   string
+	page     []byte
+	rendered atomic.Pointer[[]byte]
 }
 
 // pageIn returns the service's page localized to locale, and whether it is: from what an
-// earlier search kept, else made now and kept.
-func (x *Index) pageIn(s *service, locale string) ([]byte, bool) {
+// earlier search kept, else made now and kept. kept is where the page's rendering is kept,
+// nil when the page itself is not kept.
+func (x *Index) pageIn(s *service, locale string) (page []byte, localized bool, kept *atomic.Pointer[[]byte]) {
 	if x.localizer == nil || locale == "" {
-		return s.page, false
+		return s.page, false, &s.rendered
 	}
-	kept := s.localized.Load()
-	if kept != nil {
-		for _, p := range *kept {
+	pages := s.localized.Load()
+	if pages != nil {
+		for _, p := range *pages {
 			if p.locale == locale {
-				return p.page, true
+				return p.page, true, &p.rendered
 			}
 		}
 	}
 	page, err := x.localizer(s.page, locale)
 	if err != nil {
-		return s.page, false // the caller localizes it (and reports what fails)
+		return s.page, false, nil // the caller localizes it (and reports what fails)
 	}
-	if _, known := x.keys[locale]; !known || (kept != nil && len(*kept) >= maxLocalizedPages) {
-		return page, true
+	if _, known := x.keys[locale]; !known || (pages != nil && len(*pages) >= maxLocalizedPages) {
+		return page, true, nil
 	}
-	var next []localizedPage
-	if kept != nil {
-		next = slices.Clone(*kept)
+	var next []*localizedPage
+	if pages != nil {
+		next = slices.Clone(*pages)
 	}
 	if c, ok := x.strs[locale]; ok { // the index's copy (read only: searches hold the read lock)
 		locale = c
 	}
-	next = append(next, localizedPage{locale, page})
-	s.localized.CompareAndSwap(kept, &next) // a concurrent search may have kept another: fine
-	return page, true
+	p := &localizedPage{locale: locale, page: page}
+	next = append(next, p)
+	if !s.localized.CompareAndSwap(pages, &next) { // a concurrent search kept another: fine
+		return page, true, nil
+	}
+	return page, true, &p.rendered
+}
+
+// renderedPage returns page (localized or not, from pageIn) rendered, from kept when an
+// earlier search rendered it, else rendered now and kept there while the index's renderings
+// fit in renderBudget; nil when rendering fails (the caller sends the page).
+func (x *Index) renderedPage(page []byte, kept *atomic.Pointer[[]byte]) []byte {
+	if kept != nil {
+		if r := kept.Load(); r != nil {
+			return *r
+		}
+	}
+	r, err := x.renderer(page)
+	if err != nil {
+		return nil
+	}
+	if kept == nil {
+		return r
+	}
+	size := int64(len(r))
+	if x.renderedBytes.Add(size) > renderBudget || !kept.CompareAndSwap(nil, &r) {
+		x.renderedBytes.Add(-size)
+	}
+	return r
+}
+
+// renderedSize is how many bytes of renderings s keeps.
+func (s *service) renderedSize() int64 {
+	var n int64
+	if r := s.rendered.Load(); r != nil {
+		n += int64(len(*r))
+	}
+	if pages := s.localized.Load(); pages != nil {
+		for _, p := range *pages {
+			if r := p.rendered.Load(); r != nil {
+				n += int64(len(*r))
+			}
+		}
+	}
+	return n
 }
 
 // place is one service-at-location.
@@ -165,6 +212,9 @@ type Index struct {
 	catalog   *territory.Catalog
 	analyzer  *Analyzer
 	localizer Localizer
+	renderer  Renderer
+	// renderedBytes is the size of the renderings services keep (at most renderBudget).
+	renderedBytes atomic.Int64
 
 	syncMu sync.Mutex // one Sync applies changes at a time
 	// synced is when the last complete Sync began to read the log, and the feed's
@@ -259,10 +309,25 @@ func WithLocalizer(l Localizer) Option { return func(x *Index) { x.localizer = l
 // maxLocalizedPages bounds the localized forms kept per service.
 const maxLocalizedPages = 8
 
+// Renderer turns a service's page (localized or not) into the form Hit.Rendered holds.
+type Renderer func(page []byte) ([]byte, error)
+
+// WithRenderer makes searches with Query.Render return each service rendered
+// (Hit.Rendered), keeping the rendering beside the page for the next search: the
+// directory renders the JSON the REST edge writes (package edgejson). Renderings are kept
+// while they fit in renderBudget, first come first kept; beyond it, they are made per
+// search.
+func WithRenderer(r Renderer) Option { return func(x *Index) { x.renderer = r } }
+
+// renderBudget bounds the bytes of renderings the index keeps: the JSON of 100,000
+// services in one locale is about 200 MB.
+const renderBudget = 256 << 20
+
 // Analyzer returns the analyzer the index tokenizes text with.
 func (x *Index) Analyzer() *Analyzer { return x.analyzer }
 
 func (x *Index) reset() {
+	x.renderedBytes.Store(0)
 	x.ords, x.services, x.active = map[string]uint32{}, nil, roaring.New()
 	x.keys, x.fallback = map[string][]nameKey{}, nil
 	x.ranks, x.fallbackRanks, x.unranked = map[string][]uint32{}, nil, roaring.New()
@@ -679,6 +744,7 @@ func (x *Index) unindexService(ord uint32) {
 	if s == nil {
 		return
 	}
+	x.renderedBytes.Add(-s.renderedSize()) // searches, which add renderings, hold the read lock
 	x.active.Remove(ord)
 	for _, l := range x.tokenLists(s) {
 		for _, t := range l.tokens {

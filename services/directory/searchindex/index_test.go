@@ -399,3 +399,85 @@ func TestAnalyzer(t *testing.T) {
 		t.Errorf("Query of punctuation = %v, %v; want neither", toks, has)
 	}
 }
+
+// TestRenderedPagesFollowTheirService checks that a search asking for renderings gets
+// each hit's page, localized or not, through the renderer, also once kept and after the
+// service changes; and that a search not asking gets none.
+func TestRenderedPagesFollowTheirService(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "directory.db"))
+	fixture(t, s)
+	decode := func(page []byte) *directoryv1.Service {
+		t.Helper()
+		m := &directoryv1.Service{}
+		if err := proto.Unmarshal(page, m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	localizer := func(page []byte, locale string) ([]byte, error) { // the name in locale, else Italian
+		m := decode(page)
+		name, ok := m.GetName()[locale]
+		if !ok {
+			locale, name = "it", m.GetName()["it"]
+		}
+		m.Name = map[string]string{locale: name}
+		return proto.Marshal(m)
+	}
+	renderings := 0
+	renderer := func(page []byte) ([]byte, error) {
+		renderings++ // searches in this test run one at a time
+		return protojson.Marshal(decode(page))
+	}
+	x := searchindex.New(s, catalog(t), searchindex.WithLocalizer(localizer), searchindex.WithRenderer(renderer))
+	search := func(q searchindex.Query) []searchindex.Hit {
+		t.Helper()
+		if err := x.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return x.Search(q).Hits
+	}
+	check := func(when string, q searchindex.Query, wantName map[string]string) {
+		t.Helper()
+		hits := search(q)
+		if len(hits) != 1 {
+			t.Fatalf("%s: %d hits, want 1", when, len(hits))
+		}
+		var got directoryv1.Service
+		if err := protojson.Unmarshal(hits[0].Rendered, &got); err != nil {
+			t.Fatalf("%s: rendering %q: %v", when, hits[0].Rendered, err)
+		}
+		if !proto.Equal(&got, decode(hits[0].Service)) || !reflect.DeepEqual(got.GetName(), wantName) {
+			t.Errorf("%s: rendered %v, page %v, want the page with name %v", when, &got, decode(hits[0].Service), wantName)
+		}
+	}
+	clinic := searchindex.Query{Territory: true, Municipalities: []string{"019036"}, Render: true}
+	arabic := clinic
+	arabic.Locale = "ar"
+
+	check("every translation", clinic, map[string]string{"it": "Ambulatorio STP", "ar": "عيادة"})
+	check("in Arabic", arabic, map[string]string{"ar": "عيادة"})
+	before := renderings
+	check("in Arabic again", arabic, map[string]string{"ar": "عيادة"})
+	check("every translation again", clinic, map[string]string{"it": "Ambulatorio STP", "ar": "عيادة"})
+	if renderings != before {
+		t.Errorf("searches repeated rendered %d pages again, want the kept ones", renderings-before)
+	}
+
+	if _, err := s.UpdateRecord(ctx, record(t, store.KindService, "s-clinic", "org", &directoryv1.Service{Id: "s-clinic",
+		Name: map[string]string{"it": "Ambulatorio ISI", "ar": "عيادة الصحة"}, TaxonomyTermIds: []string{"health"},
+		ServiceAtLocations: []*directoryv1.ServiceAtLocation{{LocationId: "cremona"}}}), ""); err != nil {
+		t.Fatal(err)
+	}
+	check("after an update", clinic, map[string]string{"it": "Ambulatorio ISI", "ar": "عيادة الصحة"})
+	check("in Arabic after an update", arabic, map[string]string{"ar": "عيادة الصحة"})
+
+	plain := clinic
+	plain.Render = false
+	if hits := search(plain); len(hits) != 1 {
+		t.Errorf("a search not asking for renderings: %d hits, want 1", len(hits))
+	} else if hits[0].Rendered != nil {
+		t.Errorf("a search not asking for renderings got one: %q", hits[0].Rendered)
+	}
+}

@@ -41,6 +41,8 @@ type Query struct {
 	Offset, Limit int
 	// FacetSize bounds each facet list to its most frequent values (0: every value).
 	FacetSize int
+	// Render asks for Hit.Rendered (an index made WithRenderer).
+	Render bool
 }
 
 // Hit is a service of the page.
@@ -51,6 +53,8 @@ type Hit struct {
 	// Localized: it is localized to Query.Locale (an index made WithLocalizer).
 	Service   []byte
 	Localized bool
+	// Rendered is Service rendered (Query.Render), nil when it could not be.
+	Rendered []byte
 	// DistanceKM and NearestLocation: to Query.Near, when given.
 	DistanceKM      float64
 	NearestLocation string
@@ -246,8 +250,12 @@ func (x *Index) Search(q Query) Result {
 	keyed := !byDistance && x.unranked.IsEmpty()
 	for _, c := range topK(cs, end, less, keyed)[start:end] {
 		s := x.services[c.ord]
-		page, localized := x.pageIn(s, q.Locale)
-		res.Hits = append(res.Hits, Hit{ID: s.id, Service: page, Localized: localized, DistanceKM: c.distance, NearestLocation: near[c.ord].location})
+		page, localized, kept := x.pageIn(s, q.Locale)
+		h := Hit{ID: s.id, Service: page, Localized: localized, DistanceKM: c.distance, NearestLocation: near[c.ord].location}
+		if q.Render && x.renderer != nil && (localized || q.Locale == "") {
+			h.Rendered = x.renderedPage(page, kept)
+		}
+		res.Hits = append(res.Hits, h)
 	}
 	return res
 }
