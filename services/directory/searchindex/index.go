@@ -223,6 +223,7 @@ type Index struct {
 	synced atomic.Pointer[syncMark]
 
 	candidates sync.Pool // of *[]candidate: a broad search ranks thousands
+	memo       prefixMemo
 	munCounts  sync.Pool // of *[]int32: a search's count per municipality number
 
 	mu       sync.RWMutex
@@ -327,6 +328,7 @@ const renderBudget = 256 << 20
 func (x *Index) Analyzer() *Analyzer { return x.analyzer }
 
 func (x *Index) reset() {
+	x.memo.clear()
 	x.renderedBytes.Store(0)
 	x.ords, x.services, x.active = map[string]uint32{}, nil, roaring.New()
 	x.keys, x.fallback = map[string][]nameKey{}, nil
@@ -486,6 +488,7 @@ func (x *Index) apply(e changelog.Entry) error {
 	kind := store.Kind(e.Topic)
 	switch kind {
 	case store.KindService, store.KindLocation, store.KindTaxonomyTerm:
+		x.memo.clear()
 	default:
 		return nil
 	}

@@ -246,18 +246,24 @@ func TestSyncFollowsWrites(t *testing.T) {
 				return searchindex.Query{Tokens: toks}
 			}
 
-			if _, err := s.CreateRecord(ctx, record(t, store.KindService, "s-new", "org", &directoryv1.Service{Id: "s-new", Name: it("Sportello casa"),
+			if _, err := s.CreateRecord(ctx, record(t, store.KindService, "s-new", "org", &directoryv1.Service{Id: "s-new", Name: it("Sportello casa e cassa"),
 				ServiceAtLocations: []*directoryv1.ServiceAtLocation{{LocationId: "crema"}}})); err != nil {
 				t.Fatal(err)
 			}
 			if got := search(text("sportello")); !reflect.DeepEqual(got, []string{"s-new"}) {
 				t.Errorf("a created service: %v", got)
 			}
+			if got := search(text("cas")); !reflect.DeepEqual(got, []string{"s-new"}) { // the union of two words, now memoized
+				t.Errorf("a created service's words: %v", got)
+			}
 
 			update(record(t, store.KindService, "s-new", "org", &directoryv1.Service{Id: "s-new", Name: it("Sportello lavoro"),
 				ServiceAtLocations: []*directoryv1.ServiceAtLocation{{LocationId: "crema"}}}))
 			if got := search(text("casa")); len(got) != 0 {
 				t.Errorf("a service's old words still match: %v", got)
+			}
+			if got := search(text("cas")); len(got) != 0 {
+				t.Errorf("a service's old words still match as a prefix: %v", got)
 			}
 			if got := search(text("lavoro")); !reflect.DeepEqual(got, []string{"s-new"}) {
 				t.Errorf("a service's new words: %v", got)

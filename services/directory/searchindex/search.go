@@ -151,7 +151,7 @@ func (x *Index) Search(q Query) Result {
 	if len(q.Tokens) > 0 {
 		names := []*roaring.Bitmap{set}
 		for _, tok := range q.Tokens {
-			if u := union(x.prefixed(nil, x.nameVocabulary, x.byNameToken, tok)); u != nil {
+			if u := x.inNames(tok); u != nil {
 				names = append(names, u)
 			} else {
 				names = append(names, roaring.New()) // no name has the word
@@ -425,6 +425,18 @@ func union(bs []*roaring.Bitmap) *roaring.Bitmap {
 // begins with tok.
 // The result may be one of the index's own lists: read it, never modify it.
 func (x *Index) matching(tok string) *roaring.Bitmap {
+	return x.memo.get(memoKey{tok: tok}, func() *roaring.Bitmap { return x.matchingNow(tok) })
+}
+
+// inNames returns the services one of whose names' tokens begins with tok, nil if none.
+// The result may be one of the index's own lists: read it, never modify it.
+func (x *Index) inNames(tok string) *roaring.Bitmap {
+	return x.memo.get(memoKey{names: true, tok: tok}, func() *roaring.Bitmap {
+		return union(x.prefixed(nil, x.nameVocabulary, x.byNameToken, tok))
+	})
+}
+
+func (x *Index) matchingNow(tok string) *roaring.Bitmap {
 	bs := x.prefixed(nil, x.vocabulary, x.byToken, tok)
 	for id, t := range x.terms {
 		if hasPrefix(t.tokens, tok) {
