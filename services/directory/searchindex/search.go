@@ -137,13 +137,15 @@ func (x *Index) Search(q Query) Result {
 		slices.SortFunc(musts, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
 		set = roaring.FastAnd(musts...) // a new bitmap, even of one
 	}
-	var near map[uint32]nearest
+	var near []nearby // by ordinal, as set
 	if q.Near != nil {
 		near = x.near(*q.Near, q.RadiusKM, set) // only services of set
-		set = roaring.New()
-		for ord := range near {
-			set.Add(ord)
+		ords := make([]uint32, len(near))
+		for i, n := range near {
+			ords[i] = n.ord
 		}
+		set = roaring.New()
+		set.AddMany(ords)
 	}
 
 	// Names holding every query word rank first.
@@ -178,6 +180,7 @@ func (x *Index) Search(q Query) Result {
 		tier = 1
 	}
 	var buf [256]uint32
+	nearIdx := 0 // near's entry for ord: both walk the ordinals in order
 	for it := set.ManyIterator(); ; {
 		n := it.NextMany(buf[:])
 		if n == 0 {
@@ -192,8 +195,11 @@ func (x *Index) Search(q Query) Result {
 				c.rank = ranks[ord]
 			}
 			c.key = tier<<32 | uint64(c.rank)
-			if near != nil {
-				c.distance = near[ord].distance
+			if q.Near != nil {
+				for near[nearIdx].ord < ord {
+					nearIdx++
+				}
+				c.distance = near[nearIdx].distance
 			}
 			cs = append(cs, c)
 		}
@@ -251,7 +257,10 @@ func (x *Index) Search(q Query) Result {
 	for _, c := range topK(cs, end, less, keyed)[start:end] {
 		s := x.services[c.ord]
 		page, localized, kept := x.pageIn(s, q.Locale)
-		h := Hit{ID: s.id, Service: page, Localized: localized, DistanceKM: c.distance, NearestLocation: near[c.ord].location}
+		h := Hit{ID: s.id, Service: page, Localized: localized, DistanceKM: c.distance}
+		if i, found := slices.BinarySearchFunc(near, c.ord, func(n nearby, ord uint32) int { return cmp.Compare(n.ord, ord) }); found {
+			h.NearestLocation = near[i].location
+		}
 		if q.Render && x.renderer != nil && (localized || q.Locale == "") {
 			h.Rendered = x.renderedPage(page, kept)
 		}
@@ -492,16 +501,18 @@ func (x *Index) descendants(ids []string) []string {
 	return out
 }
 
-// nearest is a service's nearest place.
-type nearest struct {
+// nearby is a service with a located place within a search's radius, and its nearest
+// such place.
+type nearby struct {
+	ord      uint32
 	distance float64
 	location string
 }
 
-// near returns the services of set with a located place within radius km of p, with the
-// distance of their nearest place (ties: the smaller location id).
-func (x *Index) near(p Point, km float64, set *roaring.Bitmap) map[uint32]nearest {
-	out := map[uint32]nearest{}
+// near returns the services of set with a located place within radius km of p, by
+// ordinal, each with its nearest such place (ties: the smaller location id).
+func (x *Index) near(p Point, km float64, set *roaring.Bitmap) []nearby {
+	var out []nearby
 	minLat, maxLat, minLon, maxLon := boxAround(p, km)
 	for la := cellOf(minLat, 0).lat; la <= cellOf(maxLat, 0).lat; la++ {
 		for lo := cellOf(0, minLon).lon; lo <= cellOf(0, maxLon).lon; lo++ {
@@ -515,18 +526,25 @@ func (x *Index) near(p Point, km float64, set *roaring.Bitmap) map[uint32]neares
 					continue
 				}
 				b.Iterate(func(ord uint32) bool {
-					if !set.Contains(ord) {
-						return true
-					}
-					if c, ok := out[ord]; !ok || d < c.distance || (d == c.distance && l.id < c.location) {
-						out[ord] = nearest{d, l.id}
+					if set.Contains(ord) {
+						out = append(out, nearby{ord, d, l.id})
 					}
 					return true
 				})
 			}
 		}
 	}
-	return out
+	// By ordinal, then nearest first; then one entry per service, its nearest.
+	slices.SortFunc(out, func(a, b nearby) int {
+		if a.ord != b.ord {
+			return cmp.Compare(a.ord, b.ord)
+		}
+		if a.distance != b.distance {
+			return cmp.Compare(a.distance, b.distance)
+		}
+		return strings.Compare(a.location, b.location)
+	})
+	return slices.CompactFunc(out, func(a, b nearby) bool { return a.ord == b.ord })
 }
 
 // DistanceKM is the great-circle (haversine) distance between a and b.
