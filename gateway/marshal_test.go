@@ -87,7 +87,7 @@ func TestRenderedServicesAreWrittenInPlace(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					edgejson.Attach(r, j)
+					edgejson.Attach(r, edgejson.NewAttachment(j))
 				} else {
 					r.Service = svc
 				}

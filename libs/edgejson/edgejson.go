@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // MetadataKey is the gRPC request metadata by which the edge asks for rendered JSON
@@ -53,12 +54,28 @@ func Requested(ctx context.Context) bool {
 // Request returns the metadata by which the edge asks for rendered JSON.
 func Request() metadata.MD { return metadata.Pairs(MetadataKey, "1") }
 
-// Attach adds rendered JSON to m, as an unknown field: m's protobuf encoding carries it,
-// its JSON encoding (by protojson, which skips unknown fields) does not.
-func Attach(m proto.Message, json []byte) {
+// Attachment is rendered JSON encoded as the unknown field that carries it: encoded once
+// (a service keeps it beside what it renders), attached to any number of replies without
+// copying.
+type Attachment []byte
+
+// NewAttachment encodes json as an Attachment.
+func NewAttachment(json []byte) Attachment {
+	b := protowire.AppendTag(make([]byte, 0, protowire.SizeTag(Field)+protowire.SizeBytes(len(json))), Field, protowire.BytesType)
+	b = protowire.AppendBytes(b, json)
+	return b[:len(b):len(b)] // full: appending to it copies
+}
+
+// Attach adds a to m as an unknown field: m's protobuf encoding carries it, its JSON
+// encoding (by protojson, which skips unknown fields) does not. a is shared, not copied:
+// nothing may modify it afterwards.
+func Attach(m proto.Message, a Attachment) {
 	r := m.ProtoReflect()
-	b := protowire.AppendTag(r.GetUnknown(), Field, protowire.BytesType)
-	r.SetUnknown(protowire.AppendBytes(b, json))
+	if u := r.GetUnknown(); len(u) > 0 {
+		r.SetUnknown(append(u, a...))
+		return
+	}
+	r.SetUnknown(protoreflect.RawFields(a))
 }
 
 // Take removes the rendered JSON attached to m and returns it; ok is false when m carries

@@ -28,7 +28,7 @@ func TestAttachedJSONCrossesTheWireAndIsTakenOnce(t *testing.T) {
 			t.Parallel()
 			sent := wrapperspb.String("kept")
 			sent.ProtoReflect().SetUnknown(tc.unknown)
-			edgejson.Attach(sent, []byte(`{"name":"Sportello"}`))
+			edgejson.Attach(sent, edgejson.NewAttachment([]byte(`{"name":"Sportello"}`)))
 			wire, err := proto.Marshal(sent)
 			if err != nil {
 				t.Fatal(err)

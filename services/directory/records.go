@@ -111,14 +111,18 @@ func localizePage(page []byte, locale string) ([]byte, error) {
 	return out, nil
 }
 
-// renderPage renders a service's page (binary protobuf) as the REST edge writes it
-// (package edgejson), for searches the edge makes.
+// renderPage renders a service's page (binary protobuf) as the REST edge writes it, as
+// the edgejson.Attachment of a search result, for searches the edge makes.
 func renderPage(page []byte) ([]byte, error) {
 	m := &directoryv1.Service{}
 	if err := proto.Unmarshal(page, m); err != nil {
 		return nil, fmt.Errorf("render service: %w", err)
 	}
-	return edgejson.Render(m)
+	j, err := edgejson.Render(m)
+	if err != nil {
+		return nil, err
+	}
+	return edgejson.NewAttachment(j), nil
 }
 
 // localize reduces every translatable map of m (and of its nested messages) to the text

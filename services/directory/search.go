@@ -186,7 +186,7 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 		hit := &directoryv1.SearchResult{}
 		switch {
 		case h.Rendered != nil:
-			edgejson.Attach(hit, h.Rendered) // the JSON of hit.service
+			edgejson.Attach(hit, h.Rendered) // the JSON of hit.service (renderPage)
 		case h.Localized || req.GetLocale() == "":
 			withEncodedService(hit, h.Service)
 		default:
