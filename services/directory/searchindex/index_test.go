@@ -159,6 +159,8 @@ func TestSearch(t *testing.T) {
 				{"every word must match, in the text or the labels", q("italian donne"), []string{"s-l2-sona"}},
 				{"a word's beginning matches", q("ital"), []string{"s-l2-sona", "s-l2-crema"}},
 				{"names holding every word rank first", q("adulti"), []string{"s-l2-crema", "s-l2-sona"}},
+				{"names holding every one of several words rank first", q("italiano adulti"), []string{"s-l2-crema", "s-l2-sona"}},
+				{"a word in no name leaves the order by name", q("corsi adulti"), []string{"s-l2-sona", "s-l2-crema"}},
 				{"punctuation is not a word", q("100%"), []string{"s-l2-sona"}},
 				{"only stop words match nothing", q("di per il"), []string{}},
 				{"an unknown word matches nothing", q("zzzz"), []string{}},

@@ -148,18 +148,27 @@ func (x *Index) Search(q Query) Result {
 		set.AddMany(ords)
 	}
 
-	// Names holding every query word rank first.
+	// Names holding every query word rank first. inName is not restricted to set: the walk
+	// below marks only candidates. It may be one of the memoized unions: read it only.
 	var inName *roaring.Bitmap
 	if len(q.Tokens) > 0 {
-		names := []*roaring.Bitmap{set}
+		names := make([]*roaring.Bitmap, 0, len(q.Tokens))
 		for _, tok := range q.Tokens {
-			if u := x.inNames(tok); u != nil {
-				names = append(names, u)
-			} else {
-				names = append(names, roaring.New()) // no name has the word
+			u := x.inNames(tok)
+			if u == nil { // no name has the word
+				names = nil
+				break
 			}
+			names = append(names, u)
 		}
-		inName = roaring.FastAnd(names...)
+		switch len(names) {
+		case 0:
+			inName = roaring.New()
+		case 1:
+			inName = names[0]
+		default:
+			inName = roaring.FastAnd(names...)
+		}
 	}
 	keys := x.keys[q.Locale]
 	ranks, ok := x.ranks[q.Locale]
