@@ -233,6 +233,7 @@ type Index struct {
 	ords     map[string]uint32 // service id → ordinal
 	services []*service        // by ordinal; nil once deleted
 	active   *roaring.Bitmap
+	inactive *roaring.Bitmap // indexed services that are not active: searches take them out
 
 	// keys holds, per locale, the folded names by ordinal ("" when a service has no name
 	// in it), and fallback the folded name in Italian, else in the first locale: ranking
@@ -330,7 +331,7 @@ func (x *Index) Analyzer() *Analyzer { return x.analyzer }
 func (x *Index) reset() {
 	x.memo.clear()
 	x.renderedBytes.Store(0)
-	x.ords, x.services, x.active = map[string]uint32{}, nil, roaring.New()
+	x.ords, x.services, x.active, x.inactive = map[string]uint32{}, nil, roaring.New(), roaring.New()
 	x.keys, x.fallback = map[string][]nameKey{}, nil
 	x.ranks, x.fallbackRanks, x.unranked = map[string][]uint32{}, nil, roaring.New()
 	x.munOf, x.muns = nil, numbering{}
@@ -692,6 +693,8 @@ func (x *Index) putService(m *directoryv1.Service) error {
 	x.services[ord] = s
 	if s.active {
 		x.active.Add(ord)
+	} else {
+		x.inactive.Add(ord)
 	}
 	for _, l := range x.tokenLists(s) {
 		for _, t := range l.tokens {
@@ -749,6 +752,7 @@ func (x *Index) unindexService(ord uint32) {
 	}
 	x.renderedBytes.Add(-s.renderedSize()) // searches, which add renderings, hold the read lock
 	x.active.Remove(ord)
+	x.inactive.Remove(ord)
 	for _, l := range x.tokenLists(s) {
 		for _, t := range l.tokens {
 			if delToken(l.postings, t, ord) {

@@ -101,9 +101,10 @@ func (x *Index) Search(q Query) Result {
 	if q.NoMatch {
 		return res
 	}
-	// The matches: the intersection of the active services and every filter, smallest
-	// first, so that no broad list is copied.
-	musts := []*roaring.Bitmap{x.active}
+	// The matches: the intersection of every filter, smallest first, so that no broad list
+	// is copied, without the inactive services (usually none: taking them out costs less
+	// than intersecting with the active ones).
+	var musts []*roaring.Bitmap
 	none := false
 	must := func(bs ...*roaring.Bitmap) {
 		switch u := union(bs); {
@@ -133,9 +134,16 @@ func (x *Index) Search(q Query) Result {
 		must(x.byGroup[q.TargetGroup])
 	}
 	set := roaring.New()
-	if !none {
+	switch {
+	case none:
+	case len(musts) == 0:
+		set = x.active.Clone()
+	default:
 		slices.SortFunc(musts, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
 		set = roaring.FastAnd(musts...) // a new bitmap, even of one
+		if !x.inactive.IsEmpty() {
+			set.AndNot(x.inactive)
+		}
 	}
 	var near []nearby // by ordinal, as set
 	if q.Near != nil {
