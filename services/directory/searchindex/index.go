@@ -258,7 +258,8 @@ type Index struct {
 	// strs interns the strings of small vocabularies (languages, groups, term ids,
 	// locales, location ids) that every service repeats: one copy each, not one per
 	// service for the garbage collector to visit.
-	strs map[string]string
+	strs  map[string]string
+	lists map[string][]string // internList's lists, by their strings joined with NUL
 
 	// Tokens are numbered (tokenNumber, tokenText) so that services hold them as
 	// pointer-free arrays, which the garbage collector need not scan. byToken and
@@ -337,7 +338,7 @@ func (x *Index) reset() {
 	x.munOf, x.muns = nil, numbering{}
 	x.termOf, x.termNums = nil, numbering{}
 	x.termNums.number("") // term numbers start at 1: 0 is an empty slot
-	x.strs = map[string]string{}
+	x.strs, x.lists = map[string]string{}, map[string][]string{}
 	x.tokenNumber, x.tokenText = map[string]uint32{}, nil
 	x.byToken, x.byNameToken, x.vocabulary, x.nameVocabulary, x.vocabularyDirt = nil, nil, nil, nil, false
 	x.byTerm, x.byLocation = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
@@ -668,12 +669,12 @@ func (x *Index) putService(m *directoryv1.Service) error {
 		active: m.GetStatus() != "inactive" && m.GetStatus() != "defunct",
 		names:  x.numbers(x.analyzer.Tokens(texts(nil, name)...)),
 		tokens: x.numbers(x.analyzer.Tokens(texts(nil, name, m.GetDescription(), m.GetEligibility(), m.GetInterpretationServices())...)),
-		terms:  x.internAll(slices.Compact(slices.Sorted(slices.Values(m.GetTaxonomyTermIds())))),
-		langs:  x.internAll(m.GetLanguages()),
-		groups: x.internAll(m.GetTargetGroups()),
+		terms:  x.internList(slices.Compact(slices.Sorted(slices.Values(m.GetTaxonomyTermIds())))),
+		langs:  x.internList(m.GetLanguages()),
+		groups: x.internList(m.GetTargetGroups()),
 		scheds: protoSchedules(m.GetSchedules()),
 	}
-	s.locales = x.internAll(slices.Sorted(maps.Keys(name)))
+	s.locales = x.internList(slices.Sorted(maps.Keys(name)))
 	x.termOf[ord] = x.packTerms(s.terms)
 	for _, loc := range s.locales {
 		if x.keys[loc] == nil {
@@ -787,7 +788,7 @@ func (x *Index) placeService(ord uint32) {
 	}
 	for _, list := range []*[]string{&s.municipalities, &s.provinces, &s.regions} {
 		slices.Sort(*list)
-		*list = slices.Compact(*list)
+		*list = x.internList(slices.Compact(*list))
 	}
 	for _, l := range x.territoryLists(s) {
 		for _, k := range l.keys {
@@ -816,12 +817,24 @@ func (x *Index) intern(s string) string {
 	return s
 }
 
-// internAll interns every string of ss, in place.
-func (x *Index) internAll(ss []string) []string {
-	for i, s := range ss {
-		ss[i] = x.intern(s)
+// internList returns the index's one copy of a list of strings (of interned strings),
+// nil for an empty one: services repeat the same few lists of languages, groups, locales,
+// terms and territories, and the garbage collector visits each copy. Lists it returns
+// are shared: never modify them.
+func (x *Index) internList(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
 	}
-	return ss
+	key := strings.Join(ss, "\x00")
+	if l, ok := x.lists[key]; ok {
+		return l
+	}
+	l := make([]string, len(ss))
+	for i, s := range ss {
+		l[i] = x.intern(s)
+	}
+	x.lists[key] = l
+	return l
 }
 
 // manyTerms is the termOf value of a service with more terms than its slots.
