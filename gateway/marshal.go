@@ -3,6 +3,9 @@ package gateway
 import (
 	"bytes"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/proto"
@@ -19,6 +22,9 @@ import (
 // rendered (package edgejson) is written around their JSON.
 type jsonMarshaler struct {
 	runtime.JSONPb
+	// resultsByHand: a search result's fields are the ones appendResult writes (checked
+	// once, from the message's descriptor), so that a field added later is never dropped.
+	resultsByHand bool
 }
 
 // newJSONMarshaler returns the edge's marshaler, with edgejson's options: what services
@@ -27,6 +33,12 @@ func newJSONMarshaler() *jsonMarshaler {
 	m := &jsonMarshaler{}
 	m.MarshalOptions = edgejson.Options()
 	m.DiscardUnknown = false // in requests, unknown fields are an error
+	var names []string
+	fields := (&directoryv1.SearchResult{}).ProtoReflect().Descriptor().Fields()
+	for i := range fields.Len() {
+		names = append(names, string(fields.Get(i).Name()))
+	}
+	m.resultsByHand = slices.Equal(names, []string{"service", "distance_km", "nearest_location_id"})
 	return m
 }
 
@@ -83,6 +95,12 @@ func (m *jsonMarshaler) marshalSearch(r *directoryv1.SearchServicesResponse) (ou
 				out = append(out, `"service":`...)
 				out = append(out, rendered[i]...)
 			}
+			if m.resultsByHand && rendered[i] != nil {
+				if next, ok := appendResult(out, res); ok {
+					out = append(next, '}')
+					continue
+				}
+			}
 			if out, err = m.appendMembers(out, res, rendered[i] != nil); err != nil {
 				return nil, true, err
 			}
@@ -115,4 +133,32 @@ func (m *jsonMarshaler) appendMembers(out []byte, msg proto.Message, comma bool)
 		out = append(out, ',')
 	}
 	return append(out, members...), nil
+}
+
+// appendResult appends, after a comma, the members of a search result besides its
+// service (which came rendered), as protojson writes them: a page has twenty results, and
+// a call of protojson per result costs more than the whole page's rendered services. ok
+// is false, and nothing is written, for a value it does not write as protojson would:
+// the caller then uses protojson.
+func appendResult(out []byte, r *directoryv1.SearchResult) (_ []byte, ok bool) {
+	d, id := r.GetDistanceKm(), r.GetNearestLocationId()
+	if d != 0 {
+		// protojson writes doubles from 1e-6 to 1e21 as strconv's 'f' format; others
+		// (exponents, NaN, infinities) are left to it.
+		if a := math.Abs(d); math.IsNaN(d) || a < 1e-6 || a >= 1e21 {
+			return out, false
+		}
+	}
+	for i := range len(id) {
+		if c := id[i]; c < ' ' || c > '~' || c == '"' || c == '\\' { // needs escaping: left to protojson
+			return out, false
+		}
+	}
+	if d != 0 {
+		out = strconv.AppendFloat(append(out, `,"distanceKm":`...), d, 'f', -1, 64)
+	}
+	if id != "" {
+		out = append(append(append(out, `,"nearestLocationId":"`...), id...), '"')
+	}
+	return out, true
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -67,11 +68,16 @@ func TestRenderedServicesAreWrittenInPlace(t *testing.T) {
 		services []*directoryv1.Service
 		rendered []bool // per result: its service comes rendered
 		distance []float64
+		nearest  []string
 	}{
-		{"every service rendered", []*directoryv1.Service{clinic, school}, []bool{true, true}, []float64{0, 0}},
-		{"rendered, with distances", []*directoryv1.Service{clinic, school}, []bool{true, true}, []float64{1.25, 3}},
-		{"some rendered, some decoded", []*directoryv1.Service{clinic, school}, []bool{false, true}, []float64{0, 2}},
-		{"a result without its service", []*directoryv1.Service{nil, school}, []bool{false, true}, []float64{0.5, 0}},
+		{"every service rendered", []*directoryv1.Service{clinic, school}, []bool{true, true}, []float64{0, 0}, []string{"", ""}},
+		{"rendered, with distances", []*directoryv1.Service{clinic, school}, []bool{true, true}, []float64{1.25, 3}, []string{"loc-crema", "l2"}},
+		{"distances protojson writes with exponents, or as strings", []*directoryv1.Service{clinic, school, clinic, school},
+			[]bool{true, true, true, true}, []float64{1e-6, 1e-7, 2e21, math.NaN()}, []string{"a", "b", "c", "d"}},
+		{"places whose ids need escaping", []*directoryv1.Service{clinic, school}, []bool{true, true}, []float64{0.001, 199.999},
+			[]string{`sede "centrale"`, "città\\nord"}},
+		{"some rendered, some decoded", []*directoryv1.Service{clinic, school}, []bool{false, true}, []float64{0, 2}, []string{"x", ""}},
+		{"a result without its service", []*directoryv1.Service{nil, school}, []bool{false, true}, []float64{0.5, 0}, []string{"", "y"}},
 	}
 	m := newJSONMarshaler()
 	for _, tt := range tests {
@@ -80,8 +86,8 @@ func TestRenderedServicesAreWrittenInPlace(t *testing.T) {
 			want := rest(&directoryv1.SearchServicesResponse{})
 			got := rest(&directoryv1.SearchServicesResponse{})
 			for i, svc := range tt.services {
-				want.Results = append(want.Results, &directoryv1.SearchResult{Service: svc, DistanceKm: tt.distance[i]})
-				r := &directoryv1.SearchResult{DistanceKm: tt.distance[i]}
+				want.Results = append(want.Results, &directoryv1.SearchResult{Service: svc, DistanceKm: tt.distance[i], NearestLocationId: tt.nearest[i]})
+				r := &directoryv1.SearchResult{DistanceKm: tt.distance[i], NearestLocationId: tt.nearest[i]}
 				if tt.rendered[i] {
 					j, err := edgejson.Render(svc)
 					if err != nil {
