@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		run  func(t *testing.T, s Store)
 	}{
 		{"committed entries are listed in append order with positions, times and payloads", testCommitted},
+		{"a batch of hundreds of entries is listed in append order with its payloads", testCommittedBatch},
 		{"an error in fn records nothing and is returned", testErrorRollsBack},
 		{"a panic in fn rolls back and keeps panicking", testPanicRollsBack},
 		{"an invalid entry fails the whole transaction", testInvalidEntry},
@@ -101,13 +102,36 @@ func head(t *testing.T, f changelog.Feed) int64 {
 }
 
 func testCommitted(t *testing.T, s Store) {
-	if h := head(t, s.Feed()); h != 0 {
-		t.Fatalf("Head() of an empty log = %d, want 0", h)
-	}
-	want := []changelog.Entry{
+	checkCommitted(t, s, []changelog.Entry{
 		entry("territory", "001", changelog.OpUpsert, []byte{0x0a, 0x03, 'R', 'o', 'm'}),
 		entry("territory", "002", changelog.OpDelete, nil),
 		entry("case", "c-1", changelog.OpUpsert, bytes.Repeat([]byte{0xff, 0x00}, 600)),
+	})
+}
+
+// testCommittedBatch writes as many entries as a batch import does in one transaction
+// (stores may write those differently from a few).
+func testCommittedBatch(t *testing.T, s Store) {
+	var want []changelog.Entry
+	for i := range 300 {
+		switch i % 3 {
+		case 0:
+			want = append(want, entry("case", fmt.Sprintf("c-%03d", i), changelog.OpUpsert, []byte(fmt.Sprintf(`{"n":%d}`, i))))
+		case 1:
+			want = append(want, entry("person", fmt.Sprintf("p-%03d", i), changelog.OpDelete, nil))
+		default:
+			want = append(want, entry("case", fmt.Sprintf("c-%03d", i), changelog.OpUpsert, bytes.Repeat([]byte{byte(i), 0x00, '\\', '\n'}, i)))
+		}
+	}
+	checkCommitted(t, s, want)
+}
+
+// checkCommitted commits want in one transaction into an empty log and checks what List
+// and Head return.
+func checkCommitted(t *testing.T, s Store, want []changelog.Entry) {
+	t.Helper()
+	if h := head(t, s.Feed()); h != 0 {
+		t.Fatalf("Head() of an empty log = %d, want 0", h)
 	}
 	before := time.Now().UTC().Truncate(time.Microsecond)
 	err := s.Write(ctxFor(t), func(log changelog.Appender) error {

@@ -274,20 +274,42 @@ func (db *DB) WriteTx(ctx context.Context, fn func(ctx context.Context, tx pgx.T
 // Deferred constraints are checked first, before the lock: checked at COMMIT they could
 // wait on a row held by a writer that waits on the lock (a deadlock PostgreSQL would break
 // by failing one of them after deadlock_timeout).
+//
+// A few entries (an API write) go in the same round trip as the lock; many (a batch) by
+// COPY, which PostgreSQL takes at about half the cost of the same rows unnested from
+// arrays. Both keep the entries' order: COPY assigns identities in the order of its rows.
 func (db *DB) flush(ctx context.Context, tx pgx.Tx, entries []changelog.Entry) error {
 	n := len(entries)
-	topics, keys, ops := make([]string, n), make([]string, n), make([]string, n)
-	payloads, times := make([][]byte, n), make([]time.Time, n)
-	for i, e := range entries {
-		topics[i], keys[i], ops[i], payloads[i], times[i] = e.Topic, e.Key, string(e.Op), e.Payload, e.Time
-	}
 	b := &pgx.Batch{}
 	b.Queue("SET CONSTRAINTS ALL IMMEDIATE")
 	b.Queue("SELECT pg_advisory_xact_lock($1)", db.lockKey)
-	b.Queue(db.sql.insert, topics, keys, ops, payloads, times)
-	b.Queue("SELECT pg_notify($1, '')", db.channel)
-	return tx.SendBatch(ctx, b).Close()
+	if n < copyEntries {
+		topics, keys, ops := make([]string, n), make([]string, n), make([]string, n)
+		payloads, times := make([][]byte, n), make([]time.Time, n)
+		for i, e := range entries {
+			topics[i], keys[i], ops[i], payloads[i], times[i] = e.Topic, e.Key, string(e.Op), e.Payload, e.Time
+		}
+		b.Queue(db.sql.insert, topics, keys, ops, payloads, times)
+		b.Queue("SELECT pg_notify($1, '')", db.channel)
+		return tx.SendBatch(ctx, b).Close()
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	rows := pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+		e := entries[i]
+		return []any{e.Topic, e.Key, string(e.Op), e.Payload, e.Time}, nil
+	})
+	columns := []string{"topic", "record_key", "op", "payload", "recorded_at"}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{db.schema, changelogTable}, columns, rows); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, "SELECT pg_notify($1, '')", db.channel)
+	return err
 }
+
+// copyEntries is how many entries a transaction writes to the log before flush uses COPY.
+const copyEntries = 64
 
 // Feed returns the change feed of this database's log.
 func (db *DB) Feed() changelog.Feed { return feed{db} }
