@@ -3,9 +3,6 @@ package gateway
 import (
 	"bytes"
 	"fmt"
-	"math"
-	"slices"
-	"strconv"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/proto"
@@ -22,9 +19,9 @@ import (
 // rendered (package edgejson) is written around their JSON.
 type jsonMarshaler struct {
 	runtime.JSONPb
-	// resultsByHand: a search result's fields are the ones appendResult writes (checked
-	// once, from the message's descriptor), so that a field added later is never dropped.
-	resultsByHand bool
+	// pageByHand: pages of search results are written by appendSearchPage (their
+	// messages have the fields it writes; see searchPageByHand).
+	pageByHand bool
 }
 
 // newJSONMarshaler returns the edge's marshaler, with edgejson's options: what services
@@ -33,12 +30,7 @@ func newJSONMarshaler() *jsonMarshaler {
 	m := &jsonMarshaler{}
 	m.MarshalOptions = edgejson.Options()
 	m.DiscardUnknown = false // in requests, unknown fields are an error
-	var names []string
-	fields := (&directoryv1.SearchResult{}).ProtoReflect().Descriptor().Fields()
-	for i := range fields.Len() {
-		names = append(names, string(fields.Get(i).Name()))
-	}
-	m.resultsByHand = slices.Equal(names, []string{"service", "distance_km", "nearest_location_id"})
+	m.pageByHand = searchPageByHand()
 	return m
 }
 
@@ -78,6 +70,12 @@ func (m *jsonMarshaler) marshalSearch(r *directoryv1.SearchServicesResponse) (ou
 	if !ok {
 		return nil, false, nil
 	}
+	if m.pageByHand {
+		facets := len(r.TaxonomyFacets) + len(r.MunicipalityFacets)
+		if out, ok := appendSearchPage(make([]byte, 0, size+96*len(r.Results)+96*facets+256), r, rendered); ok {
+			return out, true, nil
+		}
+	}
 	results := r.Results
 	r.Results = nil
 	defer func() { r.Results = results }()
@@ -94,12 +92,6 @@ func (m *jsonMarshaler) marshalSearch(r *directoryv1.SearchServicesResponse) (ou
 			if rendered[i] != nil {
 				out = append(out, `"service":`...)
 				out = append(out, rendered[i]...)
-			}
-			if m.resultsByHand && rendered[i] != nil {
-				if next, ok := appendResult(out, res); ok {
-					out = append(next, '}')
-					continue
-				}
 			}
 			if out, err = m.appendMembers(out, res, rendered[i] != nil); err != nil {
 				return nil, true, err
@@ -133,32 +125,4 @@ func (m *jsonMarshaler) appendMembers(out []byte, msg proto.Message, comma bool)
 		out = append(out, ',')
 	}
 	return append(out, members...), nil
-}
-
-// appendResult appends, after a comma, the members of a search result besides its
-// service (which came rendered), as protojson writes them: a page has twenty results, and
-// a call of protojson per result costs more than the whole page's rendered services. ok
-// is false, and nothing is written, for a value it does not write as protojson would:
-// the caller then uses protojson.
-func appendResult(out []byte, r *directoryv1.SearchResult) (_ []byte, ok bool) {
-	d, id := r.GetDistanceKm(), r.GetNearestLocationId()
-	if d != 0 {
-		// protojson writes doubles from 1e-6 to 1e21 as strconv's 'f' format; others
-		// (exponents, NaN, infinities) are left to it.
-		if a := math.Abs(d); math.IsNaN(d) || a < 1e-6 || a >= 1e21 {
-			return out, false
-		}
-	}
-	for i := range len(id) {
-		if c := id[i]; c < ' ' || c > '~' || c == '"' || c == '\\' { // needs escaping: left to protojson
-			return out, false
-		}
-	}
-	if d != 0 {
-		out = strconv.AppendFloat(append(out, `,"distanceKm":`...), d, 'f', -1, 64)
-	}
-	if id != "" {
-		out = append(append(append(out, `,"nearestLocationId":"`...), id...), '"')
-	}
-	return out, true
 }

@@ -60,7 +60,10 @@ func TestRenderedServicesAreWrittenInPlace(t *testing.T) {
 	school := &directoryv1.Service{Id: "s2", Name: map[string]string{"fr": "École \"L2\" <adultes>"}}
 	rest := func(r *directoryv1.SearchServicesResponse) *directoryv1.SearchServicesResponse {
 		r.TotalSize, r.NextPageToken = 42, "next"
-		r.TaxonomyFacets = []*directoryv1.FacetCount{{Value: "ponte:health", Label: "Salute", Count: 3}}
+		r.TaxonomyFacets = []*directoryv1.FacetCount{{Value: "ponte:health", Label: "Salute", Count: 3},
+			{Value: "ponte:l2", Label: "دورات اللغة الإيطالية", Count: 2}, {Value: "org:x", Label: "tab\there, \x01 and \"quotes\" \\ ok", Count: 1}}
+		r.MunicipalityFacets = []*directoryv1.FacetCount{{Value: "019035", Label: "Crema", Count: 30}, {Value: "098049", Label: "Sant'Angelo Lodigiano"},
+			{Value: "", Label: "Cantù", Count: -1}}
 		return r
 	}
 	tests := []struct {
@@ -118,5 +121,15 @@ func TestRenderedServicesAreWrittenInPlace(t *testing.T) {
 				t.Errorf("wrote %s\nwant %s", gotJSON, wantJSON)
 			}
 		})
+	}
+}
+
+// TestSearchPageIsWrittenByHand fails when a field is added to a search page's messages:
+// pages are then written by protojson (correct, but slower) until appendSearchPage
+// writes the new field too.
+func TestSearchPageIsWrittenByHand(t *testing.T) {
+	t.Parallel()
+	if !searchPageByHand() {
+		t.Errorf("the messages of a search page have fields appendSearchPage does not write (searchPageFields: %v)", searchPageFields())
 	}
 }
