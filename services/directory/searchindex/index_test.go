@@ -1,9 +1,13 @@
 package searchindex_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -487,5 +491,78 @@ func TestRenderedPagesFollowTheirService(t *testing.T) {
 		t.Errorf("a search not asking for renderings: %d hits, want 1", len(hits))
 	} else if hits[0].Rendered != nil {
 		t.Errorf("a search not asking for renderings got one: %q", hits[0].Rendered)
+	}
+}
+
+// TestConcurrentSearchesAndWrites runs searches that fill the index's shared caches
+// (memoized word lists, localized and rendered pages) while services change: under the
+// race detector (make test) it checks their synchronization, and every hit's rendering
+// must be of the very page the hit returns.
+func TestConcurrentSearchesAndWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "directory.db"))
+	fixture(t, s)
+	localizer := func(page []byte, locale string) ([]byte, error) {
+		m := &directoryv1.Service{}
+		if err := proto.Unmarshal(page, m); err != nil {
+			return nil, err
+		}
+		if name, ok := m.GetName()[locale]; ok {
+			m.Name = map[string]string{locale: name}
+		}
+		return proto.Marshal(m)
+	}
+	x := searchindex.New(s, catalog(t), searchindex.WithLocalizer(localizer), searchindex.WithRenderer(func(page []byte) ([]byte, error) {
+		return append([]byte(nil), page...), nil // a rendering that shows which page it was made from
+	}))
+	if err := x.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	toks := func(q string) []string {
+		tt, _ := x.Analyzer().Query(q)
+		return tt
+	}
+	queries := []searchindex.Query{
+		{Tokens: toks("ital"), Render: true},
+		{Tokens: toks("italiano adulti"), Locale: "en", Render: true},
+		{Tokens: toks("ambulatorio"), Locale: "ar", Render: true},
+		{Territory: true, Provinces: []string{"019"}, Locale: "it", Render: true},
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	for g := range 4 {
+		wg.Go(func() {
+			for i := g; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := x.Sync(ctx); err != nil {
+					failures.Add(1)
+					return
+				}
+				for _, h := range x.Search(queries[i%len(queries)]).Hits {
+					if h.Rendered != nil && !bytes.Equal(h.Rendered, h.Service) {
+						failures.Add(1)
+					}
+				}
+			}
+		})
+	}
+	for i := range 20 {
+		name := map[string]string{"it": fmt.Sprintf("Ambulatorio STP %d", i), "ar": "عيادة", "en": "Clinic"}
+		if _, err := s.UpdateRecord(ctx, record(t, store.KindService, "s-clinic", "org", &directoryv1.Service{Id: "s-clinic", Name: name,
+			TaxonomyTermIds: []string{"health"}, ServiceAtLocations: []*directoryv1.ServiceAtLocation{{LocationId: "cremona"}}}), ""); err != nil {
+			t.Error(err)
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if n := failures.Load(); n > 0 {
+		t.Errorf("%d searches failed or returned a rendering of another page", n)
 	}
 }
