@@ -178,21 +178,24 @@ func TestDirectorySearchOverREST(t *testing.T) {
 			t.Errorf("without locale every translation comes back: %+v", all.Results)
 		}
 
-		// A result is the service as GET returns it, etag and times included, also right
-		// after an update.
+		// A result is the service as GET returns it, etag and times included, in every
+		// translation or in one locale (the edge writes the directory's rendering of it),
+		// also right after an update.
 		sameAsGet := func(when string) {
 			t.Helper()
-			var found struct {
-				Results []struct {
-					Service json.RawMessage `json:"service"`
-				} `json:"results"`
-			}
-			if err := json.Unmarshal(n.do(t, "GET", "/v1/services:search?territory=019036", "", nil).body, &found); err != nil || len(found.Results) != 1 {
-				t.Fatalf("%s: search for the clinic: %v, %d results", when, err, len(found.Results))
-			}
-			got := n.do(t, "GET", "/v1/services/clinic-cremona", "", nil)
-			if !jsonEqual(t, found.Results[0].Service, got.body) {
-				t.Errorf("%s: search result %s, GET %s", when, found.Results[0].Service, got.body)
+			for _, locale := range []string{"", "en", "ar", "en"} { // en twice: the second from the kept rendering
+				var found struct {
+					Results []struct {
+						Service json.RawMessage `json:"service"`
+					} `json:"results"`
+				}
+				if err := json.Unmarshal(n.do(t, "GET", "/v1/services:search?territory=019036&locale="+locale, "", nil).body, &found); err != nil || len(found.Results) != 1 {
+					t.Fatalf("%s, locale %q: search for the clinic: %v, %d results", when, locale, err, len(found.Results))
+				}
+				got := n.do(t, "GET", "/v1/services/clinic-cremona?locale="+locale, "", nil)
+				if !jsonEqual(t, found.Results[0].Service, got.body) {
+					t.Errorf("%s, locale %q: search result %s, GET %s", when, locale, found.Results[0].Service, got.body)
+				}
 			}
 		}
 		sameAsGet("after the seed")
