@@ -10,7 +10,8 @@
 // service). The edge writes the JSON in the field's place. A service that ignores the
 // metadata answers as to any client, and the edge encodes that reply as usual: either side
 // can be upgraded first. Clients other than the edge never send the metadata, and get
-// ordinary replies.
+// ordinary replies. The edge writes attached JSON as it comes, unchecked: it asks only
+// the backends it is configured with, which it trusts with every reply anyway.
 package edgejson
 
 import (
