@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -54,10 +53,11 @@ func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 	return out, nil
 }
 
-// marshalSearch writes a page of search results whose services came rendered, each
-// result's JSON being `{"service":` + the rendering + the result's other members + `}`;
-// ok is false (and nothing is written) when no service came rendered. A result may carry
-// its service either way.
+// marshalSearch writes a page of search results whose services came rendered, around
+// their renderings (appendSearchPage); ok is false (and nothing is written) when no
+// service came rendered. A page appendSearchPage leaves to protojson (an odd value, a
+// service that came decoded, a field it does not write) gets its renderings decoded back
+// into its results first: slower, and rare.
 func (m *jsonMarshaler) marshalSearch(r *directoryv1.SearchServicesResponse) (out []byte, ok bool, err error) {
 	rendered := make([][]byte, len(r.Results))
 	size := 0
@@ -76,53 +76,15 @@ func (m *jsonMarshaler) marshalSearch(r *directoryv1.SearchServicesResponse) (ou
 			return out, true, nil
 		}
 	}
-	results := r.Results
-	r.Results = nil
-	defer func() { r.Results = results }()
-
-	out = make([]byte, 0, size+2*proto.Size(r)+64*len(results)+64)
-	out = append(out, '{')
-	if len(results) > 0 {
-		out = append(out, `"results":[`...)
-		for i, res := range results {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			out = append(out, '{')
-			if rendered[i] != nil {
-				out = append(out, `"service":`...)
-				out = append(out, rendered[i]...)
-			}
-			if out, err = m.appendMembers(out, res, rendered[i] != nil); err != nil {
-				return nil, true, err
-			}
-			out = append(out, '}')
+	for i, j := range rendered {
+		if j == nil {
+			continue
 		}
-		out = append(out, ']')
+		svc := &directoryv1.Service{}
+		if err := m.UnmarshalOptions.Unmarshal(j, svc); err != nil {
+			return nil, true, fmt.Errorf("marshal response: rendered service: %w", err)
+		}
+		r.Results[i].Service = svc
 	}
-	if out, err = m.appendMembers(out, r, len(results) > 0); err != nil {
-		return nil, true, err
-	}
-	return append(out, '}'), true, nil
-}
-
-// appendMembers appends the members of msg's JSON object, without its braces, after a
-// comma when comma is set and msg has members.
-func (m *jsonMarshaler) appendMembers(out []byte, msg proto.Message, comma bool) ([]byte, error) {
-	j, err := m.MarshalOptions.Marshal(msg)
-	if err != nil {
-		return nil, fmt.Errorf("marshal response: %w", err)
-	}
-	j = bytes.TrimSpace(j)
-	if len(j) < 2 || j[0] != '{' || j[len(j)-1] != '}' {
-		return nil, fmt.Errorf("marshal response: %T is not written as a JSON object", msg)
-	}
-	members := bytes.TrimSpace(j[1 : len(j)-1])
-	if len(members) == 0 {
-		return out, nil
-	}
-	if comma {
-		out = append(out, ',')
-	}
-	return append(out, members...), nil
+	return nil, false, nil
 }
