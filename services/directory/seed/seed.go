@@ -2,7 +2,7 @@
 // integration of migrants, the vocabulary of target groups (both with labels in the eight
 // Ponte locales) and a FICTIONAL demo data set in Open Referral HSDS 3.1 format for the
 // territories the programmes cover. Everything is embedded: no file system is needed at run
-// time. See README.md for where translations and ISTAT codes sit in the HSDS records.
+// time. See docs/directory.md for where translations and ISTAT codes sit in the HSDS records.
 package seed
 
 //go:generate go run ./internal/gen -out demo
