@@ -28,6 +28,9 @@ const errorDomain = "ponte"
 type Rule struct {
 	Public bool     // anyone, even without a token (a token, if sent, must still be valid); Roles is ignored
 	Roles  []string // otherwise the caller must hold one of these (admin always passes; none = admin only)
+	// Services are the service principals ("reporting" for subject "service:reporting")
+	// allowed besides Roles; a service principal passes no rule that does not list it.
+	Services []string
 }
 
 // Policy maps full gRPC method names ("/ponte.directory.v1.TerritoryService/GetTerritory") to rules; absent = denied.
@@ -93,7 +96,7 @@ func authorize(ctx context.Context, v *Verifier, p Policy, method string) (conte
 	if err != nil {
 		return nil, refuse(codes.Unauthenticated, ReasonUnauthenticated, tokenProblem(err))
 	}
-	if !rule.Public && !principal.HasRole(RoleAdmin) && !principal.HasRole(rule.Roles...) {
+	if !rule.Public && !rule.admits(principal) {
 		return nil, refuse(codes.PermissionDenied, ReasonPermissionDenied, "caller lacks a role required by this method")
 	}
 	return NewContext(ctx, principal), nil
@@ -128,6 +131,8 @@ func tokenProblem(err error) string {
 		return "token is not valid yet"
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return "token is malformed"
+	case errors.Is(err, errServiceToken):
+		return errServiceToken.Error()
 	default:
 		return "invalid token"
 	}

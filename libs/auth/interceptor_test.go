@@ -70,13 +70,19 @@ var testPolicy = auth.Policy{
 // 127.0.0.1:0 and returns a client connection to it.
 func startServer(t *testing.T, v *auth.Verifier) *grpc.ClientConn {
 	t.Helper()
+	return startServerWith(t, v, testPolicy)
+}
+
+// startServerWith is startServer with another policy.
+func startServerWith(t *testing.T, v *auth.Verifier, policy auth.Policy, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(auth.UnaryServerInterceptor(v, testPolicy)),
-		grpc.ChainStreamInterceptor(auth.StreamServerInterceptor(v, testPolicy)),
+		grpc.ChainUnaryInterceptor(auth.UnaryServerInterceptor(v, policy)),
+		grpc.ChainStreamInterceptor(auth.StreamServerInterceptor(v, policy)),
 	)
 	testpb.RegisterTestServiceServer(srv, testService{})
 	healthpb.RegisterHealthServer(srv, health.NewServer())
@@ -84,7 +90,8 @@ func startServer(t *testing.T, v *auth.Verifier) *grpc.ClientConn {
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
+	conn, err := grpc.NewClient(lis.Addr().String(), opts...)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

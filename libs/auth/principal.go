@@ -25,6 +25,9 @@ const (
 	RolePartnerOperator = "partner_operator"
 	// RoleMediator is a linguistic-cultural mediator.
 	RoleMediator = "mediator"
+	// RoleService marks a service principal: another Ponte service calling as itself
+	// (subject "service:<name>"); it passes only the rules that list its name in Services.
+	RoleService = "service"
 )
 
 // Principal is the authenticated caller.

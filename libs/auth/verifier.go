@@ -145,12 +145,16 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if c.Subject == "" {
 		return nil, fmt.Errorf("verify token: %w", errNoSubject)
 	}
-	return &Principal{
+	p := &Principal{
 		Subject:      c.Subject,
 		Organization: c.Organization,
 		Territory:    c.Territory,
 		Roles:        slices.Clone([]string(c.Roles)),
-	}, nil
+	}
+	if err := checkServiceClaims(p); err != nil {
+		return nil, fmt.Errorf("verify token: %w", err)
+	}
+	return p, nil
 }
 
 // keyfunc returns the keys that may verify a token: the HMAC key for HS256 only, and for RS256 and

@@ -64,12 +64,27 @@ type Storage struct {
 	MaxConns      int
 }
 
-// Auth says how bearer tokens are verified.
+// Auth says how bearer tokens are verified, and how this process's services obtain
+// their own tokens to call other services (service principals).
 type Auth struct {
 	KeysFile string
 	JWKSURL  string
 	Issuer   string
 	Audience string
+	// ServiceTokens is the identity provider's client-credentials grant for service
+	// principals; when unset, the development key mints them (or, without one, a service
+	// that calls another refuses to start).
+	ServiceTokens ServiceTokens
+}
+
+// ServiceTokens says how a service obtains its own tokens from the identity provider
+// (OAuth2 client credentials); ClientID and ClientSecretFile may contain "{service}".
+type ServiceTokens struct {
+	TokenURL         string
+	ClientID         string
+	ClientSecretFile string
+	Scopes           string // comma-separated
+	Audience         string
 }
 
 // RegisterStorage adds the storage flags to fs.
@@ -105,6 +120,12 @@ func (a *Auth) RegisterAuth(fs *flag.FlagSet) {
 	fs.StringVar(&a.JWKSURL, "jwks-url", "", "JWKS URL to verify RS256/ES256 tokens")
 	fs.StringVar(&a.Issuer, "jwt-issuer", "", "required token issuer (iss), if set")
 	fs.StringVar(&a.Audience, "jwt-audience", "", "required token audience (aud), if set")
+	st := &a.ServiceTokens
+	fs.StringVar(&st.TokenURL, "service-token-url", "", "identity provider's OAuth2 token endpoint, where services get their own tokens (client credentials) to call each other; empty: minted with the development key")
+	fs.StringVar(&st.ClientID, "service-client-id", "ponte-{service}", "OAuth2 client id of each service ({service} = cases, reporting, ...), with --service-token-url")
+	fs.StringVar(&st.ClientSecretFile, "service-client-secret-file", "", "file holding each service's OAuth2 client secret ({service} is replaced), with --service-token-url")
+	fs.StringVar(&st.Scopes, "service-token-scopes", "", "scopes asked for service tokens, comma-separated, if the identity provider needs them")
+	fs.StringVar(&st.Audience, "service-token-audience", "", "audience parameter of the service token request, if the identity provider needs one")
 }
 
 // DevKey reports whether the development HS256 key of the data directory verifies
@@ -147,6 +168,17 @@ func (c *Serve) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-body-bytes must be positive"))
+	}
+	if st := c.Auth.ServiceTokens; st.TokenURL != "" {
+		if !strings.HasPrefix(st.TokenURL, "https://") && !strings.HasPrefix(st.TokenURL, "http://") {
+			errs = append(errs, errors.New("--service-token-url must be an http(s) URL"))
+		}
+		if st.ClientSecretFile == "" {
+			errs = append(errs, errors.New("--service-token-url needs --service-client-secret-file"))
+		}
+		if st.ClientID == "" {
+			errs = append(errs, errors.New("--service-token-url needs --service-client-id"))
+		}
 	}
 	if c.Demo && !c.Auth.DevKey() {
 		errs = append(errs, errors.New("--demo loads fictional data with the development key: not with --jwt-keys-file or --jwks-url"))

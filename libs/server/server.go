@@ -138,13 +138,15 @@ func (s *Server) Serve(lis net.Listener) error {
 
 // InProcessConn returns a client connection to this very server that goes through its
 // interceptors and stats handlers like any remote call (never RegisterXHandlerServer,
-// which would skip them), with trace context propagated.
-func (s *Server) InProcessConn() (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient("passthrough:///ponte-inprocess",
+// which would skip them), with trace context propagated; opts add to the defaults (e.g.
+// grpc.WithPerRPCCredentials for a service principal's token).
+func (s *Server) InProcessConn(opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	opts = append([]grpc.DialOption{
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(ClientStatsHandler(s.tel)),
-	)
+	}, opts...)
+	conn, err := grpc.NewClient("passthrough:///ponte-inprocess", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("in-process connection: %w", err)
 	}

@@ -132,6 +132,9 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.manager.Start(ctx, a.cfg.TargetList()); err != nil {
 		return err
 	}
+	if err := a.policy.Validate(); err != nil {
+		return errors.Join(err, a.stopModules(ctx))
+	}
 	var err error
 	if a.grpcLis, err = net.Listen("tcp", a.cfg.GRPCAddr); err != nil {
 		return errors.Join(fmt.Errorf("listen on --grpc-addr: %w", err), a.stopModules(ctx))
@@ -315,11 +318,13 @@ func (a *App) addPolicy(p auth.Policy) {
 }
 
 // dialRemote connects to a remote service with tracing; credentials are the caller's,
-// forwarded per call by the gateway.
-func (a *App) dialRemote(addr string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(addr,
+// forwarded per call by the gateway, unless opts add a service principal's.
+func (a *App) dialRemote(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	opts = append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(server.ClientStatsHandler(a.tel)))
+		grpc.WithStatsHandler(server.ClientStatsHandler(a.tel)),
+	}, opts...)
+	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
