@@ -24,6 +24,7 @@ import (
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
+	"github.com/ponte-network/ponte/gateway/web"
 	"github.com/ponte-network/ponte/libs/edgejson"
 	"github.com/ponte-network/ponte/libs/problem"
 	"github.com/ponte-network/ponte/libs/telemetry"
@@ -122,6 +123,16 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		if mount, ok := httpMounts[b.Service]; ok {
 			for pattern, h := range mount(b.Conn) {
 				root.Handle(pattern, limitBody(cfg.MaxBodyBytes, h))
+			}
+		}
+		if b.Service == "directory" {
+			// The public pages (package web) are a client of the directory like any other.
+			pages, err := web.New(web.Config{Conn: b.Conn, Logger: cfg.Telemetry.Logger})
+			if err != nil {
+				return nil, err
+			}
+			for _, pattern := range web.Routes {
+				root.Handle(pattern, pages)
 			}
 		}
 	}
