@@ -12,11 +12,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/rs/cors"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -45,6 +43,9 @@ type Config struct {
 	Version string
 	// API describes the deployment in the OpenAPI document.
 	API APIInfo
+	// TraceClientInfo records the client's address and user agent in HTTP spans (personal
+	// data: off by default).
+	TraceClientInfo bool
 }
 
 // Backend is the connection to one service, in the process or remote.
@@ -102,6 +103,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
 		// Services that keep parts of their replies rendered as JSON send them so.
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return edgejson.Request() }),
+		runtime.WithMetadata(noteGatewayRoute),
 	)
 	for _, b := range backends {
 		register, ok := registrars[b.Service]
@@ -164,7 +166,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		_, _ = w.Write(spec)
 	})
 
-	var h http.Handler = root
+	var h http.Handler = notePattern(root)
 	if len(cfg.CORSOrigins) > 0 {
 		h = cors.New(cors.Options{
 			AllowedOrigins:   cfg.CORSOrigins,
@@ -176,22 +178,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		}).Handler(h)
 	}
 	h = traceHeaders(h)
-	return otelhttp.NewHandler(h, "ponte-gateway",
-		otelhttp.WithTracerProvider(cfg.Telemetry.TracerProvider),
-		otelhttp.WithMeterProvider(cfg.Telemetry.MeterProvider),
-		otelhttp.WithPropagators(cfg.Telemetry.Propagator),
-		otelhttp.WithFilter(func(r *http.Request) bool {
-			switch r.URL.Path {
-			case "/healthz", "/readyz", "/metrics":
-				return false
-			}
-			return true
-		}),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-			// Low-cardinality names: method and route template, never ids.
-			return r.Method + " " + routeTemplate(r.URL.Path)
-		}),
-	), nil
+	return instrument(cfg, h), nil
 }
 
 // traceHeaders returns the request's trace context to the caller, as traceparent and
@@ -221,18 +208,4 @@ func limitBody(max int64, next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 		next.ServeHTTP(w, r)
 	})
-}
-
-// routeTemplate replaces the id segments of a path with {id}, for span names.
-func routeTemplate(path string) string {
-	parts := strings.Split(path, "/")
-	// /v1/<collection>/<id>[:verb]/<collection>/<id>...: ids sit at even positions.
-	for i := 3; i < len(parts); i += 2 {
-		verb := ""
-		if j := strings.IndexByte(parts[i], ':'); j >= 0 {
-			verb = parts[i][j:]
-		}
-		parts[i] = "{id}" + verb
-	}
-	return strings.Join(parts, "/")
 }

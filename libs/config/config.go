@@ -42,6 +42,8 @@ type Serve struct {
 	DebugAddr string
 	// DirectoryMirrors are the upstream directory nodes the directory mirrors.
 	DirectoryMirrors Mirrors
+	// Edge configures the REST edge's telemetry and limits.
+	Edge Edge
 }
 
 // API says how the deployment presents its REST API in the OpenAPI document.
@@ -150,6 +152,7 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.Environment, "environment", "dev", "deployment environment reported to telemetry")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "listen address of the Go profiling endpoints (/debug/pprof/); off when empty; keep it on loopback or a private network")
 	c.API.RegisterAPI(fs)
+	c.Edge.RegisterEdge(fs)
 	fs.Var(&c.DirectoryMirrors, "directory-mirror", "upstream directory nodes to mirror read-only, name=host:port, comma-separated or repeated (a region mirroring its districts)")
 	fs.BoolVar(&c.Demo, "demo", false, "load the fictional demo directory (organizations and services of the programmes' territories); development key only")
 }

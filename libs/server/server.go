@@ -81,12 +81,12 @@ func New(cfg Config) (*Server, error) {
 		maxRecv = 4 << 20
 	}
 	s.grpc = grpc.NewServer(
-		grpc.StatsHandler(otelgrpc.NewServerHandler(
+		grpc.StatsHandler(codeOnly(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(cfg.Telemetry.TracerProvider),
 			otelgrpc.WithMeterProvider(cfg.Telemetry.MeterProvider),
 			otelgrpc.WithPropagators(cfg.Telemetry.Propagator),
 			otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
-		)),
+		))),
 		grpc.MaxRecvMsgSize(maxRecv),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoverOpt),
@@ -153,13 +153,14 @@ func (s *Server) InProcessConn(opts ...grpc.DialOption) (*grpc.ClientConn, error
 	return conn, nil
 }
 
-// ClientStatsHandler traces and measures outgoing calls with the process's telemetry.
+// ClientStatsHandler traces and measures outgoing calls with the process's telemetry
+// (status codes without their messages, which may carry ids).
 func ClientStatsHandler(tel *telemetry.Telemetry) stats.Handler {
-	return otelgrpc.NewClientHandler(
+	return codeOnly(otelgrpc.NewClientHandler(
 		otelgrpc.WithTracerProvider(tel.TracerProvider),
 		otelgrpc.WithMeterProvider(tel.MeterProvider),
 		otelgrpc.WithPropagators(tel.Propagator),
-	)
+	))
 }
 
 // Shutdown marks every service NOT_SERVING, lets in-flight calls finish until ctx is done,

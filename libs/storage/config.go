@@ -18,7 +18,8 @@ type Config struct {
 	MaxConns      int32  // PostgreSQL pool size (0 = pgx default)
 	// TracerProvider traces each SQL statement; nil = not traced.
 	TracerProvider trace.TracerProvider
-	// MeterProvider receives PostgreSQL pool usage; nil = not measured.
+	// MeterProvider receives the connection pools' usage (PostgreSQL's and the embedded
+	// store's); nil = not measured.
 	MeterProvider metric.MeterProvider
 }
 
@@ -38,6 +39,6 @@ func (c Config) Postgres(pc postgres.Config) postgres.Config {
 // file and telemetry settings.
 func (c Config) SQLite(lc sqlite.Config) sqlite.Config {
 	lc.Path = c.SQLitePath
-	lc.TracerProvider = c.TracerProvider
+	lc.TracerProvider, lc.MeterProvider = c.TracerProvider, c.MeterProvider
 	return lc
 }

@@ -18,12 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 )
@@ -35,8 +34,12 @@ type Config struct {
 	Environment    string // deployment.environment.name, e.g. "dev", "production"
 	LogLevel       slog.Level
 	LogOutput      io.Writer // where JSON logs go; nil = stderr
-	// Getenv reads the OTEL_* variables; nil = os.Getenv. Tests pass their own.
+	// Getenv reads the OTEL_* variables that choose the resource, the sampler and the
+	// console exporter; nil = os.Getenv. Tests pass their own. (The OTLP exporters read
+	// their own OTEL_EXPORTER_OTLP_* settings from the process environment.)
 	Getenv func(string) string
+	// ConsoleOutput is where OTEL_TRACES_EXPORTER=console writes spans; nil = stdout.
+	ConsoleOutput io.Writer
 	// SpanProcessors are added to the tracer provider besides the exporter's (tests
 	// record spans with tracetest.SpanRecorder).
 	SpanProcessors []sdktrace.SpanProcessor
@@ -53,42 +56,39 @@ type Telemetry struct {
 	shutdown       []func(context.Context) error
 }
 
-// New builds the providers. Traces: OTEL_TRACES_EXPORTER (otlp, console, none) as the
-// OpenTelemetry specification defines it, except that with neither it nor an
-// OTEL_EXPORTER_OTLP_*ENDPOINT set, nothing is exported (a first run must not spam
-// connection errors to a collector that is not there). Metrics are always served on
-// MetricsHandler; OTEL_METRICS_EXPORTER=otlp|console pushes them too.
+// New builds the providers. The resource is cfg's service name, version and environment,
+// overridden by OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME as the specification says;
+// the sampler is OTEL_TRACES_SAMPLER/OTEL_TRACES_SAMPLER_ARG (default parentbased_always_on).
+// Traces: OTEL_TRACES_EXPORTER (otlp, console, none) as the OpenTelemetry specification
+// defines it, except that with neither it nor an OTEL_EXPORTER_OTLP_*ENDPOINT set, nothing
+// is exported (a first run must not spam connection errors to a collector that is not
+// there). Metrics are always served on MetricsHandler; OTEL_METRICS_EXPORTER=otlp|console
+// pushes them too.
 func New(ctx context.Context, cfg Config) (*Telemetry, error) {
 	getenv := cfg.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL,
-		semconv.ServiceName(cfg.ServiceName),
-		semconv.ServiceVersion(cfg.ServiceVersion),
-		semconv.DeploymentEnvironmentNameKey.String(cfg.Environment),
-	))
+	res, err := newResource(ctx, cfg, getenv)
 	if err != nil {
-		return nil, fmt.Errorf("telemetry resource: %w", err)
+		return nil, err
+	}
+	sampler, err := newSampler(getenv)
+	if err != nil {
+		return nil, err
 	}
 	t := &Telemetry{
 		Propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		registry:   prometheus.NewRegistry(),
 	}
 
-	spanExporter, err := autoexport.NewSpanExporter(ctx, autoexport.WithFallbackSpanExporter(
-		func(ctx context.Context) (sdktrace.SpanExporter, error) {
-			if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
-				return nil, nil // nothing configured: export nothing
-			}
-			return autoexport.NewSpanExporter(ctx) // OTLP, per the specification's default
-		}))
+	spanExporter, err := newSpanExporter(ctx, cfg, getenv)
 	if err != nil {
 		return nil, fmt.Errorf("trace exporter: %w", err)
 	}
 	tpOpts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+		sdktrace.WithSampler(sampler),
 	}
 	if spanExporter != nil && !autoexport.IsNoneSpanExporter(spanExporter) {
 		if getenv("OTEL_TRACES_EXPORTER") == "console" {
@@ -133,6 +133,25 @@ func New(ctx context.Context, cfg Config) (*Telemetry, error) {
 	}
 	t.Logger = slog.New(NewTraceHandler(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	return t, nil
+}
+
+// newSpanExporter picks the trace exporter: OTEL_TRACES_EXPORTER as the specification defines
+// it (otlp, console, none), except that with neither it nor an OTLP endpoint set nothing is
+// exported. The console exporter writes to cfg.ConsoleOutput.
+func newSpanExporter(ctx context.Context, cfg Config, getenv func(string) string) (sdktrace.SpanExporter, error) {
+	switch getenv("OTEL_TRACES_EXPORTER") {
+	case "console":
+		out := cfg.ConsoleOutput
+		if out == nil {
+			out = os.Stdout
+		}
+		return stdouttrace.New(stdouttrace.WithWriter(out))
+	case "":
+		if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+			return nil, nil // nothing configured: export nothing
+		}
+	}
+	return autoexport.NewSpanExporter(ctx)
 }
 
 // MetricsHandler serves the process's metrics in the Prometheus text format.

@@ -64,6 +64,13 @@ func (n *node) token(t testing.TB, p auth.Principal) string {
 // on PostgreSQL when databaseURL is set, and stops it (checking a clean exit) at cleanup.
 func startNode(t testing.TB, databaseURL string, extraArgs ...string) *node {
 	t.Helper()
+	return startNodeTelemetry(t, databaseURL, nil, extraArgs...)
+}
+
+// startNodeTelemetry is startNode with the telemetry configuration edited by edit (nil: the
+// default, every span recorded in node.spans and nothing exported).
+func startNodeTelemetry(t testing.TB, databaseURL string, edit func(*telemetry.Config), extraArgs ...string) *node {
+	t.Helper()
 	n := &node{dataDir: t.TempDir(), spans: tracetest.NewSpanRecorder()}
 	var cfg config.Serve
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -77,11 +84,15 @@ func startNode(t testing.TB, databaseURL string, extraArgs ...string) *node {
 	}
 	n.dataDir = cfg.Storage.DataDir // extraArgs may name one: a restart on the same data
 	ctx, cancel := context.WithCancel(context.Background())
-	tel, err := telemetry.New(ctx, telemetry.Config{
+	telCfg := telemetry.Config{
 		ServiceName: "ponte-test", LogOutput: io.Discard,
 		Getenv:         func(string) string { return "" },
 		SpanProcessors: []sdktrace.SpanProcessor{n.spans},
-	})
+	}
+	if edit != nil {
+		edit(&telCfg)
+	}
+	tel, err := telemetry.New(ctx, telCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,8 @@ func (a *App) startGateway(ctx context.Context) error {
 		Ready:        a.Ready,
 		Version:      a.version,
 		API:          gateway.APIInfo{PublicURL: a.cfg.API.PublicURL, ContactEmail: a.cfg.API.ContactEmail},
+
+		TraceClientInfo: a.cfg.Edge.TraceClientInfo,
 	}, backends)
 	if err != nil {
 		return err

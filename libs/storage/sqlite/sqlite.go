@@ -27,6 +27,8 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/ponte-network/ponte/libs/storage/migration"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 	msqlite "modernc.org/sqlite"
@@ -39,6 +41,10 @@ type Config struct {
 	Path           string               // database file, created with its directory if missing
 	Migrations     fs.FS                // the service's goose SQL migrations (sqlite3 dialect, files at the FS root); may be nil
 	TracerProvider trace.TracerProvider // optional: statements become spans via otelsql (no argument values)
+	// MeterProvider, if set, receives the connection pools' usage (otelsql's db.sql.connection.*
+	// metrics, as the PostgreSQL store exports pgxpool's), labelled with ponte.schema (the file's
+	// base name, as the service's PostgreSQL schema) and ponte.pool ("read" or "write").
+	MeterProvider metric.MeterProvider
 }
 
 const (
@@ -63,6 +69,7 @@ type DB struct {
 
 	targets versions
 	sql     statements
+	metrics []metric.Registration // pool metrics callbacks, unregistered by Close
 	signal  changelog.Broadcaster // wakes watchers after each local commit
 
 	pollInterval time.Duration
@@ -168,6 +175,13 @@ func Open(ctx context.Context, cfg Config) (_ *DB, err error) {
 		_ = read.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	var metrics []metric.Registration
+	if cfg.MeterProvider != nil {
+		if metrics, err = cfg.registerPoolMetrics(read, write); err != nil {
+			_ = read.Close()
+			return nil, fmt.Errorf("open sqlite: pool metrics: %w", err)
+		}
+	}
 	serviceVersion := "0"
 	if cfg.Migrations != nil {
 		serviceVersion = "(SELECT coalesce(max(version_id), 0) FROM " + serviceVersionTable + ")"
@@ -176,6 +190,7 @@ func Open(ctx context.Context, cfg Config) (_ *DB, err error) {
 		Read:    read,
 		Write:   write,
 		targets: targets,
+		metrics: metrics,
 		sql: statements{
 			versions: "SELECT (SELECT coalesce(max(version_id), 0) FROM " + changelogVersionTable + "), " + serviceVersion,
 		},
@@ -295,7 +310,32 @@ func (db *DB) Ready(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.Read.Close(), db.Write.Close())
+	var errs []error
+	for _, r := range db.metrics {
+		errs = append(errs, r.Unregister())
+	}
+	return errors.Join(append(errs, db.Read.Close(), db.Write.Close())...)
+}
+
+// registerPoolMetrics reports the read and write pools' database/sql statistics.
+func (c Config) registerPoolMetrics(read, write *sql.DB) ([]metric.Registration, error) {
+	schema := strings.TrimSuffix(filepath.Base(c.Path), filepath.Ext(c.Path))
+	var regs []metric.Registration
+	for _, p := range []struct {
+		name string
+		db   *sql.DB
+	}{{"read", read}, {"write", write}} {
+		reg, err := otelsql.RegisterDBStatsMetrics(p.db, otelsql.WithMeterProvider(c.MeterProvider),
+			otelsql.WithAttributes(semconv.DBSystemNameSQLite, attribute.String("ponte.schema", schema), attribute.String("ponte.pool", p.name)))
+		if err != nil {
+			for _, r := range regs {
+				_ = r.Unregister()
+			}
+			return nil, err
+		}
+		regs = append(regs, reg)
+	}
+	return regs, nil
 }
 
 // feed reads the log of one DB.

@@ -17,6 +17,9 @@ import (
 	"testing/fstest"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -390,6 +393,53 @@ func TestTracingRecordsStatementsWithoutArguments(t *testing.T) {
 	t.Logf("spans: %v", names)
 	if !slices.Contains(names, "sql.conn.exec") && !slices.Contains(names, "sql.stmt.exec") {
 		t.Fatalf("span names %v, want statement spans", names)
+	}
+}
+
+func TestPoolMetricsAreExportedPerPoolUntilClose(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	cfg := testConfig(t)
+	cfg.MeterProvider = mp
+	db, err := Open(testContext(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// maxOpen reads db.sql.connection.max_open per pool.
+	maxOpen := func() map[string]int64 {
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(testContext(t), &rm); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != "db.sql.connection.max_open" {
+					continue
+				}
+				for _, dp := range m.Data.(metricdata.Gauge[int64]).DataPoints {
+					pool, _ := dp.Attributes.Value("ponte.pool")
+					schema, _ := dp.Attributes.Value("ponte.schema")
+					if schema != attribute.StringValue("service") {
+						t.Errorf("pool metric labelled ponte.schema=%q, want the file's base name", schema.Emit())
+					}
+					out[pool.Emit()] = dp.Value
+				}
+			}
+		}
+		return out
+	}
+	got := maxOpen()
+	if got["write"] != 1 || got["read"] < 4 {
+		t.Errorf("max open connections per pool = %v, want write 1 and read at least 4", got)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := maxOpen(); len(got) != 0 {
+		t.Errorf("a closed store still reports pool metrics: %v", got)
 	}
 }
 
