@@ -20,7 +20,8 @@ import (
 const Domain = "ponte"
 
 // From maps err to a gRPC status error. Store kinds map to NotFound, AlreadyExists,
-// Aborted (stale etag or version, as AIP-154 asks) and FailedPrecondition; statuses pass
+// Aborted (stale etag or version, as AIP-154 asks), FailedPrecondition and Unavailable
+// (the database cannot be reached: clients retry); statuses pass
 // through; context errors keep their meaning; anything else becomes Internal with a
 // generic message, and the returned error still unwraps to err for the server's log.
 func From(err error) error {
@@ -43,6 +44,8 @@ func From(err error) error {
 		code, reason = codes.Aborted, "VERSION_CONFLICT"
 	case errors.Is(err, storage.ErrFailedPrecondition):
 		code, reason = codes.FailedPrecondition, "FAILED_PRECONDITION"
+	case errors.Is(err, storage.ErrUnavailable):
+		code, reason = codes.Unavailable, "STORE_UNAVAILABLE"
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request canceled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -75,6 +78,8 @@ func kindMessage(c codes.Code) string {
 		return "already exists"
 	case codes.Aborted:
 		return "the record changed since it was read: read it again and retry"
+	case codes.Unavailable:
+		return "the database is unavailable: retry later"
 	default:
 		return "the request cannot be carried out in the record's current state"
 	}

@@ -30,6 +30,7 @@ func TestFrom(t *testing.T) {
 		{"a store error keeps its caller-facing message", storage.Errorf(storage.ErrAlreadyExists, "district %s exists", "ambito-a"), codes.AlreadyExists, "district ambito-a exists", "ALREADY_EXISTS", ""},
 		{"a stale etag is Aborted, as AIP-154 asks", fmt.Errorf("update: %w", storage.ErrConflict), codes.Aborted, "the record changed since it was read: read it again and retry", "VERSION_CONFLICT", ""},
 		{"a field error names its field", storage.FieldErrorf(storage.ErrFailedPrecondition, "territory.municipality_codes", "taken"), codes.FailedPrecondition, "taken", "FAILED_PRECONDITION", "territory.municipality_codes"},
+		{"an unreachable database is Unavailable, so that clients retry", fmt.Errorf("begin: %w", storage.ErrUnavailable), codes.Unavailable, "the database is unavailable: retry later", "STORE_UNAVAILABLE", ""},
 		{"a status passes through", status.Error(codes.PermissionDenied, "no"), codes.PermissionDenied, "no", "", ""},
 		{"a cancelled context stays cancelled", fmt.Errorf("query: %w", context.Canceled), codes.Canceled, "request canceled", "", ""},
 		{"an unknown error is Internal and hides its text", fmt.Errorf("insert: %w", secret), codes.Internal, "internal error", "", ""},

@@ -19,6 +19,9 @@ var (
 	ErrConflict = errors.New("version conflict")
 	// ErrFailedPrecondition: the write is refused in the record's current state.
 	ErrFailedPrecondition = errors.New("failed precondition")
+	// ErrUnavailable: the database cannot be reached now (connection refused or lost,
+	// server shutting down, embedded store locked too long); the caller may retry.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Error is a store failure with a message meant for the API caller (no SQL, no
