@@ -15,9 +15,10 @@ import (
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 
 	"github.com/ponte-network/ponte/libs/auth"
+	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/storage/postgres/pgtest"
 	"github.com/ponte-network/ponte/libs/territory"
-	pgstore "github.com/ponte-network/ponte/services/cases/store/postgres"
+	"github.com/ponte-network/ponte/services/cases/store/sqlcore"
 )
 
 // BenchmarkBatchUpsertVsCopy sends new cases to PostgreSQL through BatchUpsertCases over
@@ -47,7 +48,7 @@ func benchUpsertVsCopy(b *testing.B, inFlight int) {
 	const perOp, batch = 10000, 1000
 	ctx := context.Background()
 	url := pgtest.NewDatabase(b)
-	st, err := pgstore.Open(ctx, pgstore.Config(url))
+	st, err := sqlcore.Open(ctx, storage.Config{DatabaseURL: url})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func benchUpsertVsCopy(b *testing.B, inFlight int) {
 	b.Cleanup(func() { _ = pg.Close(ctx) })
 	// The reference: a plain table with the cases table's columns and types, no index,
 	// key or trigger, into which the very rows batchUpsert wrote are COPYed.
-	if _, err := pg.Exec(ctx, `CREATE TABLE public.copy_target (LIKE `+pgstore.Schema+`.cases)`); err != nil {
+	if _, err := pg.Exec(ctx, `CREATE TABLE public.copy_target (LIKE `+sqlcore.Schema+`.cases)`); err != nil {
 		b.Fatal(err)
 	}
 
@@ -102,7 +103,7 @@ func benchUpsertVsCopy(b *testing.B, inFlight int) {
 		b.StopTimer()
 		var columns []string
 		var rows [][]any
-		res, err := pg.Query(ctx, `SELECT * FROM `+pgstore.Schema+`.cases WHERE source = 'bench' AND external_id LIKE $1`, fmt.Sprintf("B%d-%%", op))
+		res, err := pg.Query(ctx, `SELECT * FROM `+sqlcore.Schema+`.cases WHERE source = 'bench' AND external_id LIKE $1`, fmt.Sprintf("B%d-%%", op))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -118,7 +118,6 @@ package cases
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"google.golang.org/grpc"
 
@@ -128,8 +127,7 @@ import (
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/cases/store"
-	pgstore "github.com/ponte-network/ponte/services/cases/store/postgres"
-	litestore "github.com/ponte-network/ponte/services/cases/store/sqlite"
+	"github.com/ponte-network/ponte/services/cases/store/sqlcore"
 )
 
 // Deps is what the cases service needs from the process.
@@ -186,24 +184,14 @@ type StoreConfig = storage.Config
 // OpenStore opens the configured store (PostgreSQL, or the embedded store when no
 // database URL is given) and applies its migrations.
 func OpenStore(ctx context.Context, cfg StoreConfig) (store.Store, error) {
-	if !cfg.Embedded() {
-		return pgstore.Open(ctx, cfg.Postgres(pgstore.Config(cfg.DatabaseURL)))
-	}
-	if cfg.SQLitePath == "" {
-		return nil, errors.New("cases store: neither a database URL nor an embedded store path")
-	}
-	st, err := litestore.Open(ctx, cfg.SQLite(litestore.Config(cfg.SQLitePath)))
+	st, err := sqlcore.Open(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("embedded store %s: %w", cfg.SQLitePath, err)
+		return nil, err // not a typed nil in the interface
 	}
 	return st, nil
 }
 
 // MigrateStore applies the service's migrations without serving.
 func MigrateStore(ctx context.Context, cfg StoreConfig) error {
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	return st.Close()
+	return sqlcore.Migrate(ctx, cfg)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,11 +18,10 @@ import (
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 
 	"github.com/ponte-network/ponte/libs/auth"
-	"github.com/ponte-network/ponte/libs/storage/postgres/pgtest"
+	"github.com/ponte-network/ponte/libs/storage/storagetest"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/cases/store"
-	pgstore "github.com/ponte-network/ponte/services/cases/store/postgres"
-	litestore "github.com/ponte-network/ponte/services/cases/store/sqlite"
+	"github.com/ponte-network/ponte/services/cases/store/sqlcore"
 )
 
 // stores runs f on a server over each store: the embedded one and PostgreSQL.
@@ -32,18 +30,8 @@ func stores(t *testing.T, f func(t *testing.T, s *server)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		st, err := litestore.Open(context.Background(), litestore.Config(filepath.Join(t.TempDir(), "cases.db")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		f(t, &server{store: st, catalog: cat})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		st, err := pgstore.Open(context.Background(), pgstore.Config(pgtest.NewDatabase(t)))
+	storagetest.Both(t, sqlcore.Migrations(), func(t *testing.T, newConfig storagetest.NewConfig) {
+		st, err := OpenStore(context.Background(), newConfig(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,6 @@
-// Package store is the cases service's repository interface. Implementations (postgres,
-// sqlite) share their SQL (internal/sqlcore) and must pass storetest.Run.
+// Package store is the cases service's repository interface. Its implementation,
+// sqlcore, is one SQL core on both databases (PostgreSQL and the embedded SQLite, through
+// libs/storage/sqlstore) and must pass storetest.Run on both.
 //
 // Every method takes the Actor (who calls, through which method) and, for records that
 // already exist, the Scope (which records the caller may reach). A record outside the

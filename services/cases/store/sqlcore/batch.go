@@ -10,6 +10,7 @@ import (
 
 	"github.com/ponte-network/ponte/libs/changelog"
 	"github.com/ponte-network/ponte/libs/storage"
+	"github.com/ponte-network/ponte/libs/storage/sqlstore"
 	"github.com/ponte-network/ponte/services/cases/store"
 )
 
@@ -27,7 +28,7 @@ type caseKey struct{ source, external string }
 // is processed after the items before it are written, against their result.
 func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scope, items []store.UpsertItem) ([]*casesv1.CaseUpsertResult, error) {
 	var out []*casesv1.CaseUpsertResult
-	err := c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
 		out = make([]*casesv1.CaseUpsertResult, 0, len(items))
 		existing, err := c.casesByKey(ctx, q, items)
 		if err != nil {
@@ -107,7 +108,7 @@ func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scop
 
 // casesByKey reads the stored cases (deleted too) with the items' keys, by source so
 // that the (source, external_id) index serves the lookup.
-func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (map[caseKey]caseRow, error) {
+func (c *Core) casesByKey(ctx context.Context, q sqlstore.Q, items []store.UpsertItem) (map[caseKey]caseRow, error) {
 	bySource := map[string][]string{}
 	var sources []string
 	for _, it := range items {
@@ -128,7 +129,7 @@ func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (m
 	}
 	for _, src := range sources {
 		var err error
-		if _, ok := q.(ArrayQ); ok {
+		if _, ok := q.(sqlstore.ArrayQ); ok {
 			// One probe of the (source, external_id) index per key, whatever the planner
 			// believes of the table: "external_id = ANY(...)" is planned from statistics,
 			// and with stale ones (a table that grew since the last ANALYZE) it reads
@@ -140,7 +141,7 @@ func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (m
 				CROSS JOIN LATERAL (SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND c.external_id = k.external_id LIMIT 1) c`,
 				[]any{bySource[src], src}, each)
 		} else {
-			err = eachIn(q, "c.external_id", bySource[src], func(cond string, args []any) error {
+			err = sqlstore.EachIn(q, "c.external_id", bySource[src], func(cond string, args []any) error {
 				return q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND `+cond, append([]any{src}, args...), each)
 			})
 		}
@@ -152,7 +153,7 @@ func (c *Core) casesByKey(ctx context.Context, q Q, items []store.UpsertItem) (m
 }
 
 // reachablePersons returns which of the items' persons are live and within s.
-func (c *Core) reachablePersons(ctx context.Context, q Q, s store.Scope, items []store.UpsertItem) (map[string]bool, error) {
+func (c *Core) reachablePersons(ctx context.Context, q sqlstore.Q, s store.Scope, items []store.UpsertItem) (map[string]bool, error) {
 	var ids []string
 	seen := map[string]bool{}
 	for _, it := range items {
@@ -162,7 +163,7 @@ func (c *Core) reachablePersons(ctx context.Context, q Q, s store.Scope, items [
 		}
 	}
 	out := map[string]bool{}
-	err := eachIn(q, "p.id", ids, func(in string, args []any) error {
+	err := sqlstore.EachIn(q, "p.id", ids, func(in string, args []any) error {
 		cond := personCond(s, &args)
 		return q.Query(ctx, `SELECT p.id FROM persons p WHERE p.deleted = 0 AND `+in+` AND `+cond, args,
 			func(scan func(...any) error) error {
@@ -182,7 +183,7 @@ func (c *Core) reachablePersons(ctx context.Context, q Q, s store.Scope, items [
 
 // insertCases writes new cases (version 1) with one multi-row INSERT, and their change
 // and audit entries.
-func (c *Core) insertCases(ctx context.Context, q Q, a store.Actor, log changelog.Appender, ks []*casesv1.Case) error {
+func (c *Core) insertCases(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, ks []*casesv1.Case) error {
 	if len(ks) == 0 {
 		return nil
 	}
@@ -204,7 +205,7 @@ func (c *Core) insertCases(ctx context.Context, q Q, a store.Actor, log changelo
 		log.Append(e)
 		audits = append(audits, caseAudit(store.ActionCreate, k))
 	}
-	if err := insertRows(ctx, q, "cases", caseColumns, rows); errors.Is(err, ErrUnique) {
+	if err := sqlstore.InsertRows(ctx, q, "cases", caseColumns, rows); errors.Is(err, sqlstore.ErrUnique) {
 		return storage.Errorf(store.ErrConflict, "another writer created some of these cases at the same time: send the batch again")
 	} else if err != nil {
 		return fmt.Errorf("insert cases: %w", err)

@@ -1,8 +1,9 @@
-// Package sqlcore is the cases store written once for both databases: the tables are
-// the same on PostgreSQL and SQLite (times as Unix microseconds, booleans as 0/1,
-// records as protojson documents beside the columns queries filter on), the SQL uses
-// "?" placeholders (the PostgreSQL adapter numbers them), so the two stores give the
-// same answers by construction.
+// Package sqlcore is the cases store written once for both databases, on the storage kit
+// (libs/storage/sqlstore): the tables are the same on PostgreSQL and SQLite (times as
+// Unix microseconds, booleans as 0/1, records as protojson documents beside the columns
+// queries filter on), the SQL uses "?" placeholders (the PostgreSQL adapter numbers
+// them), so the two stores give the same answers by construction. Open opens it on
+// either database; the migrations of each dialect are under migrations/.
 package sqlcore
 
 import (
@@ -22,109 +23,19 @@ import (
 
 	"github.com/ponte-network/ponte/libs/changelog"
 	"github.com/ponte-network/ponte/libs/storage"
+	"github.com/ponte-network/ponte/libs/storage/sqlstore"
 	"github.com/ponte-network/ponte/services/cases/store"
 )
 
-// ErrUnique is what an adapter returns (wrapped) for a unique-constraint violation.
-var ErrUnique = errors.New("unique constraint violated")
-
-// Q runs statements, in a transaction or not.
-type Q interface {
-	// Exec runs a statement and returns the number of rows it affected.
-	Exec(ctx context.Context, query string, args ...any) (int64, error)
-	// Query runs a query and calls each for every row.
-	Query(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error
-}
-
-// Copier is implemented by a Q that can bulk-load rows (PostgreSQL's COPY); others get
-// multi-row INSERTs.
-type Copier interface {
-	// CopyFrom loads rows into table's columns and returns how many it loaded.
-	CopyFrom(ctx context.Context, table string, columns []string, rows [][]any) (int64, error)
-}
-
-// ArrayQ is implemented by a Q that takes a list of values as one text-array parameter
-// (PostgreSQL: "column = ANY(?::text[])"): one statement, planned once, whatever the
-// list's length. Others get IN lists of at most inChunk values.
-type ArrayQ interface {
-	// TextArrays marks the Q; it does nothing.
-	TextArrays()
-}
-
-// inChunk is how many values an IN list holds at most.
-const inChunk = 500
-
-// eachIn calls fn with the condition "column is one of values" and its arguments: once
-// with an array parameter when q takes arrays, else once per chunk of an IN list.
-func eachIn(q Q, column string, values []string, fn func(cond string, args []any) error) error {
-	if len(values) == 0 {
-		return nil
-	}
-	if _, ok := q.(ArrayQ); ok {
-		return fn(column+" = ANY(?::text[])", []any{values})
-	}
-	for start := 0; start < len(values); start += inChunk {
-		chunk := values[start:min(start+inChunk, len(values))]
-		args := make([]any, len(chunk))
-		for i, v := range chunk {
-			args[i] = v
-		}
-		if err := fn(column+" IN ("+placeholders(len(chunk))+")", args); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// insertRows writes rows into table: by COPY when q can, else by multi-row INSERTs.
-func insertRows(ctx context.Context, q Q, table string, columns []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	if cp, ok := q.(Copier); ok {
-		_, err := cp.CopyFrom(ctx, table, columns, rows)
-		return err
-	}
-	per := max(1, 3000/len(columns))
-	row := "(" + placeholders(len(columns)) + ")"
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(start+per, len(rows))]
-		args := make([]any, 0, len(chunk)*len(columns))
-		for _, r := range chunk {
-			args = append(args, r...)
-		}
-		_, err := q.Exec(ctx, `INSERT INTO `+table+` (`+strings.Join(columns, ", ")+`) VALUES `+
-			strings.TrimSuffix(strings.Repeat(row+", ", len(chunk)), ", "), args...)
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// DB is what a database adapter provides.
-type DB interface {
-	// Read returns a reader outside any transaction.
-	Read() Q
-	// Write runs fn in a write transaction that commits with the change-log entries fn appends.
-	Write(ctx context.Context, fn func(ctx context.Context, q Q, log changelog.Appender) error) error
-	// Feed is the change feed.
-	Feed() changelog.Feed
-	// Ready checks the schema.
-	Ready(ctx context.Context) error
-	// Close releases connections.
-	Close() error
-}
-
 // Core implements store.Store on a DB.
 type Core struct {
-	db DB
+	db sqlstore.DB
 }
 
 var _ store.Store = (*Core)(nil)
 
 // New returns the store on db.
-func New(db DB) *Core { return &Core{db: db} }
+func New(db sqlstore.DB) *Core { return &Core{db: db} }
 
 func nowUs() int64 { return time.Now().UnixMicro() }
 
@@ -133,10 +44,6 @@ func ts(us int64) *timestamppb.Timestamp { return timestamppb.New(time.UnixMicro
 var marshal = protojson.MarshalOptions{}
 
 // ---------------------------------------------------------------- scopes
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
 
 // caseCond is the SQL condition of a case (alias c) lying within s.
 func caseCond(s store.Scope, args *[]any) string {
@@ -149,7 +56,7 @@ func caseCond(s store.Scope, args *[]any) string {
 		*args = append(*args, s.Organization)
 	}
 	if len(s.Districts) > 0 {
-		parts = append(parts, "c.district_code IN ("+placeholders(len(s.Districts))+")")
+		parts = append(parts, "c.district_code IN ("+sqlstore.Placeholders(len(s.Districts))+")")
 		for _, d := range s.Districts {
 			*args = append(*args, d)
 		}
@@ -189,13 +96,13 @@ type auditRow struct {
 
 var auditColumns = []string{"time_us", "subject", "organization_id", "method", "action", "record_type", "record_id", "district_code", "municipality_code"}
 
-func (c *Core) audit(ctx context.Context, q Q, a store.Actor, rows []auditRow) error {
+func (c *Core) audit(ctx context.Context, q sqlstore.Q, a store.Actor, rows []auditRow) error {
 	now := nowUs()
 	values := make([][]any, len(rows))
 	for i, r := range rows {
 		values[i] = []any{now, a.Subject, a.Organization, a.Method, r.action, r.recordType, r.recordID, r.district, r.municipality}
 	}
-	if err := insertRows(ctx, q, "audit_events", auditColumns, values); err != nil {
+	if err := sqlstore.InsertRows(ctx, q, "audit_events", auditColumns, values); err != nil {
 		return fmt.Errorf("append audit events: %w", err)
 	}
 	return nil
@@ -207,7 +114,7 @@ func (c *Core) auditRead(ctx context.Context, a store.Actor, rows []auditRow) er
 	if len(rows) == 0 {
 		return nil
 	}
-	return c.db.Write(ctx, func(ctx context.Context, q Q, _ changelog.Appender) error {
+	return c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, _ changelog.Appender) error {
 		return c.audit(ctx, q, a, rows)
 	})
 }
@@ -217,9 +124,9 @@ func caseAudit(action string, k *casesv1.Case) auditRow {
 }
 
 // personPlaces returns, per person id, the district and municipality of their first live case.
-func personPlaces(ctx context.Context, q Q, ids []string) (map[string][2]string, error) {
+func personPlaces(ctx context.Context, q sqlstore.Q, ids []string) (map[string][2]string, error) {
 	out := map[string][2]string{}
-	err := eachIn(q, "person_id", ids, func(cond string, args []any) error {
+	err := sqlstore.EachIn(q, "person_id", ids, func(cond string, args []any) error {
 		return q.Query(ctx, `SELECT person_id, district_code, municipality_code FROM cases
 			WHERE deleted = 0 AND `+cond+` ORDER BY id`, args,
 			func(scan func(...any) error) error {
@@ -239,7 +146,7 @@ func personPlaces(ctx context.Context, q Q, ids []string) (map[string][2]string,
 	return out, nil
 }
 
-func personAudits(ctx context.Context, q Q, action string, ids []string) ([]auditRow, error) {
+func personAudits(ctx context.Context, q sqlstore.Q, action string, ids []string) ([]auditRow, error) {
 	places, err := personPlaces(ctx, q, ids)
 	if err != nil {
 		return nil, err
@@ -265,7 +172,7 @@ func (c *Core) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]*cas
 	if !f.All {
 		var parts []string
 		if len(f.Districts) > 0 {
-			parts = append(parts, "district_code IN ("+placeholders(len(f.Districts))+")")
+			parts = append(parts, "district_code IN ("+sqlstore.Placeholders(len(f.Districts))+")")
 			for _, d := range f.Districts {
 				args = append(args, d)
 			}
@@ -362,10 +269,10 @@ func (c *Core) CreatePerson(ctx context.Context, a store.Actor, p *casesv1.Perso
 		return nil, fmt.Errorf("person document: %w", err)
 	}
 	now := nowUs()
-	err = c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+	err = c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
 		_, err := q.Exec(ctx, `INSERT INTO persons (id, organization_id, version, deleted, create_us, update_us, doc) VALUES (?, ?, 1, 0, ?, ?, ?)`,
 			p.Id, p.OrganizationId, now, now, doc)
-		if errors.Is(err, ErrUnique) {
+		if errors.Is(err, sqlstore.ErrUnique) {
 			return storage.FieldErrorf(store.ErrAlreadyExists, "person.id", "person %s already exists", p.Id)
 		}
 		if err != nil {
@@ -381,7 +288,7 @@ func (c *Core) CreatePerson(ctx context.Context, a store.Actor, p *casesv1.Perso
 	return p, nil
 }
 
-func (c *Core) persons(ctx context.Context, q Q, s store.Scope, where string, args []any, tail string) ([]*casesv1.Person, error) {
+func (c *Core) persons(ctx context.Context, q sqlstore.Q, s store.Scope, where string, args []any, tail string) ([]*casesv1.Person, error) {
 	cond := personCond(s, &args)
 	var out []*casesv1.Person
 	err := q.Query(ctx, `SELECT `+personCols+` FROM persons p WHERE p.deleted = 0 AND `+where+` AND `+cond+` ORDER BY p.id`+tail, args,
@@ -452,7 +359,7 @@ func (c *Core) ListPersons(ctx context.Context, a store.Actor, s store.Scope, af
 // UpdatePerson implements store.Store.
 func (c *Core) UpdatePerson(ctx context.Context, a store.Actor, s store.Scope, id string, fn store.PersonMutator) (*casesv1.Person, error) {
 	var out *casesv1.Person
-	err := c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
 		ps, err := c.persons(ctx, q, s, "p.id = ?", []any{id}, "")
 		if err != nil {
 			return err
@@ -496,7 +403,7 @@ func (c *Core) UpdatePerson(ctx context.Context, a store.Actor, s store.Scope, i
 
 // DeletePerson implements store.Store.
 func (c *Core) DeletePerson(ctx context.Context, a store.Actor, s store.Scope, id, etag string) error {
-	return c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+	return c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
 		ps, err := c.persons(ctx, q, s, "p.id = ?", []any{id}, "")
 		if err != nil {
 			return err
@@ -571,7 +478,7 @@ func caseChange(k *casesv1.Case, op changelog.Op) (changelog.Entry, error) {
 	return changelog.Entry{Topic: store.TopicCase, Key: k.GetId(), Op: op, Payload: payload}, nil
 }
 
-func (c *Core) cases(ctx context.Context, q Q, s store.Scope, where string, args []any, tail string) ([]caseRow, error) {
+func (c *Core) cases(ctx context.Context, q sqlstore.Q, s store.Scope, where string, args []any, tail string) ([]caseRow, error) {
 	cond := caseCond(s, &args)
 	var out []caseRow
 	err := q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE `+where+` AND `+cond+` ORDER BY c.id`+tail, args,
@@ -594,9 +501,9 @@ func caseNotFound(id string) error {
 }
 
 // birthDates returns the birth dates of the persons with these ids that exist.
-func birthDates(ctx context.Context, q Q, ids []string) (map[string]string, error) {
+func birthDates(ctx context.Context, q sqlstore.Q, ids []string) (map[string]string, error) {
 	out := map[string]string{}
-	err := eachIn(q, "id", ids, func(cond string, args []any) error {
+	err := sqlstore.EachIn(q, "id", ids, func(cond string, args []any) error {
 		return q.Query(ctx, `SELECT id, doc FROM persons WHERE `+cond, args,
 			func(scan func(...any) error) error {
 				var id, doc string
@@ -618,7 +525,7 @@ func birthDates(ctx context.Context, q Q, ids []string) (map[string]string, erro
 }
 
 // ageBand is the current age band of person id ("" without a person or birth date).
-func ageBand(ctx context.Context, q Q, id string) (string, error) {
+func ageBand(ctx context.Context, q sqlstore.Q, id string) (string, error) {
 	if id == "" {
 		return "", nil
 	}
@@ -630,7 +537,7 @@ func ageBand(ctx context.Context, q Q, id string) (string, error) {
 }
 
 // personReachable checks that person id is a live person within s.
-func (c *Core) personReachable(ctx context.Context, q Q, s store.Scope, id string) (bool, error) {
+func (c *Core) personReachable(ctx context.Context, q sqlstore.Q, s store.Scope, id string) (bool, error) {
 	ps, err := c.persons(ctx, q, s, "p.id = ?", []any{id}, "")
 	return len(ps) > 0, err
 }
@@ -640,7 +547,7 @@ func personMissing(id string) error {
 }
 
 // insertCase writes a new case (version 1) and its change and audit entries.
-func (c *Core) insertCase(ctx context.Context, q Q, a store.Actor, log changelog.Appender, k *casesv1.Case) error {
+func (c *Core) insertCase(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, k *casesv1.Case) error {
 	band, err := ageBand(ctx, q, k.PersonId)
 	if err != nil {
 		return err
@@ -655,7 +562,7 @@ func (c *Core) insertCase(ctx context.Context, q Q, a store.Actor, log changelog
 		source, external_id, version, deleted, create_us, update_us, content_hash, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?)`,
 		k.Id, k.PersonId, k.OrganizationId, k.DistrictCode, k.MunicipalityCode, int64(k.Category), int64(k.Phase),
 		k.Source, k.ExternalId, now, now, store.ContentHash(k), doc)
-	if errors.Is(err, ErrUnique) {
+	if errors.Is(err, sqlstore.ErrUnique) {
 		return storage.FieldErrorf(store.ErrAlreadyExists, "case.id", "case %s (or %s/%s) already exists", k.Id, k.Source, k.ExternalId)
 	}
 	if err != nil {
@@ -672,7 +579,7 @@ func (c *Core) insertCase(ctx context.Context, q Q, a store.Actor, log changelog
 
 // updateCase writes next over cur (version + 1) and its change and audit entries; a
 // concurrent write since cur was read is a conflict.
-func (c *Core) updateCase(ctx context.Context, q Q, a store.Actor, log changelog.Appender, cur, next *casesv1.Case) error {
+func (c *Core) updateCase(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, cur, next *casesv1.Case) error {
 	next.Id, next.CreateTime, next.AgeBand = cur.Id, cur.CreateTime, cur.AgeBand
 	if next.PersonId != cur.PersonId {
 		band, err := ageBand(ctx, q, next.PersonId)
@@ -691,7 +598,7 @@ func (c *Core) updateCase(ctx context.Context, q Q, a store.Actor, log changelog
 		WHERE id = ? AND version = ? AND deleted = 0`,
 		next.PersonId, next.OrganizationId, next.DistrictCode, next.MunicipalityCode, int64(next.Category), int64(next.Phase),
 		next.Source, next.ExternalId, now, store.ContentHash(next), doc, cur.Id, cur.Version)
-	if errors.Is(err, ErrUnique) {
+	if errors.Is(err, sqlstore.ErrUnique) {
 		return storage.FieldErrorf(store.ErrAlreadyExists, "case.external_id", "another case has source %s and external id %s", next.Source, next.ExternalId)
 	}
 	if err != nil {
@@ -723,7 +630,7 @@ func (c *Core) CreateCase(ctx context.Context, a store.Actor, s store.Scope, k *
 	if k.ExternalId == "" {
 		k.ExternalId = k.Id
 	}
-	err := c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
 		if k.PersonId != "" {
 			ok, err := c.personReachable(ctx, q, s, k.PersonId)
 			if err != nil {
@@ -828,7 +735,7 @@ func (c *Core) ListCases(ctx context.Context, a store.Actor, s store.Scope, f st
 // UpdateCase implements store.Store.
 func (c *Core) UpdateCase(ctx context.Context, a store.Actor, s store.Scope, id string, fn store.CaseMutator) (*casesv1.Case, error) {
 	var out *casesv1.Case
-	err := c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
 		rows, err := c.cases(ctx, q, s, "c.deleted = 0 AND c.id = ?", []any{id}, "")
 		if err != nil {
 			return err
@@ -867,7 +774,7 @@ func (c *Core) UpdateCase(ctx context.Context, a store.Actor, s store.Scope, id 
 
 // DeleteCase implements store.Store.
 func (c *Core) DeleteCase(ctx context.Context, a store.Actor, s store.Scope, id, etag string) error {
-	return c.db.Write(ctx, func(ctx context.Context, q Q, log changelog.Appender) error {
+	return c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
 		rows, err := c.cases(ctx, q, s, "c.deleted = 0 AND c.id = ?", []any{id}, "")
 		if err != nil {
 			return err
@@ -901,7 +808,7 @@ func (c *Core) DeleteCase(ctx context.Context, a store.Actor, s store.Scope, id,
 
 // ---------------------------------------------------------------- events
 
-func (c *Core) insertEvent(ctx context.Context, q Q, a store.Actor, caseID string, ev *casesv1.CaseEvent) (*casesv1.CaseEvent, error) {
+func (c *Core) insertEvent(ctx context.Context, q sqlstore.Q, a store.Actor, caseID string, ev *casesv1.CaseEvent) (*casesv1.CaseEvent, error) {
 	ev = cloneEvent(ev)
 	ev.Id, ev.CaseId, ev.Author = "", caseID, a.Subject
 	now := nowUs()
@@ -938,7 +845,7 @@ func cloneEvent(ev *casesv1.CaseEvent) *casesv1.CaseEvent {
 // AddCaseEvent implements store.Store.
 func (c *Core) AddCaseEvent(ctx context.Context, a store.Actor, s store.Scope, caseID string, ev *casesv1.CaseEvent) (*casesv1.CaseEvent, error) {
 	var out *casesv1.CaseEvent
-	err := c.db.Write(ctx, func(ctx context.Context, q Q, _ changelog.Appender) error {
+	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, _ changelog.Appender) error {
 		rows, err := c.cases(ctx, q, s, "c.deleted = 0 AND c.id = ?", []any{caseID}, "")
 		if err != nil {
 			return err
@@ -998,7 +905,7 @@ func result(idx int32, o casesv1.UpsertOutcome, id string, version int32, reason
 	return &casesv1.CaseUpsertResult{Index: idx, Outcome: o, Id: id, Version: version, Reason: reason, Field: field}
 }
 
-func (c *Core) upsertOne(ctx context.Context, q Q, a store.Actor, s store.Scope, log changelog.Appender, it store.UpsertItem, persons map[string]bool) (*casesv1.CaseUpsertResult, error) {
+func (c *Core) upsertOne(ctx context.Context, q sqlstore.Q, a store.Actor, s store.Scope, log changelog.Appender, it store.UpsertItem, persons map[string]bool) (*casesv1.CaseUpsertResult, error) {
 	k := cloneCase(it.Case)
 	var cur *caseRow
 	err := q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND c.external_id = ?`, []any{k.Source, k.ExternalId},
@@ -1032,7 +939,7 @@ func (c *Core) upsertOne(ctx context.Context, q Q, a store.Actor, s store.Scope,
 }
 
 // upsertExisting applies item it (its case k) to the stored case cur.
-func (c *Core) upsertExisting(ctx context.Context, q Q, a store.Actor, s store.Scope, log changelog.Appender, it store.UpsertItem, k *casesv1.Case, cur caseRow) (*casesv1.CaseUpsertResult, error) {
+func (c *Core) upsertExisting(ctx context.Context, q sqlstore.Q, a store.Actor, s store.Scope, log changelog.Appender, it store.UpsertItem, k *casesv1.Case, cur caseRow) (*casesv1.CaseUpsertResult, error) {
 	old := cur.c
 	switch {
 	case !s.CoversCase(old):
