@@ -121,6 +121,8 @@ import (
 
 	"github.com/ponte-network/ponte/libs/auth"
 	"github.com/ponte-network/ponte/libs/storage"
+	pgkit "github.com/ponte-network/ponte/libs/storage/postgres"
+	litekit "github.com/ponte-network/ponte/libs/storage/sqlite"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/directory/store"
 	pgstore "github.com/ponte-network/ponte/services/directory/store/postgres"
@@ -218,27 +220,32 @@ func Policy() auth.Policy {
 // every Ponte service takes.
 type StoreConfig = storage.Config
 
+// Migrations are the directory's schema on both databases.
+func Migrations() storage.Migrations {
+	return storage.Migrations{Schema: pgstore.Schema, Postgres: pgstore.Migrations(), SQLite: litestore.Migrations()}
+}
+
 // OpenStore opens the configured store (PostgreSQL, or the embedded store when no
-// database URL is given) and applies its migrations.
+// database URL is given) and applies its migrations. The directory keeps two store
+// implementations rather than one SQL core (docs/storage.md says why).
 func OpenStore(ctx context.Context, cfg StoreConfig) (store.Store, error) {
-	if !cfg.Embedded() {
-		return pgstore.Open(ctx, cfg.Postgres(pgstore.Config(cfg.DatabaseURL)))
-	}
-	if cfg.SQLitePath == "" {
-		return nil, errors.New("directory store: neither a database URL nor an embedded store path")
-	}
-	st, err := litestore.Open(ctx, cfg.SQLite(litestore.Config(cfg.SQLitePath)))
+	return storage.Open(ctx, cfg, Migrations(), storage.Backends[store.Store]{
+		Postgres: func(ctx context.Context, c pgkit.Config) (store.Store, error) { return nonNil(pgstore.Open(ctx, c)) },
+		SQLite: func(ctx context.Context, c litekit.Config) (store.Store, error) {
+			return nonNil(litestore.Open(ctx, c))
+		},
+	})
+}
+
+// nonNil keeps a failed open from returning a typed nil inside the interface.
+func nonNil[S store.Store](s S, err error) (store.Store, error) {
 	if err != nil {
-		return nil, fmt.Errorf("embedded store %s: %w", cfg.SQLitePath, err)
+		return nil, err
 	}
-	return st, nil
+	return s, nil
 }
 
 // MigrateStore applies the directory's migrations without serving.
 func MigrateStore(ctx context.Context, cfg StoreConfig) error {
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	return st.Close()
+	return storage.Migrate(ctx, cfg, Migrations())
 }
