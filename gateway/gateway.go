@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/rs/cors"
@@ -34,6 +35,9 @@ type Config struct {
 	Telemetry *telemetry.Telemetry
 	// MaxBodyBytes bounds a request body; larger ones get 413.
 	MaxBodyBytes int64
+	// BodyTimeout bounds how long a client may take to send a request body; slower ones
+	// get 408 and lose the connection. 0 = 30 s.
+	BodyTimeout time.Duration
 	// CORSOrigins lists the browser origins allowed to call the API ("*" for any);
 	// empty: no CORS headers.
 	CORSOrigins []string
@@ -96,6 +100,9 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 30 * time.Second
 	}
 	mux := runtime.NewServeMux(
 		runtime.WithErrorHandler(problem.ErrorHandler),
@@ -178,7 +185,8 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		}).Handler(h)
 	}
 	h = traceHeaders(h)
-	return instrument(cfg, h), nil
+	// Outermost: the deadline is set on the connection itself.
+	return bodyDeadline(cfg.BodyTimeout, instrument(cfg, h)), nil
 }
 
 // traceHeaders returns the request's trace context to the caller, as traceparent and

@@ -33,11 +33,13 @@ type Serve struct {
 	Endpoints    map[string]*string // service → remote gRPC host:port, for an edge in front of remote services
 	CORSOrigins  string
 	MaxBodyBytes int64
-	Grace        time.Duration
-	LogLevel     string
-	Environment  string
-	API          API
-	Demo         bool
+	// BodyReadTimeout bounds how long a client may take to send a REST request body.
+	BodyReadTimeout time.Duration
+	Grace           time.Duration
+	LogLevel        string
+	Environment     string
+	API             API
+	Demo            bool
 	// DebugAddr, when set, serves Go's profiling endpoints (net/http/pprof) there.
 	DebugAddr string
 	// DirectoryMirrors are the upstream directory nodes the directory mirrors.
@@ -147,6 +149,7 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "browser origins allowed to call the REST edge, comma-separated (* for any)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest accepted REST request body")
+	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", 30*time.Second, "how long a client may take to send a REST request body; slower ones get 408")
 	fs.DurationVar(&c.Grace, "shutdown-grace", 30*time.Second, "how long in-flight calls may run on after SIGTERM")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.Environment, "environment", "dev", "deployment environment reported to telemetry")
@@ -182,6 +185,9 @@ func (c *Serve) Validate() error {
 		if st.ClientID == "" {
 			errs = append(errs, errors.New("--service-token-url needs --service-client-id"))
 		}
+	}
+	if c.BodyReadTimeout <= 0 {
+		errs = append(errs, errors.New("--body-read-timeout must be positive"))
 	}
 	if c.Demo && !c.Auth.DevKey() {
 		errs = append(errs, errors.New("--demo loads fictional data with the development key: not with --jwt-keys-file or --jwks-url"))

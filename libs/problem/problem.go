@@ -4,6 +4,7 @@ package problem
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
+
+// ErrBodyTimeout is what the edge's body reader returns when a client sends its request
+// body too slowly; a decoder's InvalidArgument carrying this message becomes 408.
+var ErrBodyTimeout = errors.New("request body not received in time")
 
 // ContentType is the media type of a problem document.
 const ContentType = "application/problem+json"
@@ -111,6 +116,11 @@ func FromStatus(st *status.Status) Problem {
 				})
 			}
 		}
+	}
+	if c == codes.InvalidArgument && len(details) == 0 && st.Message() == ErrBodyTimeout.Error() {
+		p.Status, p.Title = http.StatusRequestTimeout, statusTitle(http.StatusRequestTimeout)
+		p.Detail = "The request body did not arrive in time."
+		return p
 	}
 	if c == codes.InvalidArgument && len(details) == 0 {
 		if detail, param, ok := gatewayInputError(st.Message()); ok {

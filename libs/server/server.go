@@ -48,6 +48,8 @@ type Server struct {
 	inproc *bufconn.Listener
 	tel    *telemetry.Telemetry
 	log    *slog.Logger
+	// streams are the server-streaming calls in progress, ended at once by shutdown.
+	streams streams
 
 	mu       sync.Mutex
 	serving  bool
@@ -96,6 +98,7 @@ func New(cfg Config) (*Server, error) {
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoverOpt),
+			s.streams.interceptor,
 			s.logStream,
 			auth.StreamServerInterceptor(cfg.Verifier, cfg.Policy),
 			validateStream(validator),
@@ -163,11 +166,18 @@ func ClientStatsHandler(tel *telemetry.Telemetry) stats.Handler {
 	))
 }
 
-// Shutdown marks every service NOT_SERVING, lets in-flight calls finish until ctx is done,
-// then closes what remains.
+// EndStreams ends every server-streaming call (the Watch* feeds) at once with
+// UNAVAILABLE and the cursor to resume from (ReasonShuttingDown), and refuses new ones
+// the same way. Call it first when shutting down, before anything waits for calls to
+// finish: a watch never finishes by itself.
+func (s *Server) EndStreams() { s.streams.end() }
+
+// Shutdown marks every service NOT_SERVING, ends the streams (EndStreams), lets in-flight
+// unary calls finish until ctx is done, then closes what remains.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.stopOnce.Do(func() {
 		s.health.Shutdown()
+		s.EndStreams()
 		done := make(chan struct{})
 		go func() {
 			s.grpc.GracefulStop()

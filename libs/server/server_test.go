@@ -34,6 +34,16 @@ func (s *testService) UnaryCall(ctx context.Context, _ *testpb.SimpleRequest) (*
 	}
 }
 
+// StreamingOutputCall is like a change-feed watch: it sends one message, then waits
+// for more that never come, until its call is cancelled.
+func (s *testService) StreamingOutputCall(_ *testpb.StreamingOutputCallRequest, stream testpb.TestService_StreamingOutputCallServer) error {
+	if err := stream.Send(&testpb.StreamingOutputCallResponse{}); err != nil {
+		return err
+	}
+	<-stream.Context().Done()
+	return nil // like the watch handlers: a cancelled watch just ends
+}
+
 func (s *testService) EmptyCall(context.Context, *testpb.Empty) (*testpb.Empty, error) {
 	panic("boom")
 }
@@ -48,8 +58,9 @@ func newServer(t *testing.T) (*server.Server, *testService, string) {
 		Telemetry: telemetry.Discard(),
 		Verifier:  v,
 		Policy: auth.Policy{
-			"/grpc.testing.TestService/UnaryCall": {Public: true},
-			"/grpc.testing.TestService/EmptyCall": {Public: true},
+			"/grpc.testing.TestService/UnaryCall":           {Public: true},
+			"/grpc.testing.TestService/EmptyCall":           {Public: true},
+			"/grpc.testing.TestService/StreamingOutputCall": {Public: true},
 		},
 	})
 	if err != nil {
@@ -147,7 +158,7 @@ func TestInProcessConnGoesThroughInterceptors(t *testing.T) {
 	}
 	defer conn.Close()
 	// A method absent from the policy is denied by the auth interceptor, in process too.
-	stream, err := testpb.NewTestServiceClient(conn).StreamingOutputCall(context.Background(), &testpb.StreamingOutputCallRequest{})
+	stream, err := testpb.NewTestServiceClient(conn).FullDuplexCall(context.Background())
 	if err == nil {
 		_, err = stream.Recv()
 	}

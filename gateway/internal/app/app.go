@@ -180,9 +180,10 @@ func (a *App) HTTPAddr() net.Addr {
 	return a.httpLis.Addr()
 }
 
-// Run serves until ctx is done, then shuts down gracefully: the REST edge stops taking
-// requests and finishes those in flight, then the gRPC server does the same, within
-// --shutdown-grace; then modules stop in reverse order and telemetry is flushed.
+// Run serves until ctx is done, then shuts down gracefully: watch streams end at once
+// with the cursor to resume from; the REST edge stops taking requests and finishes those
+// in flight, then the gRPC server does the same, within --shutdown-grace; then modules
+// stop in reverse order (ModuleStopBudget) and telemetry is flushed (TelemetryFlushBudget).
 func (a *App) Run(ctx context.Context) error {
 	log := a.tel.Logger
 	a.srv.SetServing("", true)
@@ -222,7 +223,10 @@ func (a *App) Run(ctx context.Context) error {
 	}
 
 	<-gctx.Done()
-	log.Info("shutting down: finishing in-flight calls", slog.String("grace", a.cfg.Grace.String()))
+	log.Info("shutting down: ending watch streams, finishing in-flight calls", slog.String("grace", a.cfg.Grace.String()))
+	// Watches never finish by themselves: they end first, with the cursor to resume from,
+	// so that neither the REST edge nor the gRPC server waits the grace period for them.
+	a.srv.EndStreams()
 	graceCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.Grace)
 	defer cancel()
 	var errs []error
@@ -239,12 +243,26 @@ func (a *App) Run(ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, a.stopModules(graceCtx))
-	if err := a.tel.Shutdown(graceCtx); err != nil {
+	// Stopping modules and flushing telemetry get budgets of their own: the grace period
+	// may have been spent on calls in flight.
+	stopCtx, cancelStop := context.WithTimeout(context.WithoutCancel(ctx), ModuleStopBudget)
+	defer cancelStop()
+	errs = append(errs, a.stopModules(stopCtx))
+	flushCtx, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), TelemetryFlushBudget)
+	defer cancelFlush()
+	if err := a.tel.Shutdown(flushCtx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
+
+// Shutdown budgets, after the grace period for calls in flight (--shutdown-grace).
+const (
+	// ModuleStopBudget bounds stopping the modules (background loops, stores).
+	ModuleStopBudget = 10 * time.Second
+	// TelemetryFlushBudget bounds flushing the last spans and metrics.
+	TelemetryFlushBudget = 5 * time.Second
+)
 
 func (a *App) stopModules(ctx context.Context) error {
 	err := a.manager.Stop(ctx)

@@ -55,15 +55,21 @@ func (m *mirrors) start(ctx context.Context, a *App, svc *directory.Service) err
 
 // stop cancels the loops and waits for them, before the store closes.
 func (m *mirrors) stop(ctx context.Context) error {
-	if m.cancel != nil {
-		m.cancel()
+	if m.cancel == nil {
+		return nil // no mirror configured
 	}
+	m.cancel()
 	done := make(chan struct{})
 	go func() { m.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		select {
+		case <-done: // both ready: the loops did stop
+			return nil
+		default:
+		}
 		return fmt.Errorf("directory mirrors did not stop: %w", ctx.Err())
 	}
 }

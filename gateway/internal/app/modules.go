@@ -78,6 +78,7 @@ func (a *App) startGateway(ctx context.Context) error {
 	handler, err := gateway.New(ctx, gateway.Config{
 		Telemetry:    a.tel,
 		MaxBodyBytes: a.cfg.MaxBodyBytes,
+		BodyTimeout:  a.cfg.BodyReadTimeout,
 		CORSOrigins:  config.SplitList(a.cfg.CORSOrigins),
 		Ready:        a.Ready,
 		Version:      a.version,
