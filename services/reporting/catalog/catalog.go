@@ -1,0 +1,182 @@
+// Package catalog is the observatory's list of indicators: what each one counts, from
+// which facts, in which unit, along which dimensions, and whether the public may see it.
+// Definitions are written in Italian and English, because the Region and the funder
+// (EU AMIF, "FAMI" in Italy) read them in their own language; docs/reporting.md gives
+// the mapping from Ponte's events to each indicator and what is left out.
+//
+// An indicator selects facts by kind (and, for some, by an attribute) and measures
+// them: a count of facts, a count of distinct persons (by keyed pseudonym), a sum of a
+// quantity, or a median. Only indicators whose facts reporting ingests today are in the
+// catalog: an indicator that would always answer zero is not listed.
+package catalog
+
+import (
+	"slices"
+	"sort"
+)
+
+// Measure is how an indicator's cells are computed.
+type Measure int
+
+// The measures.
+const (
+	Count           Measure = iota + 1 // facts
+	DistinctPersons                    // distinct keyed pseudonyms
+	Sum                                // the facts' quantity
+	Median                             // the median of the facts' quantity over persons
+)
+
+// The dimensions facts carry. Territory levels are dimensions of their own: a query
+// groups by one of them.
+const (
+	DimMunicipality = "municipality" // six-digit ISTAT code
+	DimDistrict     = "district"     // the network's district (ambito) code
+	DimProvince     = "province"     // three-digit ISTAT code
+	DimRegion       = "region"       // two-digit ISTAT code
+	DimCategory     = "category"     // the case category ("family_reunification")
+	DimAgeBand      = "age_band"     // "0-17", "18-24", ... "65+"
+	DimSex          = "sex"          // F, M, O (SDMX codes)
+	DimCitizenship  = "citizenship"  // ISO 3166-1 alpha-2
+	DimWorldRegion  = "world_region" // the UN M49 region of the citizenship
+)
+
+// TerritoryDims are the territory levels, widest first.
+var TerritoryDims = []string{DimRegion, DimProvince, DimDistrict, DimMunicipality}
+
+// Fact kinds reporting derives from the feeds.
+const (
+	KindCaseOpened      = "case_opened"      // a case, on the day it was created
+	KindDeliveryReached = "delivery_reached" // a case, on the day it was first seen in delivery or monitoring
+)
+
+// Text is a text in Italian and English.
+type Text struct{ It, En string }
+
+// Indicator is one entry of the catalog.
+type Indicator struct {
+	ID         string
+	Title      Text
+	Definition Text
+	Unit       string
+	Measure    Measure
+	Kind       string            // the kind of facts it measures
+	Where      map[string]string // and only facts with these attribute values
+	Dimensions []string
+	Public     bool   // default for deployments that do not choose
+	Source     string // the feed its facts come from
+	AMIF       string // the AMIF common indicator, Regulation (EU) 2021/1147 Annex VIII
+}
+
+// Allows reports whether dim may be used in group_by or a filter.
+func (ind Indicator) Allows(dim string) bool { return slices.Contains(ind.Dimensions, dim) }
+
+// caseDims are the dimensions of every fact derived from a case.
+var caseDims = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimCategory, DimAgeBand}
+
+// Catalog is the set of indicators; it is read-only.
+type Catalog struct {
+	byID map[string]Indicator
+	ids  []string
+}
+
+// Default returns Ponte's catalog.
+func Default() *Catalog {
+	return New([]Indicator{
+		{
+			ID:    "cases_opened",
+			Title: Text{"Casi aperti", "Cases opened"},
+			Definition: Text{
+				"Numero di casi aperti nel periodo (data di creazione del caso in Ponte o nel sistema del distretto sincronizzato), per comune del caso, distretto, categoria e fascia d'età della persona all'apertura. I casi eliminati non sono contati.",
+				"Number of cases opened in the period (the day the case was created in Ponte or synced from the district's system), by the case's municipality, district, category and the person's age band at opening. Deleted cases are not counted.",
+			},
+			Unit: "cases", Measure: Count, Kind: KindCaseOpened, Dimensions: caseDims, Public: true, Source: "cases",
+		},
+		{
+			ID:    "persons_reached",
+			Title: Text{"Persone raggiunte", "Persons reached"},
+			Definition: Text{
+				"Numero di persone distinte con almeno un caso aperto nel periodo. Le persone sono contate per pseudonimo con chiave (HMAC sotto il segreto di reporting), mai per identificativo; i casi senza persona (consulenze su una situazione) non contano. Una persona con casi in due comuni conta una volta nel totale e una volta in ciascun comune.",
+				"Number of distinct persons with at least one case opened in the period. Persons are counted by keyed pseudonym (HMAC under the reporting secret), never by id; cases without a person (consultations about a situation) do not count. A person with cases in two municipalities counts once in the total and once in each municipality.",
+			},
+			Unit: "persons", Measure: DistinctPersons, Kind: KindCaseOpened, Dimensions: caseDims, Public: true, Source: "cases",
+		},
+		{
+			ID:    "persons_reached_delivery",
+			Title: Text{"Persone arrivate all'erogazione", "Persons who reached delivery"},
+			Definition: Text{
+				"Numero di persone distinte con almeno un caso entrato in erogazione (o direttamente in monitoraggio) nel periodo: la data è quella in cui reporting ha visto per la prima volta il caso in quella fase nel flusso dei casi.",
+				"Number of distinct persons with at least one case that entered delivery (or went straight to monitoring) in the period: the day is when reporting first saw the case in that phase in the case feed.",
+			},
+			Unit: "persons", Measure: DistinctPersons, Kind: KindDeliveryReached, Dimensions: caseDims, Public: true, Source: "cases",
+		},
+		{
+			ID:    "amif_so2_language_course_participants",
+			Title: Text{"Partecipanti a corsi di lingua (FAMI OS2)", "Participants in language courses (AMIF SO2)"},
+			Definition: Text{
+				"Indicatore comune di output FAMI, Reg. (UE) 2021/1147, allegato VIII, obiettivo specifico 2: numero di partecipanti a corsi di lingua. In Ponte: persone distinte con un caso della categoria «corso di italiano» entrato in erogazione nel periodo (la persona è iscritta e segue il corso).",
+				"AMIF common output indicator, Regulation (EU) 2021/1147, Annex VIII, specific objective 2: number of participants in language courses. In Ponte: distinct persons with a case of category \"Italian course\" that entered delivery in the period (the person is enrolled and attending).",
+			},
+			Unit: "persons", Measure: DistinctPersons, Kind: KindDeliveryReached, Where: map[string]string{DimCategory: "italian_course"},
+			Dimensions: caseDims, Public: true, Source: "cases", AMIF: "SO2 output: participants in language courses",
+		},
+		{
+			ID:    "amif_so2_professional_guidance_participants",
+			Title: Text{"Partecipanti a orientamento professionale individuale (FAMI OS2)", "Participants in individual professional guidance (AMIF SO2)"},
+			Definition: Text{
+				"Indicatore comune di output FAMI, allegato VIII, OS2: numero di partecipanti che hanno ricevuto orientamento professionale individuale. In Ponte: persone distinte con un caso della categoria «lavoro» entrato in erogazione nel periodo (il percorso individuale di orientamento è in corso).",
+				"AMIF common output indicator, Annex VIII, SO2: number of participants who received individual professional guidance. In Ponte: distinct persons with a case of category \"employment\" that entered delivery in the period (their individual guidance is under way).",
+			},
+			Unit: "persons", Measure: DistinctPersons, Kind: KindDeliveryReached, Where: map[string]string{DimCategory: "employment"},
+			Dimensions: caseDims, Public: true, Source: "cases", AMIF: "SO2 output: participants who received individual professional guidance",
+		},
+		{
+			ID:    "amif_so2_family_reunification_assisted",
+			Title: Text{"Partecipanti assistiti per il ricongiungimento familiare (FAMI OS2)", "Participants assisted to apply for family reunification (AMIF SO2)"},
+			Definition: Text{
+				"Indicatore comune di output FAMI, allegato VIII, OS2: numero di partecipanti che ricevono informazioni e/o assistenza per chiedere il ricongiungimento familiare. In Ponte: persone distinte con un caso della categoria «ricongiungimento familiare» aperto nel periodo.",
+				"AMIF common output indicator, Annex VIII, SO2: number of participants receiving information and/or assistance to apply for family reunification. In Ponte: distinct persons with a case of category \"family reunification\" opened in the period.",
+			},
+			Unit: "persons", Measure: DistinctPersons, Kind: KindCaseOpened, Where: map[string]string{DimCategory: "family_reunification"},
+			Dimensions: caseDims, Public: true, Source: "cases", AMIF: "SO2 output: participants receiving information and/or assistance to apply for family reunification",
+		},
+	})
+}
+
+// New returns a catalog of the given indicators.
+func New(inds []Indicator) *Catalog {
+	c := &Catalog{byID: make(map[string]Indicator, len(inds))}
+	for _, ind := range inds {
+		c.byID[ind.ID] = ind
+		c.ids = append(c.ids, ind.ID)
+	}
+	sort.Strings(c.ids)
+	return c
+}
+
+// Get returns the indicator with the given id.
+func (c *Catalog) Get(id string) (Indicator, bool) {
+	ind, ok := c.byID[id]
+	return ind, ok
+}
+
+// All returns every indicator, ordered by id.
+func (c *Catalog) All() []Indicator {
+	out := make([]Indicator, 0, len(c.ids))
+	for _, id := range c.ids {
+		out = append(out, c.byID[id])
+	}
+	return out
+}
+
+// Selects reports whether the indicator measures a fact of the given kind and attributes.
+func (ind Indicator) Selects(kind string, attr func(dim string) string) bool {
+	if kind != ind.Kind {
+		return false
+	}
+	for dim, want := range ind.Where {
+		if attr(dim) != want {
+			return false
+		}
+	}
+	return true
+}
