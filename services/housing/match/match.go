@@ -83,6 +83,7 @@ func (s Set) Has(v int32) bool { return v > 0 && v < 16 && s&(1<<uint(v)) != 0 }
 type Home struct {
 	ID               string
 	Municipality     string // ISTAT code
+	District         string // for the caller's scope (Options.KeepHome)
 	Bedrooms         int32
 	FloorAreaM2      int32
 	MonthlyCostCents int64 // rent plus charges
@@ -106,6 +107,9 @@ type Request struct {
 	ContractTypes     Set
 	GuaranteesOffered Set
 	CreatedUs         int64 // creation time, for the reverse order
+	// Where the request is followed and who opened it, for the caller's scope
+	// (Options.KeepRequest).
+	District, Municipality, Organization string
 }
 
 // Reason is one term of a score.
@@ -142,6 +146,10 @@ type Options struct {
 	Today  string // YYYY-MM-DD, Europe/Rome
 	Limit  int    // most results; <= 0 means 20
 	Places *Places
+	// KeepHome and KeepRequest, when set, say which candidates the caller may see; the
+	// others are not considered at all (nor counted).
+	KeepHome    func(*Home) bool
+	KeepRequest func(*Request) bool
 }
 
 // The hard constraints, in the order they are checked.
@@ -457,8 +465,12 @@ func Homes(r Request, homes []Home, opt Options) Ranking {
 		return ha.ID < hb.ID
 	}
 	push, top := topK(e.opt.Limit, less)
-	eligible := 0
+	eligible, candidates := 0, 0
 	for i := range homes {
+		if opt.KeepHome != nil && !opt.KeepHome(&homes[i]) {
+			continue
+		}
+		candidates++
 		p := e.eval(&r, &homes[i], true)
 		if p.failed >= 0 {
 			counts[p.failed]++
@@ -467,7 +479,7 @@ func Homes(r Request, homes []Home, opt Options) Ranking {
 		eligible++
 		push(ranked{i: i, score: p.score, dist: p.dist})
 	}
-	out := Ranking{Candidates: len(homes), Eligible: eligible, Exclusions: exclusions(&counts)}
+	out := Ranking{Candidates: candidates, Eligible: eligible, Exclusions: exclusions(&counts)}
 	for _, c := range top() {
 		p := e.eval(&r, &homes[c.i], true)
 		out.Results = append(out.Results, Result{ID: homes[c.i].ID, Score: p.score, DistanceKm: p.dist, Reasons: explain(&r, &homes[c.i], p)})
@@ -499,8 +511,12 @@ func Requests(h Home, reqs []Request, opt Options) Ranking {
 		return ra.ID < rb.ID
 	}
 	push, top := topK(e.opt.Limit, less)
-	eligible := 0
+	eligible, candidates := 0, 0
 	for i := range reqs {
+		if opt.KeepRequest != nil && !opt.KeepRequest(&reqs[i]) {
+			continue
+		}
+		candidates++
 		p := e.eval(&reqs[i], &h, false)
 		if p.failed >= 0 {
 			counts[p.failed]++
@@ -509,7 +525,7 @@ func Requests(h Home, reqs []Request, opt Options) Ranking {
 		eligible++
 		push(ranked{i: i, score: p.score, dist: p.dist})
 	}
-	out := Ranking{Candidates: len(reqs), Eligible: eligible, Exclusions: exclusions(&counts)}
+	out := Ranking{Candidates: candidates, Eligible: eligible, Exclusions: exclusions(&counts)}
 	for _, c := range top() {
 		p := e.eval(&reqs[c.i], &h, false)
 		out.Results = append(out.Results, Result{ID: reqs[c.i].ID, Score: p.score, DistanceKm: p.dist, Reasons: explain(&reqs[c.i], &h, p)})

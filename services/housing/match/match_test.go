@@ -311,3 +311,14 @@ func BenchmarkHomes(b *testing.B) {
 		match.Homes(req, homes, match.Options{Today: "2026-12-01", Places: places})
 	}
 }
+
+func TestKeepLimitsTheCandidates(t *testing.T) {
+	t.Parallel()
+	homes := []match.Home{home("mine", nil), home("theirs", func(h *match.Home) { h.District = "other" }), home("mine-too", func(h *match.Home) { h.Bedrooms = 0 })}
+	opt := opts()
+	opt.KeepHome = func(h *match.Home) bool { return h.District == "" }
+	got := match.Homes(family(nil), homes, opt)
+	if !slices.Equal(ids(got.Results), []string{"mine"}) || got.Candidates != 2 || got.Eligible != 1 || excl(got)["size"] != 1 {
+		t.Errorf("got %+v", got)
+	}
+}
