@@ -9,7 +9,7 @@ SHELL := bash
 GO ?= go
 BIN := $(CURDIR)/.bin
 # Go modules of the workspace (see go.work); tools/ is apart on purpose.
-MODULES := libs proto gateway services/cases services/directory services/housing services/reporting
+MODULES := libs proto gateway services/cases services/directory services/mediators services/housing services/reporting
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 export PATH := $(BIN):$(PATH)
 
