@@ -13,7 +13,7 @@ MODULES := libs proto gateway services/cases services/directory services/mediato
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test ci build tools generate lint fmt-check vet check-generated openapi-lint
+.PHONY: run test ci build tools browser-tools generate lint fmt-check vet check-generated openapi-lint
 
 run: ## run every service and the REST edge on the embedded store
 	$(GO) run ./gateway/cmd/ponte serve -target=all --demo
@@ -28,6 +28,9 @@ ci: fmt-check vet lint check-generated openapi-lint test ## everything CI checks
 
 tools: ## install the pinned protobuf tools (tools/go.mod) into .bin/
 	cd tools && GOWORK=off GOBIN=$(BIN) $(GO) install tool
+
+browser-tools: ## axe-core for the browser tests (npm, pinned in tools/browser/package-lock.json)
+	npm ci --no-audit --no-fund --prefix tools/browser
 
 generate: tools ## regenerate Go, gateway and OpenAPI code from proto/
 	buf generate

@@ -212,6 +212,8 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	name := "search.html"
 	if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Boosted") != "true" {
 		name = "results.html" // htmx swaps only the results
+		// and shows the canonical URL of the search (no empty parameters).
+		w.Header().Set("HX-Push-Url", "/?"+q.Values(loc, true).Encode())
 	}
 	h.render(w, r, status, name, p)
 }
