@@ -13,7 +13,7 @@ MODULES := libs proto gateway services/cases services/directory services/mediato
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test ci build tools browser-tools generate lint fmt-check vet check-generated openapi-lint
+.PHONY: run test ci build tools browser-tools lighthouse generate lint fmt-check vet check-generated openapi-lint
 
 run: ## run every service and the REST edge on the embedded store
 	$(GO) run ./gateway/cmd/ponte serve -target=all --demo
@@ -31,6 +31,9 @@ tools: ## install the pinned protobuf tools (tools/go.mod) into .bin/
 
 browser-tools: ## axe-core for the browser tests (npm, pinned in tools/browser/package-lock.json)
 	npm ci --no-audit --no-fund --prefix tools/browser
+
+lighthouse: ## Lighthouse (mobile) on the public pages of a demo node: performance >= 0.90, accessibility 1.00
+	bash tools/lighthouse/run.sh
 
 generate: tools ## regenerate Go, gateway and OpenAPI code from proto/
 	buf generate
