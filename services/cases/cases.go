@@ -80,8 +80,10 @@
 // the store from the birth date when the case is created or its person changes (the
 // band at intake; it does not follow later birthdays or corrections of the birth
 // date), so the birth date itself never leaves the persons table. Sex and nationality
-// are deliberately not projected: with a municipality they would single people out in
-// small towns. The boundary is tested (TestFeedCarriesNoPersonalData). Event writes do
+// are deliberately not in this feed: with a municipality they would single people out in
+// small towns. ListReportingCases (reporting.go) is the same log with each case's
+// person's sex and citizenship, for service:reporting alone, which publishes them only
+// through disclosure control; each such read is audited. The boundary is tested (TestFeedCarriesNoPersonalData). Event writes do
 // not enter the feed: they carry free text. Each caller reads only the entries of cases within their reach; "person"
 // entries only admins and the organization (territory) that registered the person.
 //
@@ -166,7 +168,11 @@ func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 func Policy() auth.Policy {
 	const svc = "/ponte.cases.v1.CaseService/"
 	staff := auth.Rule{Roles: []string{auth.RolePartnerAdmin, auth.RolePartnerOperator, auth.RoleDistrictAdmin, auth.RoleDistrictOperator}}
-	p := auth.Policy{svc + "ListAuditEvents": {Roles: []string{auth.RoleDistrictAdmin}}}
+	p := auth.Policy{
+		svc + "ListAuditEvents": {Roles: []string{auth.RoleDistrictAdmin}},
+		// Sex and citizenship for the funder's breakdowns: the reporting service only.
+		svc + "ListReportingCases": {Services: []string{reportingService}},
+	}
 	for _, m := range []string{
 		"ListPersons", "GetPerson", "CreatePerson", "UpdatePerson", "DeletePerson",
 		"ListCases", "GetCase", "CreateCase", "UpdateCase", "DeleteCase", "TransitionCase",

@@ -2788,6 +2788,217 @@ func (x *CaseChange) GetTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// ListReportingCasesRequest reads the reporting projection of the case feed.
+type ListReportingCasesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position after which to read; 0 from the start.
+	After int64 `protobuf:"varint,1,opt,name=after,proto3" json:"after,omitempty"`
+	// Maximum entries: 1 to 1000, default 100.
+	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReportingCasesRequest) Reset() {
+	*x = ListReportingCasesRequest{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReportingCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReportingCasesRequest) ProtoMessage() {}
+
+func (x *ListReportingCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReportingCasesRequest.ProtoReflect.Descriptor instead.
+func (*ListReportingCasesRequest) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListReportingCasesRequest) GetAfter() int64 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+func (x *ListReportingCasesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+// ListReportingCasesResponse is a batch of the reporting projection.
+type ListReportingCasesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case entries, in position order ("person" entries are left out).
+	Cases []*ReportingCase `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	// Position to pass as after to continue.
+	NextAfter int64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	// The position of the feed's last entry when read (for the feed lag).
+	Head          int64 `protobuf:"varint,3,opt,name=head,proto3" json:"head,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReportingCasesResponse) Reset() {
+	*x = ListReportingCasesResponse{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReportingCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReportingCasesResponse) ProtoMessage() {}
+
+func (x *ListReportingCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReportingCasesResponse.ProtoReflect.Descriptor instead.
+func (*ListReportingCasesResponse) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListReportingCasesResponse) GetCases() []*ReportingCase {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+func (x *ListReportingCasesResponse) GetNextAfter() int64 {
+	if x != nil {
+		return x.NextAfter
+	}
+	return 0
+}
+
+func (x *ListReportingCasesResponse) GetHead() int64 {
+	if x != nil {
+		return x.Head
+	}
+	return 0
+}
+
+// ReportingCase is one case entry of the feed with its person's sex and
+// citizenship, as the person's record says when the entry is read.
+type ReportingCase struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position in the case change log.
+	Position int64 `protobuf:"varint,1,opt,name=position,proto3" json:"position,omitempty"`
+	// "upsert" or "delete".
+	Op string `protobuf:"bytes,2,opt,name=op,proto3" json:"op,omitempty"`
+	// When the change was recorded.
+	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// The case (its last state for a delete).
+	Case *Case `protobuf:"bytes,4,opt,name=case,proto3" json:"case,omitempty"`
+	// The person's sex; unspecified without a person or when not recorded.
+	Sex Sex `protobuf:"varint,5,opt,name=sex,proto3,enum=ponte.cases.v1.Sex" json:"sex,omitempty"`
+	// The person's citizenship, ISO 3166-1 alpha-2; empty when not recorded.
+	Citizenship   string `protobuf:"bytes,6,opt,name=citizenship,proto3" json:"citizenship,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportingCase) Reset() {
+	*x = ReportingCase{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportingCase) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportingCase) ProtoMessage() {}
+
+func (x *ReportingCase) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportingCase.ProtoReflect.Descriptor instead.
+func (*ReportingCase) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ReportingCase) GetPosition() int64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *ReportingCase) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *ReportingCase) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ReportingCase) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *ReportingCase) GetSex() Sex {
+	if x != nil {
+		return x.Sex
+	}
+	return Sex_SEX_UNSPECIFIED
+}
+
+func (x *ReportingCase) GetCitizenship() string {
+	if x != nil {
+		return x.Citizenship
+	}
+	return ""
+}
+
 // ListAuditEventsRequest reads the audit log.
 type ListAuditEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2805,7 +3016,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[33]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2817,7 +3028,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[33]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2830,7 +3041,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{33}
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -2874,7 +3085,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[34]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2886,7 +3097,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[34]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2899,7 +3110,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{34}
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
@@ -2945,7 +3156,7 @@ type AuditEvent struct {
 
 func (x *AuditEvent) Reset() {
 	*x = AuditEvent{}
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[35]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2957,7 +3168,7 @@ func (x *AuditEvent) String() string {
 func (*AuditEvent) ProtoMessage() {}
 
 func (x *AuditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[35]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2970,7 +3181,7 @@ func (x *AuditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
 func (*AuditEvent) Descriptor() ([]byte, []int) {
-	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{35}
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AuditEvent) GetId() int64 {
@@ -3230,7 +3441,23 @@ const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x0e\n" +
 	"\x02op\x18\x04 \x01(\tR\x02op\x121\n" +
 	"\apayload\x18\x05 \x01(\v2\x17.google.protobuf.StructR\apayload\x12.\n" +
-	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xb4\x01\n" +
+	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"c\n" +
+	"\x19ListReportingCasesRequest\x12\x1d\n" +
+	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"\x84\x01\n" +
+	"\x1aListReportingCasesResponse\x123\n" +
+	"\x05cases\x18\x01 \x03(\v2\x1d.ponte.cases.v1.ReportingCaseR\x05cases\x12\x1d\n" +
+	"\n" +
+	"next_after\x18\x02 \x01(\x03R\tnextAfter\x12\x12\n" +
+	"\x04head\x18\x03 \x01(\x03R\x04head\"\xde\x01\n" +
+	"\rReportingCase\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x0e\n" +
+	"\x02op\x18\x02 \x01(\tR\x02op\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12(\n" +
+	"\x04case\x18\x04 \x01(\v2\x14.ponte.cases.v1.CaseR\x04case\x12%\n" +
+	"\x03sex\x18\x05 \x01(\x0e2\x13.ponte.cases.v1.SexR\x03sex\x12 \n" +
+	"\vcitizenship\x18\x06 \x01(\tR\vcitizenship\"\xb4\x01\n" +
 	"\x16ListAuditEventsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
@@ -3304,7 +3531,7 @@ const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"\x16UPSERT_OUTCOME_UPDATED\x10\x02\x12\x1c\n" +
 	"\x18UPSERT_OUTCOME_UNCHANGED\x10\x03\x12\x1b\n" +
 	"\x17UPSERT_OUTCOME_CONFLICT\x10\x04\x12\x1a\n" +
-	"\x16UPSERT_OUTCOME_INVALID\x10\x052\xf9\x0e\n" +
+	"\x16UPSERT_OUTCOME_INVALID\x10\x052\xe6\x0f\n" +
 	"\vCaseService\x12k\n" +
 	"\vListPersons\x12\".ponte.cases.v1.ListPersonsRequest\x1a#.ponte.cases.v1.ListPersonsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/persons\x12_\n" +
 	"\tGetPerson\x12 .ponte.cases.v1.GetPersonRequest\x1a\x16.ponte.cases.v1.Person\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/persons/{id}\x12h\n" +
@@ -3324,7 +3551,8 @@ const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"\x0fCreateCaseEvent\x12&.ponte.cases.v1.CreateCaseEventRequest\x1a\x19.ponte.cases.v1.CaseEvent\")\x82\xd3\xe4\x93\x02#:\x05event\"\x1a/v1/cases/{case_id}/events\x12\x87\x01\n" +
 	"\x10BatchUpsertCases\x12'.ponte.cases.v1.BatchUpsertCasesRequest\x1a(.ponte.cases.v1.BatchUpsertCasesResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/cases:batchUpsert\x12{\n" +
 	"\x0fListCaseChanges\x12&.ponte.cases.v1.ListCaseChangesRequest\x1a'.ponte.cases.v1.ListCaseChangesResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/caseChanges\x12x\n" +
-	"\x10WatchCaseChanges\x12'.ponte.cases.v1.WatchCaseChangesRequest\x1a\x1a.ponte.cases.v1.CaseChange\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/caseChanges:watch0\x01\x12{\n" +
+	"\x10WatchCaseChanges\x12'.ponte.cases.v1.WatchCaseChangesRequest\x1a\x1a.ponte.cases.v1.CaseChange\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/caseChanges:watch0\x01\x12k\n" +
+	"\x12ListReportingCases\x12).ponte.cases.v1.ListReportingCasesRequest\x1a*.ponte.cases.v1.ListReportingCasesResponse\x12{\n" +
 	"\x0fListAuditEvents\x12&.ponte.cases.v1.ListAuditEventsRequest\x1a'.ponte.cases.v1.ListAuditEventsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/auditEventsB=Z;github.com/ponte-network/ponte/proto/ponte/cases/v1;casesv1b\x06proto3"
 
 var (
@@ -3340,70 +3568,73 @@ func file_ponte_cases_v1_cases_proto_rawDescGZIP() []byte {
 }
 
 var file_ponte_cases_v1_cases_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_ponte_cases_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_ponte_cases_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_ponte_cases_v1_cases_proto_goTypes = []any{
-	(Sex)(0),                         // 0: ponte.cases.v1.Sex
-	(LegalBasis)(0),                  // 1: ponte.cases.v1.LegalBasis
-	(Phase)(0),                       // 2: ponte.cases.v1.Phase
-	(Category)(0),                    // 3: ponte.cases.v1.Category
-	(ReferralStatus)(0),              // 4: ponte.cases.v1.ReferralStatus
-	(UpsertOutcome)(0),               // 5: ponte.cases.v1.UpsertOutcome
-	(*Person)(nil),                   // 6: ponte.cases.v1.Person
-	(*Case)(nil),                     // 7: ponte.cases.v1.Case
-	(*Consultation)(nil),             // 8: ponte.cases.v1.Consultation
-	(*Intervention)(nil),             // 9: ponte.cases.v1.Intervention
-	(*Referral)(nil),                 // 10: ponte.cases.v1.Referral
-	(*PhaseChange)(nil),              // 11: ponte.cases.v1.PhaseChange
-	(*Note)(nil),                     // 12: ponte.cases.v1.Note
-	(*IssueTag)(nil),                 // 13: ponte.cases.v1.IssueTag
-	(*CaseEvent)(nil),                // 14: ponte.cases.v1.CaseEvent
-	(*ListPersonsRequest)(nil),       // 15: ponte.cases.v1.ListPersonsRequest
-	(*ListPersonsResponse)(nil),      // 16: ponte.cases.v1.ListPersonsResponse
-	(*GetPersonRequest)(nil),         // 17: ponte.cases.v1.GetPersonRequest
-	(*CreatePersonRequest)(nil),      // 18: ponte.cases.v1.CreatePersonRequest
-	(*UpdatePersonRequest)(nil),      // 19: ponte.cases.v1.UpdatePersonRequest
-	(*DeletePersonRequest)(nil),      // 20: ponte.cases.v1.DeletePersonRequest
-	(*ListCasesRequest)(nil),         // 21: ponte.cases.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),        // 22: ponte.cases.v1.ListCasesResponse
-	(*GetCaseRequest)(nil),           // 23: ponte.cases.v1.GetCaseRequest
-	(*CreateCaseRequest)(nil),        // 24: ponte.cases.v1.CreateCaseRequest
-	(*UpdateCaseRequest)(nil),        // 25: ponte.cases.v1.UpdateCaseRequest
-	(*DeleteCaseRequest)(nil),        // 26: ponte.cases.v1.DeleteCaseRequest
-	(*TransitionCaseRequest)(nil),    // 27: ponte.cases.v1.TransitionCaseRequest
-	(*ListCaseEventsRequest)(nil),    // 28: ponte.cases.v1.ListCaseEventsRequest
-	(*ListCaseEventsResponse)(nil),   // 29: ponte.cases.v1.ListCaseEventsResponse
-	(*CreateCaseEventRequest)(nil),   // 30: ponte.cases.v1.CreateCaseEventRequest
-	(*BatchUpsertCasesRequest)(nil),  // 31: ponte.cases.v1.BatchUpsertCasesRequest
-	(*CaseUpsert)(nil),               // 32: ponte.cases.v1.CaseUpsert
-	(*CaseUpsertResult)(nil),         // 33: ponte.cases.v1.CaseUpsertResult
-	(*BatchUpsertCasesResponse)(nil), // 34: ponte.cases.v1.BatchUpsertCasesResponse
-	(*ListCaseChangesRequest)(nil),   // 35: ponte.cases.v1.ListCaseChangesRequest
-	(*ListCaseChangesResponse)(nil),  // 36: ponte.cases.v1.ListCaseChangesResponse
-	(*WatchCaseChangesRequest)(nil),  // 37: ponte.cases.v1.WatchCaseChangesRequest
-	(*CaseChange)(nil),               // 38: ponte.cases.v1.CaseChange
-	(*ListAuditEventsRequest)(nil),   // 39: ponte.cases.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),  // 40: ponte.cases.v1.ListAuditEventsResponse
-	(*AuditEvent)(nil),               // 41: ponte.cases.v1.AuditEvent
-	(*timestamppb.Timestamp)(nil),    // 42: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 43: google.protobuf.FieldMask
-	(*structpb.Struct)(nil),          // 44: google.protobuf.Struct
-	(*emptypb.Empty)(nil),            // 45: google.protobuf.Empty
+	(Sex)(0),                           // 0: ponte.cases.v1.Sex
+	(LegalBasis)(0),                    // 1: ponte.cases.v1.LegalBasis
+	(Phase)(0),                         // 2: ponte.cases.v1.Phase
+	(Category)(0),                      // 3: ponte.cases.v1.Category
+	(ReferralStatus)(0),                // 4: ponte.cases.v1.ReferralStatus
+	(UpsertOutcome)(0),                 // 5: ponte.cases.v1.UpsertOutcome
+	(*Person)(nil),                     // 6: ponte.cases.v1.Person
+	(*Case)(nil),                       // 7: ponte.cases.v1.Case
+	(*Consultation)(nil),               // 8: ponte.cases.v1.Consultation
+	(*Intervention)(nil),               // 9: ponte.cases.v1.Intervention
+	(*Referral)(nil),                   // 10: ponte.cases.v1.Referral
+	(*PhaseChange)(nil),                // 11: ponte.cases.v1.PhaseChange
+	(*Note)(nil),                       // 12: ponte.cases.v1.Note
+	(*IssueTag)(nil),                   // 13: ponte.cases.v1.IssueTag
+	(*CaseEvent)(nil),                  // 14: ponte.cases.v1.CaseEvent
+	(*ListPersonsRequest)(nil),         // 15: ponte.cases.v1.ListPersonsRequest
+	(*ListPersonsResponse)(nil),        // 16: ponte.cases.v1.ListPersonsResponse
+	(*GetPersonRequest)(nil),           // 17: ponte.cases.v1.GetPersonRequest
+	(*CreatePersonRequest)(nil),        // 18: ponte.cases.v1.CreatePersonRequest
+	(*UpdatePersonRequest)(nil),        // 19: ponte.cases.v1.UpdatePersonRequest
+	(*DeletePersonRequest)(nil),        // 20: ponte.cases.v1.DeletePersonRequest
+	(*ListCasesRequest)(nil),           // 21: ponte.cases.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),          // 22: ponte.cases.v1.ListCasesResponse
+	(*GetCaseRequest)(nil),             // 23: ponte.cases.v1.GetCaseRequest
+	(*CreateCaseRequest)(nil),          // 24: ponte.cases.v1.CreateCaseRequest
+	(*UpdateCaseRequest)(nil),          // 25: ponte.cases.v1.UpdateCaseRequest
+	(*DeleteCaseRequest)(nil),          // 26: ponte.cases.v1.DeleteCaseRequest
+	(*TransitionCaseRequest)(nil),      // 27: ponte.cases.v1.TransitionCaseRequest
+	(*ListCaseEventsRequest)(nil),      // 28: ponte.cases.v1.ListCaseEventsRequest
+	(*ListCaseEventsResponse)(nil),     // 29: ponte.cases.v1.ListCaseEventsResponse
+	(*CreateCaseEventRequest)(nil),     // 30: ponte.cases.v1.CreateCaseEventRequest
+	(*BatchUpsertCasesRequest)(nil),    // 31: ponte.cases.v1.BatchUpsertCasesRequest
+	(*CaseUpsert)(nil),                 // 32: ponte.cases.v1.CaseUpsert
+	(*CaseUpsertResult)(nil),           // 33: ponte.cases.v1.CaseUpsertResult
+	(*BatchUpsertCasesResponse)(nil),   // 34: ponte.cases.v1.BatchUpsertCasesResponse
+	(*ListCaseChangesRequest)(nil),     // 35: ponte.cases.v1.ListCaseChangesRequest
+	(*ListCaseChangesResponse)(nil),    // 36: ponte.cases.v1.ListCaseChangesResponse
+	(*WatchCaseChangesRequest)(nil),    // 37: ponte.cases.v1.WatchCaseChangesRequest
+	(*CaseChange)(nil),                 // 38: ponte.cases.v1.CaseChange
+	(*ListReportingCasesRequest)(nil),  // 39: ponte.cases.v1.ListReportingCasesRequest
+	(*ListReportingCasesResponse)(nil), // 40: ponte.cases.v1.ListReportingCasesResponse
+	(*ReportingCase)(nil),              // 41: ponte.cases.v1.ReportingCase
+	(*ListAuditEventsRequest)(nil),     // 42: ponte.cases.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),    // 43: ponte.cases.v1.ListAuditEventsResponse
+	(*AuditEvent)(nil),                 // 44: ponte.cases.v1.AuditEvent
+	(*timestamppb.Timestamp)(nil),      // 45: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),      // 46: google.protobuf.FieldMask
+	(*structpb.Struct)(nil),            // 47: google.protobuf.Struct
+	(*emptypb.Empty)(nil),              // 48: google.protobuf.Empty
 }
 var file_ponte_cases_v1_cases_proto_depIdxs = []int32{
 	0,  // 0: ponte.cases.v1.Person.sex:type_name -> ponte.cases.v1.Sex
 	1,  // 1: ponte.cases.v1.Person.legal_basis:type_name -> ponte.cases.v1.LegalBasis
-	42, // 2: ponte.cases.v1.Person.consent_time:type_name -> google.protobuf.Timestamp
-	42, // 3: ponte.cases.v1.Person.create_time:type_name -> google.protobuf.Timestamp
-	42, // 4: ponte.cases.v1.Person.update_time:type_name -> google.protobuf.Timestamp
+	45, // 2: ponte.cases.v1.Person.consent_time:type_name -> google.protobuf.Timestamp
+	45, // 3: ponte.cases.v1.Person.create_time:type_name -> google.protobuf.Timestamp
+	45, // 4: ponte.cases.v1.Person.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 5: ponte.cases.v1.Case.category:type_name -> ponte.cases.v1.Category
 	2,  // 6: ponte.cases.v1.Case.phase:type_name -> ponte.cases.v1.Phase
-	42, // 7: ponte.cases.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	42, // 8: ponte.cases.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	45, // 7: ponte.cases.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	45, // 8: ponte.cases.v1.Case.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 9: ponte.cases.v1.Referral.status:type_name -> ponte.cases.v1.ReferralStatus
 	2,  // 10: ponte.cases.v1.PhaseChange.from:type_name -> ponte.cases.v1.Phase
 	2,  // 11: ponte.cases.v1.PhaseChange.to:type_name -> ponte.cases.v1.Phase
-	42, // 12: ponte.cases.v1.CaseEvent.occur_time:type_name -> google.protobuf.Timestamp
-	42, // 13: ponte.cases.v1.CaseEvent.create_time:type_name -> google.protobuf.Timestamp
+	45, // 12: ponte.cases.v1.CaseEvent.occur_time:type_name -> google.protobuf.Timestamp
+	45, // 13: ponte.cases.v1.CaseEvent.create_time:type_name -> google.protobuf.Timestamp
 	8,  // 14: ponte.cases.v1.CaseEvent.consultation:type_name -> ponte.cases.v1.Consultation
 	9,  // 15: ponte.cases.v1.CaseEvent.intervention:type_name -> ponte.cases.v1.Intervention
 	10, // 16: ponte.cases.v1.CaseEvent.referral:type_name -> ponte.cases.v1.Referral
@@ -3413,14 +3644,14 @@ var file_ponte_cases_v1_cases_proto_depIdxs = []int32{
 	6,  // 20: ponte.cases.v1.ListPersonsResponse.persons:type_name -> ponte.cases.v1.Person
 	6,  // 21: ponte.cases.v1.CreatePersonRequest.person:type_name -> ponte.cases.v1.Person
 	6,  // 22: ponte.cases.v1.UpdatePersonRequest.person:type_name -> ponte.cases.v1.Person
-	43, // 23: ponte.cases.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 23: ponte.cases.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 24: ponte.cases.v1.ListCasesRequest.phase:type_name -> ponte.cases.v1.Phase
 	3,  // 25: ponte.cases.v1.ListCasesRequest.category:type_name -> ponte.cases.v1.Category
-	42, // 26: ponte.cases.v1.ListCasesRequest.update_time_since:type_name -> google.protobuf.Timestamp
+	45, // 26: ponte.cases.v1.ListCasesRequest.update_time_since:type_name -> google.protobuf.Timestamp
 	7,  // 27: ponte.cases.v1.ListCasesResponse.cases:type_name -> ponte.cases.v1.Case
 	7,  // 28: ponte.cases.v1.CreateCaseRequest.case:type_name -> ponte.cases.v1.Case
 	7,  // 29: ponte.cases.v1.UpdateCaseRequest.case:type_name -> ponte.cases.v1.Case
-	43, // 30: ponte.cases.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 30: ponte.cases.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 31: ponte.cases.v1.TransitionCaseRequest.phase:type_name -> ponte.cases.v1.Phase
 	14, // 32: ponte.cases.v1.ListCaseEventsResponse.events:type_name -> ponte.cases.v1.CaseEvent
 	14, // 33: ponte.cases.v1.CreateCaseEventRequest.event:type_name -> ponte.cases.v1.CaseEvent
@@ -3429,49 +3660,55 @@ var file_ponte_cases_v1_cases_proto_depIdxs = []int32{
 	5,  // 36: ponte.cases.v1.CaseUpsertResult.outcome:type_name -> ponte.cases.v1.UpsertOutcome
 	33, // 37: ponte.cases.v1.BatchUpsertCasesResponse.results:type_name -> ponte.cases.v1.CaseUpsertResult
 	38, // 38: ponte.cases.v1.ListCaseChangesResponse.changes:type_name -> ponte.cases.v1.CaseChange
-	44, // 39: ponte.cases.v1.CaseChange.payload:type_name -> google.protobuf.Struct
-	42, // 40: ponte.cases.v1.CaseChange.time:type_name -> google.protobuf.Timestamp
-	41, // 41: ponte.cases.v1.ListAuditEventsResponse.events:type_name -> ponte.cases.v1.AuditEvent
-	42, // 42: ponte.cases.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	15, // 43: ponte.cases.v1.CaseService.ListPersons:input_type -> ponte.cases.v1.ListPersonsRequest
-	17, // 44: ponte.cases.v1.CaseService.GetPerson:input_type -> ponte.cases.v1.GetPersonRequest
-	18, // 45: ponte.cases.v1.CaseService.CreatePerson:input_type -> ponte.cases.v1.CreatePersonRequest
-	19, // 46: ponte.cases.v1.CaseService.UpdatePerson:input_type -> ponte.cases.v1.UpdatePersonRequest
-	20, // 47: ponte.cases.v1.CaseService.DeletePerson:input_type -> ponte.cases.v1.DeletePersonRequest
-	21, // 48: ponte.cases.v1.CaseService.ListCases:input_type -> ponte.cases.v1.ListCasesRequest
-	23, // 49: ponte.cases.v1.CaseService.GetCase:input_type -> ponte.cases.v1.GetCaseRequest
-	24, // 50: ponte.cases.v1.CaseService.CreateCase:input_type -> ponte.cases.v1.CreateCaseRequest
-	25, // 51: ponte.cases.v1.CaseService.UpdateCase:input_type -> ponte.cases.v1.UpdateCaseRequest
-	26, // 52: ponte.cases.v1.CaseService.DeleteCase:input_type -> ponte.cases.v1.DeleteCaseRequest
-	27, // 53: ponte.cases.v1.CaseService.TransitionCase:input_type -> ponte.cases.v1.TransitionCaseRequest
-	28, // 54: ponte.cases.v1.CaseService.ListCaseEvents:input_type -> ponte.cases.v1.ListCaseEventsRequest
-	30, // 55: ponte.cases.v1.CaseService.CreateCaseEvent:input_type -> ponte.cases.v1.CreateCaseEventRequest
-	31, // 56: ponte.cases.v1.CaseService.BatchUpsertCases:input_type -> ponte.cases.v1.BatchUpsertCasesRequest
-	35, // 57: ponte.cases.v1.CaseService.ListCaseChanges:input_type -> ponte.cases.v1.ListCaseChangesRequest
-	37, // 58: ponte.cases.v1.CaseService.WatchCaseChanges:input_type -> ponte.cases.v1.WatchCaseChangesRequest
-	39, // 59: ponte.cases.v1.CaseService.ListAuditEvents:input_type -> ponte.cases.v1.ListAuditEventsRequest
-	16, // 60: ponte.cases.v1.CaseService.ListPersons:output_type -> ponte.cases.v1.ListPersonsResponse
-	6,  // 61: ponte.cases.v1.CaseService.GetPerson:output_type -> ponte.cases.v1.Person
-	6,  // 62: ponte.cases.v1.CaseService.CreatePerson:output_type -> ponte.cases.v1.Person
-	6,  // 63: ponte.cases.v1.CaseService.UpdatePerson:output_type -> ponte.cases.v1.Person
-	45, // 64: ponte.cases.v1.CaseService.DeletePerson:output_type -> google.protobuf.Empty
-	22, // 65: ponte.cases.v1.CaseService.ListCases:output_type -> ponte.cases.v1.ListCasesResponse
-	7,  // 66: ponte.cases.v1.CaseService.GetCase:output_type -> ponte.cases.v1.Case
-	7,  // 67: ponte.cases.v1.CaseService.CreateCase:output_type -> ponte.cases.v1.Case
-	7,  // 68: ponte.cases.v1.CaseService.UpdateCase:output_type -> ponte.cases.v1.Case
-	45, // 69: ponte.cases.v1.CaseService.DeleteCase:output_type -> google.protobuf.Empty
-	7,  // 70: ponte.cases.v1.CaseService.TransitionCase:output_type -> ponte.cases.v1.Case
-	29, // 71: ponte.cases.v1.CaseService.ListCaseEvents:output_type -> ponte.cases.v1.ListCaseEventsResponse
-	14, // 72: ponte.cases.v1.CaseService.CreateCaseEvent:output_type -> ponte.cases.v1.CaseEvent
-	34, // 73: ponte.cases.v1.CaseService.BatchUpsertCases:output_type -> ponte.cases.v1.BatchUpsertCasesResponse
-	36, // 74: ponte.cases.v1.CaseService.ListCaseChanges:output_type -> ponte.cases.v1.ListCaseChangesResponse
-	38, // 75: ponte.cases.v1.CaseService.WatchCaseChanges:output_type -> ponte.cases.v1.CaseChange
-	40, // 76: ponte.cases.v1.CaseService.ListAuditEvents:output_type -> ponte.cases.v1.ListAuditEventsResponse
-	60, // [60:77] is the sub-list for method output_type
-	43, // [43:60] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	47, // 39: ponte.cases.v1.CaseChange.payload:type_name -> google.protobuf.Struct
+	45, // 40: ponte.cases.v1.CaseChange.time:type_name -> google.protobuf.Timestamp
+	41, // 41: ponte.cases.v1.ListReportingCasesResponse.cases:type_name -> ponte.cases.v1.ReportingCase
+	45, // 42: ponte.cases.v1.ReportingCase.time:type_name -> google.protobuf.Timestamp
+	7,  // 43: ponte.cases.v1.ReportingCase.case:type_name -> ponte.cases.v1.Case
+	0,  // 44: ponte.cases.v1.ReportingCase.sex:type_name -> ponte.cases.v1.Sex
+	44, // 45: ponte.cases.v1.ListAuditEventsResponse.events:type_name -> ponte.cases.v1.AuditEvent
+	45, // 46: ponte.cases.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	15, // 47: ponte.cases.v1.CaseService.ListPersons:input_type -> ponte.cases.v1.ListPersonsRequest
+	17, // 48: ponte.cases.v1.CaseService.GetPerson:input_type -> ponte.cases.v1.GetPersonRequest
+	18, // 49: ponte.cases.v1.CaseService.CreatePerson:input_type -> ponte.cases.v1.CreatePersonRequest
+	19, // 50: ponte.cases.v1.CaseService.UpdatePerson:input_type -> ponte.cases.v1.UpdatePersonRequest
+	20, // 51: ponte.cases.v1.CaseService.DeletePerson:input_type -> ponte.cases.v1.DeletePersonRequest
+	21, // 52: ponte.cases.v1.CaseService.ListCases:input_type -> ponte.cases.v1.ListCasesRequest
+	23, // 53: ponte.cases.v1.CaseService.GetCase:input_type -> ponte.cases.v1.GetCaseRequest
+	24, // 54: ponte.cases.v1.CaseService.CreateCase:input_type -> ponte.cases.v1.CreateCaseRequest
+	25, // 55: ponte.cases.v1.CaseService.UpdateCase:input_type -> ponte.cases.v1.UpdateCaseRequest
+	26, // 56: ponte.cases.v1.CaseService.DeleteCase:input_type -> ponte.cases.v1.DeleteCaseRequest
+	27, // 57: ponte.cases.v1.CaseService.TransitionCase:input_type -> ponte.cases.v1.TransitionCaseRequest
+	28, // 58: ponte.cases.v1.CaseService.ListCaseEvents:input_type -> ponte.cases.v1.ListCaseEventsRequest
+	30, // 59: ponte.cases.v1.CaseService.CreateCaseEvent:input_type -> ponte.cases.v1.CreateCaseEventRequest
+	31, // 60: ponte.cases.v1.CaseService.BatchUpsertCases:input_type -> ponte.cases.v1.BatchUpsertCasesRequest
+	35, // 61: ponte.cases.v1.CaseService.ListCaseChanges:input_type -> ponte.cases.v1.ListCaseChangesRequest
+	37, // 62: ponte.cases.v1.CaseService.WatchCaseChanges:input_type -> ponte.cases.v1.WatchCaseChangesRequest
+	39, // 63: ponte.cases.v1.CaseService.ListReportingCases:input_type -> ponte.cases.v1.ListReportingCasesRequest
+	42, // 64: ponte.cases.v1.CaseService.ListAuditEvents:input_type -> ponte.cases.v1.ListAuditEventsRequest
+	16, // 65: ponte.cases.v1.CaseService.ListPersons:output_type -> ponte.cases.v1.ListPersonsResponse
+	6,  // 66: ponte.cases.v1.CaseService.GetPerson:output_type -> ponte.cases.v1.Person
+	6,  // 67: ponte.cases.v1.CaseService.CreatePerson:output_type -> ponte.cases.v1.Person
+	6,  // 68: ponte.cases.v1.CaseService.UpdatePerson:output_type -> ponte.cases.v1.Person
+	48, // 69: ponte.cases.v1.CaseService.DeletePerson:output_type -> google.protobuf.Empty
+	22, // 70: ponte.cases.v1.CaseService.ListCases:output_type -> ponte.cases.v1.ListCasesResponse
+	7,  // 71: ponte.cases.v1.CaseService.GetCase:output_type -> ponte.cases.v1.Case
+	7,  // 72: ponte.cases.v1.CaseService.CreateCase:output_type -> ponte.cases.v1.Case
+	7,  // 73: ponte.cases.v1.CaseService.UpdateCase:output_type -> ponte.cases.v1.Case
+	48, // 74: ponte.cases.v1.CaseService.DeleteCase:output_type -> google.protobuf.Empty
+	7,  // 75: ponte.cases.v1.CaseService.TransitionCase:output_type -> ponte.cases.v1.Case
+	29, // 76: ponte.cases.v1.CaseService.ListCaseEvents:output_type -> ponte.cases.v1.ListCaseEventsResponse
+	14, // 77: ponte.cases.v1.CaseService.CreateCaseEvent:output_type -> ponte.cases.v1.CaseEvent
+	34, // 78: ponte.cases.v1.CaseService.BatchUpsertCases:output_type -> ponte.cases.v1.BatchUpsertCasesResponse
+	36, // 79: ponte.cases.v1.CaseService.ListCaseChanges:output_type -> ponte.cases.v1.ListCaseChangesResponse
+	38, // 80: ponte.cases.v1.CaseService.WatchCaseChanges:output_type -> ponte.cases.v1.CaseChange
+	40, // 81: ponte.cases.v1.CaseService.ListReportingCases:output_type -> ponte.cases.v1.ListReportingCasesResponse
+	43, // 82: ponte.cases.v1.CaseService.ListAuditEvents:output_type -> ponte.cases.v1.ListAuditEventsResponse
+	65, // [65:83] is the sub-list for method output_type
+	47, // [47:65] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_ponte_cases_v1_cases_proto_init() }
@@ -3493,7 +3730,7 @@ func file_ponte_cases_v1_cases_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ponte_cases_v1_cases_proto_rawDesc), len(file_ponte_cases_v1_cases_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   36,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

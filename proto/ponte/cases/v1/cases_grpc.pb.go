@@ -20,23 +20,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CaseService_ListPersons_FullMethodName      = "/ponte.cases.v1.CaseService/ListPersons"
-	CaseService_GetPerson_FullMethodName        = "/ponte.cases.v1.CaseService/GetPerson"
-	CaseService_CreatePerson_FullMethodName     = "/ponte.cases.v1.CaseService/CreatePerson"
-	CaseService_UpdatePerson_FullMethodName     = "/ponte.cases.v1.CaseService/UpdatePerson"
-	CaseService_DeletePerson_FullMethodName     = "/ponte.cases.v1.CaseService/DeletePerson"
-	CaseService_ListCases_FullMethodName        = "/ponte.cases.v1.CaseService/ListCases"
-	CaseService_GetCase_FullMethodName          = "/ponte.cases.v1.CaseService/GetCase"
-	CaseService_CreateCase_FullMethodName       = "/ponte.cases.v1.CaseService/CreateCase"
-	CaseService_UpdateCase_FullMethodName       = "/ponte.cases.v1.CaseService/UpdateCase"
-	CaseService_DeleteCase_FullMethodName       = "/ponte.cases.v1.CaseService/DeleteCase"
-	CaseService_TransitionCase_FullMethodName   = "/ponte.cases.v1.CaseService/TransitionCase"
-	CaseService_ListCaseEvents_FullMethodName   = "/ponte.cases.v1.CaseService/ListCaseEvents"
-	CaseService_CreateCaseEvent_FullMethodName  = "/ponte.cases.v1.CaseService/CreateCaseEvent"
-	CaseService_BatchUpsertCases_FullMethodName = "/ponte.cases.v1.CaseService/BatchUpsertCases"
-	CaseService_ListCaseChanges_FullMethodName  = "/ponte.cases.v1.CaseService/ListCaseChanges"
-	CaseService_WatchCaseChanges_FullMethodName = "/ponte.cases.v1.CaseService/WatchCaseChanges"
-	CaseService_ListAuditEvents_FullMethodName  = "/ponte.cases.v1.CaseService/ListAuditEvents"
+	CaseService_ListPersons_FullMethodName        = "/ponte.cases.v1.CaseService/ListPersons"
+	CaseService_GetPerson_FullMethodName          = "/ponte.cases.v1.CaseService/GetPerson"
+	CaseService_CreatePerson_FullMethodName       = "/ponte.cases.v1.CaseService/CreatePerson"
+	CaseService_UpdatePerson_FullMethodName       = "/ponte.cases.v1.CaseService/UpdatePerson"
+	CaseService_DeletePerson_FullMethodName       = "/ponte.cases.v1.CaseService/DeletePerson"
+	CaseService_ListCases_FullMethodName          = "/ponte.cases.v1.CaseService/ListCases"
+	CaseService_GetCase_FullMethodName            = "/ponte.cases.v1.CaseService/GetCase"
+	CaseService_CreateCase_FullMethodName         = "/ponte.cases.v1.CaseService/CreateCase"
+	CaseService_UpdateCase_FullMethodName         = "/ponte.cases.v1.CaseService/UpdateCase"
+	CaseService_DeleteCase_FullMethodName         = "/ponte.cases.v1.CaseService/DeleteCase"
+	CaseService_TransitionCase_FullMethodName     = "/ponte.cases.v1.CaseService/TransitionCase"
+	CaseService_ListCaseEvents_FullMethodName     = "/ponte.cases.v1.CaseService/ListCaseEvents"
+	CaseService_CreateCaseEvent_FullMethodName    = "/ponte.cases.v1.CaseService/CreateCaseEvent"
+	CaseService_BatchUpsertCases_FullMethodName   = "/ponte.cases.v1.CaseService/BatchUpsertCases"
+	CaseService_ListCaseChanges_FullMethodName    = "/ponte.cases.v1.CaseService/ListCaseChanges"
+	CaseService_WatchCaseChanges_FullMethodName   = "/ponte.cases.v1.CaseService/WatchCaseChanges"
+	CaseService_ListReportingCases_FullMethodName = "/ponte.cases.v1.CaseService/ListReportingCases"
+	CaseService_ListAuditEvents_FullMethodName    = "/ponte.cases.v1.CaseService/ListAuditEvents"
 )
 
 // CaseServiceClient is the client API for CaseService service.
@@ -97,6 +98,11 @@ type CaseServiceClient interface {
 	// WatchCaseChanges streams the case change feed from a cursor: first the
 	// backlog, then new entries as they commit.
 	WatchCaseChanges(ctx context.Context, in *WatchCaseChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CaseChange], error)
+	// ListReportingCases reads the case change feed as reporting needs it: each
+	// case entry with the sex and citizenship of its person, which the sync feed
+	// deliberately does not carry. Only the reporting service principal may
+	// call it; it has no REST route.
+	ListReportingCases(ctx context.Context, in *ListReportingCasesRequest, opts ...grpc.CallOption) (*ListReportingCasesResponse, error)
 	// ListAuditEvents reads the audit log: district_admin that of their
 	// territory, admin all of it. Newest last.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
@@ -279,6 +285,16 @@ func (c *caseServiceClient) WatchCaseChanges(ctx context.Context, in *WatchCaseC
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CaseService_WatchCaseChangesClient = grpc.ServerStreamingClient[CaseChange]
 
+func (c *caseServiceClient) ListReportingCases(ctx context.Context, in *ListReportingCasesRequest, opts ...grpc.CallOption) (*ListReportingCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReportingCasesResponse)
+	err := c.cc.Invoke(ctx, CaseService_ListReportingCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *caseServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListAuditEventsResponse)
@@ -347,6 +363,11 @@ type CaseServiceServer interface {
 	// WatchCaseChanges streams the case change feed from a cursor: first the
 	// backlog, then new entries as they commit.
 	WatchCaseChanges(*WatchCaseChangesRequest, grpc.ServerStreamingServer[CaseChange]) error
+	// ListReportingCases reads the case change feed as reporting needs it: each
+	// case entry with the sex and citizenship of its person, which the sync feed
+	// deliberately does not carry. Only the reporting service principal may
+	// call it; it has no REST route.
+	ListReportingCases(context.Context, *ListReportingCasesRequest) (*ListReportingCasesResponse, error)
 	// ListAuditEvents reads the audit log: district_admin that of their
 	// territory, admin all of it. Newest last.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
@@ -407,6 +428,9 @@ func (UnimplementedCaseServiceServer) ListCaseChanges(context.Context, *ListCase
 }
 func (UnimplementedCaseServiceServer) WatchCaseChanges(*WatchCaseChangesRequest, grpc.ServerStreamingServer[CaseChange]) error {
 	return status.Error(codes.Unimplemented, "method WatchCaseChanges not implemented")
+}
+func (UnimplementedCaseServiceServer) ListReportingCases(context.Context, *ListReportingCasesRequest) (*ListReportingCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReportingCases not implemented")
 }
 func (UnimplementedCaseServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
@@ -713,6 +737,24 @@ func _CaseService_WatchCaseChanges_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CaseService_WatchCaseChangesServer = grpc.ServerStreamingServer[CaseChange]
 
+func _CaseService_ListReportingCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReportingCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).ListReportingCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_ListReportingCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).ListReportingCases(ctx, req.(*ListReportingCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CaseService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListAuditEventsRequest)
 	if err := dec(in); err != nil {
@@ -797,6 +839,10 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCaseChanges",
 			Handler:    _CaseService_ListCaseChanges_Handler,
+		},
+		{
+			MethodName: "ListReportingCases",
+			Handler:    _CaseService_ListReportingCases_Handler,
 		},
 		{
 			MethodName: "ListAuditEvents",

@@ -1,0 +1,78 @@
+package cases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+
+	"github.com/ponte-network/ponte/libs/auth"
+	"github.com/ponte-network/ponte/libs/grpcerr"
+	"github.com/ponte-network/ponte/libs/storage"
+	"github.com/ponte-network/ponte/services/cases/store"
+)
+
+// reportingService is the service principal that may read the reporting projection.
+const reportingService = "reporting"
+
+// RecordReportingFeed is an audit record type: a read of the reporting projection,
+// whose record id is the range read. Each person whose sex and citizenship it reads is
+// audited as a person read too.
+const RecordReportingFeed = "reporting_feed"
+
+// ListReportingCases implements casesv1.CaseServiceServer: the case feed with the sex
+// and citizenship of each case's person, for service:reporting only (the policy lets
+// nobody else in; the check here is defence in depth). Sex and citizenship are read from
+// the person's record when the entry is read: a rebuild after a correction uses the
+// corrected values, and an erased person has none.
+func (s *server) ListReportingCases(ctx context.Context, req *casesv1.ListReportingCasesRequest) (*casesv1.ListReportingCasesResponse, error) {
+	p, ok := auth.FromContext(ctx)
+	if name, isService := p.ServiceName(); !ok || !isService || name != reportingService {
+		return nil, grpcerr.PermissionDenied("only the reporting service reads this projection")
+	}
+	method := "/ponte.cases.v1.CaseService/ListReportingCases"
+	actor := store.Actor{Subject: p.Subject, Method: method}
+	head, err := s.store.Changes().Head(ctx)
+	if err != nil {
+		return nil, grpcerr.From(fmt.Errorf("read case feed head: %w", err))
+	}
+	entries, err := s.store.Changes().List(ctx, req.GetAfter(), pageSize(req.GetPageSize()))
+	if err != nil {
+		return nil, grpcerr.From(fmt.Errorf("read case changes: %w", err))
+	}
+	resp := &casesv1.ListReportingCasesResponse{NextAfter: req.GetAfter(), Head: head}
+	persons := map[string]*casesv1.Person{}
+	all := store.Scope{All: true}
+	for _, e := range entries {
+		resp.NextAfter = e.Position
+		if e.Topic != store.TopicCase {
+			continue
+		}
+		k := &casesv1.Case{}
+		if err := protojson.Unmarshal(e.Payload, k); err != nil {
+			return nil, grpcerr.From(fmt.Errorf("change %d payload: %w", e.Position, err))
+		}
+		rc := &casesv1.ReportingCase{Position: e.Position, Op: string(e.Op), Time: timestamppb.New(e.Time), Case: k}
+		if id := k.GetPersonId(); id != "" {
+			person, seen := persons[id]
+			if !seen {
+				person, err = s.store.GetPerson(ctx, actor, all, id)
+				if err != nil && !errors.Is(err, storage.ErrNotFound) {
+					return nil, grpcerr.From(err)
+				}
+				persons[id] = person // nil when deleted: no sex, no citizenship
+			}
+			rc.Sex, rc.Citizenship = person.GetSex(), person.GetNationality()
+		}
+		resp.Cases = append(resp.Cases, rc)
+	}
+	rng := fmt.Sprintf("%d-%d", req.GetAfter(), resp.NextAfter)
+	if err := s.store.RecordAudit(ctx, actor, store.ActionRead, RecordReportingFeed, rng); err != nil {
+		return nil, grpcerr.From(err)
+	}
+	return resp, nil
+}
