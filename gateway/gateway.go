@@ -22,6 +22,7 @@ import (
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+	housingv1 "github.com/ponte-network/ponte/proto/ponte/housing/v1"
 
 	"github.com/ponte-network/ponte/gateway/web"
 	"github.com/ponte-network/ponte/libs/edgejson"
@@ -62,6 +63,7 @@ type Backend struct {
 var registrars = map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 	"cases":     casesv1.RegisterCaseServiceHandler,
 	"directory": registerAll(directoryv1.RegisterTerritoryServiceHandler, directoryv1.RegisterDirectoryServiceHandler),
+	"housing":   housingv1.RegisterHousingServiceHandler,
 }
 
 // registerAll mounts the routes of several gRPC services of one service module.

@@ -14,10 +14,12 @@ require (
 	github.com/ponte-network/ponte/proto v0.0.0
 	github.com/ponte-network/ponte/services/cases v0.0.0
 	github.com/ponte-network/ponte/services/directory v0.0.0
+	github.com/ponte-network/ponte/services/housing v0.0.0
 	github.com/rs/cors v1.11.1
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/schollz/progressbar/v3 v3.19.1
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
+	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
 	golang.org/x/oauth2 v0.38.0
@@ -78,7 +80,6 @@ require (
 	go.opentelemetry.io/contrib/bridges/prometheus v0.72.0 // indirect
 	go.opentelemetry.io/contrib/exporters/autoexport v0.72.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0 // indirect
-	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc v0.23.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp v0.23.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc v1.47.0 // indirect
@@ -113,4 +114,5 @@ replace (
 	github.com/ponte-network/ponte/proto => ../proto
 	github.com/ponte-network/ponte/services/cases => ../services/cases
 	github.com/ponte-network/ponte/services/directory => ../services/directory
+	github.com/ponte-network/ponte/services/housing => ../services/housing
 )

@@ -7,6 +7,7 @@ import (
 	"github.com/ponte-network/ponte/libs/config"
 	"github.com/ponte-network/ponte/services/cases"
 	"github.com/ponte-network/ponte/services/directory"
+	"github.com/ponte-network/ponte/services/housing"
 )
 
 // Migrate applies the migrations of every service with a store, on PostgreSQL when
@@ -17,6 +18,9 @@ func Migrate(ctx context.Context, st config.Storage) error {
 	}
 	if err := cases.MigrateStore(ctx, st.For("cases")); err != nil {
 		return fmt.Errorf("migrate cases: %w", err)
+	}
+	if err := housing.MigrateStore(ctx, st.For("housing")); err != nil {
+		return fmt.Errorf("migrate housing: %w", err)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ func (a *App) registerModules() error {
 	services := []modules.Module{
 		a.casesModule(),
 		a.directoryModule(),
+		a.housingModule(),
 	}
 	all := modules.Module{Name: ModuleAll, Deps: []string{ModuleGateway}}
 	for _, m := range services {
