@@ -108,7 +108,8 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 	}
 	mux := runtime.NewServeMux(
 		runtime.WithErrorHandler(problem.ErrorHandler),
-		runtime.WithRoutingErrorHandler(problem.RoutingErrorHandler),
+		runtime.WithRoutingErrorHandler(hostileRouting),
+		runtime.WithMiddlewares(hostilePathParams),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
 		// Services that keep parts of their replies rendered as JSON send them so.
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return edgejson.Request() }),
@@ -175,7 +176,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		_, _ = w.Write(spec)
 	})
 
-	var h http.Handler = notePattern(root)
+	var h http.Handler = notePattern(hostileInput(root))
 	if len(cfg.CORSOrigins) > 0 {
 		h = cors.New(cors.Options{
 			AllowedOrigins:   cfg.CORSOrigins,

@@ -10,10 +10,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/ponte-network/ponte/libs/textguard"
 )
 
-// validateUnary checks every request against its protovalidate annotations before the
-// handler runs.
+// validateUnary checks every request before the handler runs: its strings with
+// libs/textguard (no invalid UTF-8, no NUL), then its protovalidate annotations.
 func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := validateMessage(v, req); err != nil {
@@ -47,6 +49,19 @@ func validateMessage(v protovalidate.Validator, m any) error {
 	msg, ok := m.(proto.Message)
 	if !ok {
 		return status.Errorf(codes.Internal, "request of type %T is not a protobuf message", m)
+	}
+	// Strings no store can keep are refused before any rule or handler sees them (a
+	// regular expression over invalid UTF-8 is meaningless, PostgreSQL refuses NULs).
+	if bad := textguard.Violations(msg); len(bad) > 0 {
+		br := &errdetails.BadRequest{}
+		for _, b := range bad {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: b.Field, Description: b.Reason})
+		}
+		st := status.New(codes.InvalidArgument, "invalid "+bad[0].Field+": "+bad[0].Reason)
+		if withDetails, derr := st.WithDetails(br, &errdetails.ErrorInfo{Reason: "INVALID_ARGUMENT", Domain: "ponte"}); derr == nil {
+			st = withDetails
+		}
+		return st.Err()
 	}
 	err := v.Validate(msg)
 	if err == nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/ponte-network/ponte/libs/pagetoken"
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
+	"github.com/ponte-network/ponte/libs/textguard"
 	"github.com/ponte-network/ponte/libs/updatemask"
 	"github.com/ponte-network/ponte/services/cases/store"
 )
@@ -123,6 +124,15 @@ func cmpOr(a, b string) string {
 
 // validate checks m, the resource of request field field, against its protovalidate rules.
 func validate(field string, m proto.Message) grpcerr.Violations {
+	// A batch item escapes the server's check of the request's strings (it is checked
+	// here, per item): no NUL or invalid UTF-8 may reach the store.
+	if bad := textguard.Violations(m); len(bad) > 0 {
+		var out grpcerr.Violations
+		for _, b := range bad {
+			out.Add(field+"."+b.Field, "%s", b.Reason)
+		}
+		return out
+	}
 	err := protovalidate.Validate(m)
 	if err == nil {
 		return nil
