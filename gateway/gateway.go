@@ -28,6 +28,7 @@ import (
 	"github.com/ponte-network/ponte/libs/edgejson"
 	"github.com/ponte-network/ponte/libs/problem"
 	"github.com/ponte-network/ponte/libs/telemetry"
+	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/directory/hsds"
 )
 
@@ -51,6 +52,17 @@ type Config struct {
 	// TraceClientInfo records the client's address and user agent in HTTP spans (personal
 	// data: off by default).
 	TraceClientInfo bool
+	// Observatory is the dashboard's sign-in, served at /observatory when reporting is
+	// mounted; Catalog names territories in the pages.
+	Observatory Observatory
+	Catalog     *territory.Catalog
+}
+
+// Observatory configures the observatory dashboard's sign-in (package web).
+type Observatory struct {
+	SessionSecret []byte
+	OIDC          *web.OIDCConfig
+	DevSignIn     func(role, territory, organization string) (string, time.Duration, error)
 }
 
 // Backend is the connection to one service, in the process or remote.
@@ -137,16 +149,9 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 				root.Handle(pattern, limitBody(cfg.MaxBodyBytes, h))
 			}
 		}
-		if b.Service == "directory" {
-			// The public pages (package web) are a client of the directory like any other.
-			pages, err := web.New(web.Config{Conn: b.Conn, Logger: cfg.Telemetry.Logger})
-			if err != nil {
-				return nil, err
-			}
-			for _, pattern := range web.Routes {
-				root.Handle(pattern, pages)
-			}
-		}
+	}
+	if err := mountPages(root, cfg, backends); err != nil {
+		return nil, err
 	}
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

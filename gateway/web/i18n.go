@@ -54,6 +54,25 @@ func loadCatalog() (*catalog, error) {
 			}
 		}
 	}
+	// The observatory speaks Italian and English, like the indicator catalog.
+	for _, loc := range []string{"it", "en"} {
+		raw, err := fs.ReadFile(localeFiles, path.Join("locales", "observatory-"+loc+".json"))
+		if err != nil {
+			return nil, fmt.Errorf("observatory messages %s: %w", loc, err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("observatory messages %s: %w", loc, err)
+		}
+		for k, v := range m {
+			c.messages[loc][k] = v
+		}
+	}
+	for key := range c.messages["en"] {
+		if c.messages["it"][key] == "" {
+			return nil, fmt.Errorf("observatory messages it: no text for %q", key)
+		}
+	}
 	c.matcher = language.NewMatcher(c.tags)
 	return c, nil
 }

@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+	reportingv1 "github.com/ponte-network/ponte/proto/ponte/reporting/v1"
 )
 
 //go:embed templates/*.html
@@ -63,6 +64,7 @@ type Handler struct {
 	assets  http.Handler
 	terms   *termCache
 	version string // of the assets, in their URLs so that they can be cached for good
+	handler http.Handler
 }
 
 // Routes are the path patterns the pages answer, for mounting on the edge's mux.
@@ -114,17 +116,36 @@ func New(cfg Config) (*Handler, error) {
 		"hours": func(p *searchPage, d DayHours) withT[DayHours] { return withT[DayHours]{T: p.T, H: d} },
 		"fb":    func(p *detailPage, t Text) textWithT { return textWithT{T: p.T, Text: t} },
 		"week":  func(p *detailPage, rows []WeekRow) weekWithT { return weekWithT{T: p.T, Rows: rows} },
+		// The observatory's: an indicator's texts in the page's locale, a figure, a
+		// dimension's name.
+		"title": func(p *dashboardPage, ind *reportingv1.Indicator) string {
+			return localized(p.T, ind.GetTitle())
+		},
+		"definition": func(p *dashboardPage, ind *reportingv1.Indicator) string {
+			return localized(p.T, ind.GetDefinition())
+		},
+		"fig": func(p *dashboardPage, f any) withF {
+			switch v := f.(type) {
+			case *figure:
+				return withF{T: p.T, F: *v}
+			case figure:
+				return withF{T: p.T, F: v}
+			}
+			return withF{T: p.T, F: figure{Status: "empty"}}
+		},
+		"dimName": func(p *dashboardPage, dim string) string { return p.T.Msg("obs_dim_" + dim) },
 	}).ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web templates: %w", err)
 	}
+	h.handler = h.mux()
 	return h, nil
 }
 
 // ServeHTTP routes a request to its page; responses are compressed when the browser
 // accepts it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mux().ServeHTTP(w, r)
+	h.handler.ServeHTTP(w, r)
 }
 
 func (h *Handler) mux() http.Handler {
@@ -187,7 +208,22 @@ type (
 		T    T
 		Rows []WeekRow
 	}
+	withF struct {
+		T T
+		F figure
+	}
 )
+
+// localized picks an indicator text in the page's locale (Italian or English).
+func localized(t T, txt *reportingv1.LocalizedText) string {
+	if t.Locale == "it" && txt.GetIt() != "" {
+		return txt.GetIt()
+	}
+	if txt.GetEn() != "" {
+		return txt.GetEn()
+	}
+	return txt.GetIt()
+}
 
 // assetsVersion is a short hash of every asset, so that their URLs change when they do.
 func assetsVersion(assets fs.FS) (string, error) {

@@ -42,6 +42,8 @@ type Serve struct {
 	Demo            bool
 	// DebugAddr, when set, serves Go's profiling endpoints (net/http/pprof) there.
 	DebugAddr string
+	// Observatory configures the dashboard's sign-in.
+	Observatory Observatory
 	// DirectoryMirrors are the upstream directory nodes the directory mirrors.
 	DirectoryMirrors Mirrors
 	// Edge configures the REST edge's telemetry and limits.
@@ -156,6 +158,7 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "listen address of the Go profiling endpoints (/debug/pprof/); off when empty; keep it on loopback or a private network")
 	c.API.RegisterAPI(fs)
 	c.Edge.RegisterEdge(fs)
+	c.Observatory.RegisterObservatory(fs)
 	fs.Var(&c.DirectoryMirrors, "directory-mirror", "upstream directory nodes to mirror read-only, name=host:port, comma-separated or repeated (a region mirroring its districts)")
 	fs.BoolVar(&c.Demo, "demo", false, "load the fictional demo directory (organizations and services of the programmes' territories); development key only")
 }
@@ -185,6 +188,9 @@ func (c *Serve) Validate() error {
 		if st.ClientID == "" {
 			errs = append(errs, errors.New("--service-token-url needs --service-client-id"))
 		}
+	}
+	if err := c.Observatory.validate(c.API.PublicURL); err != nil {
+		errs = append(errs, err)
 	}
 	if c.BodyReadTimeout <= 0 {
 		errs = append(errs, errors.New("--body-read-timeout must be positive"))

@@ -76,6 +76,10 @@ func (a *App) startGateway(ctx context.Context) error {
 			a.tel.Logger.Info("service neither local nor given an endpoint: its REST routes are not mounted", slog.String("service", svc))
 		}
 	}
+	obs, err := a.observatory()
+	if err != nil {
+		return err
+	}
 	handler, err := gateway.New(ctx, gateway.Config{
 		Telemetry:    a.tel,
 		MaxBodyBytes: a.cfg.MaxBodyBytes,
@@ -86,6 +90,8 @@ func (a *App) startGateway(ctx context.Context) error {
 		API:          gateway.APIInfo{PublicURL: a.cfg.API.PublicURL, ContactEmail: a.cfg.API.ContactEmail},
 
 		TraceClientInfo: a.cfg.Edge.TraceClientInfo,
+		Observatory:     obs,
+		Catalog:         a.catalog,
 	}, backends)
 	if err != nil {
 		return err
