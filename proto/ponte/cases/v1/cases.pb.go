@@ -8,6 +8,7 @@ package casesv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/ponte-network/ponte/proto/ponte/validate/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -3258,16 +3259,16 @@ var File_ponte_cases_v1_cases_proto protoreflect.FileDescriptor
 
 const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"\n" +
-	"\x1aponte/cases/v1/cases.proto\x12\x0eponte.cases.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\a\n" +
+	"\x1aponte/cases/v1/cases.proto\x12\x0eponte.cases.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"\xa7\a\n" +
 	"\x06Person\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x120\n" +
 	"\x0forganization_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x0eorganizationId\x12'\n" +
 	"\n" +
 	"given_name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tgivenName\x12)\n" +
 	"\vfamily_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\n" +
-	"familyName\x12c\n" +
+	"familyName\x12g\n" +
 	"\n" +
-	"birth_date\x18\x05 \x01(\tBD\xbaHAr?2=^$|^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\tbirthDate\x12/\n" +
+	"birth_date\x18\x05 \x01(\tBH\xbaHErC\xa0\x8e'\x012=^$|^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\tbirthDate\x12/\n" +
 	"\x03sex\x18\x06 \x01(\x0e2\x13.ponte.cases.v1.SexB\b\xbaH\x05\x82\x01\x02\x10\x01R\x03sex\x126\n" +
 	"\vnationality\x18\a \x01(\tB\x14\xbaH\x11r\x0f2\r^$|^[A-Z]{2}$R\vnationality\x12:\n" +
 	"\tlanguages\x18\b \x03(\tB\x1c\xbaH\x19\x92\x01\x16\x10\x14\x18\x01\"\x10r\x0e2\f^[a-z]{2,3}$R\tlanguages\x12T\n" +
