@@ -46,6 +46,8 @@ func TestHostileStringsAreRefusedNamingTheParameter(t *testing.T) {
 				map[string]any{"code": "ambito-nul", "name": "Ambito\u0000", "municipalityCodes": []string{"019036"}}, "name"},
 			{"a NUL in a person's name", "POST", "/v1/persons", op,
 				map[string]any{"givenName": "A\u0000", "legalBasis": "LEGAL_BASIS_PUBLIC_TASK"}, "givenName"},
+			{"a birth date that does not exist", "POST", "/v1/persons", op,
+				map[string]any{"givenName": "Amina", "birthDate": "2099-02-31", "legalBasis": "LEGAL_BASIS_PUBLIC_TASK"}, "birthDate"},
 		}
 		for _, tt := range tests {
 			r := n.do(t, tt.method, tt.path, tt.token, tt.body)

@@ -8,6 +8,7 @@ package directoryv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/ponte-network/ponte/proto/ponte/validate/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -3469,7 +3470,7 @@ var File_ponte_directory_v1_directory_proto protoreflect.FileDescriptor
 
 const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\n" +
-	"\"ponte/directory/v1/directory.proto\x12\x12ponte.directory.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb5\b\n" +
+	"\"ponte/directory/v1/directory.proto\x12\x12ponte.directory.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"\xb5\b\n" +
 	"\fOrganization\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12q\n" +
 	"\x04name\x18\x02 \x03(\v2*.ponte.directory.v1.Organization.NameEntryB1\xbaH.\x9a\x01+\b\x01\x10(\"\x1cr\x1a2\x18^[a-z]{2,3}(-[A-Z]{2})?$*\ar\x05\x10\x01\x18\xac\x02R\x04name\x12/\n" +
@@ -3580,15 +3581,15 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\x06phones\x18\x04 \x03(\v2\x19.ponte.directory.v1.PhoneB\b\xbaH\x05\x92\x01\x02\x10\x14R\x06phones\x1a>\n" +
 	"\x10DescriptionEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x86\x05\n" +
 	"\bSchedule\x12?\n" +
 	"\aweekday\x18\x01 \x01(\x0e2\x1b.ponte.directory.v1.WeekdayB\b\xbaH\x05\x82\x01\x02\x10\x01R\aweekday\x12D\n" +
 	"\bopens_at\x18\x02 \x01(\tB)\xbaH&r$2\"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$R\aopensAt\x12N\n" +
-	"\tcloses_at\x18\x03 \x01(\tB1\xbaH.r,2*^$|^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$R\bclosesAt\x12E\n" +
+	"\tcloses_at\x18\x03 \x01(\tB1\xbaH.r,2*^$|^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$R\bclosesAt\x12I\n" +
 	"\n" +
-	"valid_from\x18\x04 \x01(\tB&\xbaH#r!2\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tvalidFrom\x12A\n" +
-	"\bvalid_to\x18\x05 \x01(\tB&\xbaH#r!2\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\avalidTo\x12M\n" +
-	"\x0eexception_date\x18\x06 \x01(\tB&\xbaH#r!2\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\rexceptionDate\x12\x16\n" +
+	"valid_from\x18\x04 \x01(\tB*\xbaH'r%\xa0\x8e'\x012\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tvalidFrom\x12E\n" +
+	"\bvalid_to\x18\x05 \x01(\tB*\xbaH'r%\xa0\x8e'\x012\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\avalidTo\x12Q\n" +
+	"\x0eexception_date\x18\x06 \x01(\tB*\xbaH'r%\xa0\x8e'\x012\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\rexceptionDate\x12\x16\n" +
 	"\x06closed\x18\a \x01(\bR\x06closed\x12l\n" +
 	"\x05notes\x18\b \x03(\v2'.ponte.directory.v1.Schedule.NotesEntryB-\xbaH*\x9a\x01'\x10(\"\x1cr\x1a2\x18^[a-z]{2,3}(-[A-Z]{2})?$*\x05r\x03\x18\xf4\x03R\x05notes\x1a8\n" +
 	"\n" +

@@ -8,6 +8,7 @@ package housingv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/ponte-network/ponte/proto/ponte/validate/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -5278,7 +5279,7 @@ var File_ponte_housing_v1_housing_proto protoreflect.FileDescriptor
 
 const file_ponte_housing_v1_housing_proto_rawDesc = "" +
 	"\n" +
-	"\x1eponte/housing/v1/housing.proto\x12\x10ponte.housing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x06\n" +
+	"\x1eponte/housing/v1/housing.proto\x12\x10ponte.housing.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"\xcf\x06\n" +
 	"\x05Owner\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x121\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x0e\xbaH\vr\t\x10\x01\x18\xc8\x01\xba\x01\x01\x00R\vdisplayName\x12<\n" +
@@ -5299,7 +5300,7 @@ const file_ponte_housing_v1_housing_proto_rawDesc = "" +
 	"\vcreate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x85\n" +
+	"updateTime\"\x89\n" +
 	"\n" +
 	"\x04Home\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12C\n" +
@@ -5319,8 +5320,8 @@ const file_ponte_housing_v1_housing_proto_rawDesc = "" +
 	" \x01(\x03B\f\xbaH\t\"\a\x18\x80\xc2\xd7/(\x00R\fchargesCents\x12\x1c\n" +
 	"\tfurnished\x18\v \x01(\bR\tfurnished\x12\x1b\n" +
 	"\tstep_free\x18\f \x01(\bR\bstepFree\x12J\n" +
-	"\fenergy_class\x18\r \x01(\x0e2\x1d.ponte.housing.v1.EnergyClassB\b\xbaH\x05\x82\x01\x02\x10\x01R\venergyClass\x12h\n" +
-	"\x0eavailable_from\x18\x0e \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\ravailableFrom\x12\\\n" +
+	"\fenergy_class\x18\r \x01(\x0e2\x1d.ponte.housing.v1.EnergyClassB\b\xbaH\x05\x82\x01\x02\x10\x01R\venergyClass\x12l\n" +
+	"\x0eavailable_from\x18\x0e \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\ravailableFrom\x12\\\n" +
 	"\x0econtract_types\x18\x0f \x03(\x0e2\x1e.ponte.housing.v1.ContractTypeB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x04\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\rcontractTypes\x12[\n" +
 	"\x10guarantees_asked\x18\x10 \x03(\x0e2\x1b.ponte.housing.v1.GuaranteeB\x13\xbaH\x10\x92\x01\r\x10\x04\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x0fguaranteesAsked\x124\n" +
 	"\x06status\x18\x11 \x01(\x0e2\x1c.ponte.housing.v1.HomeStatusR\x06status\x12\"\n" +
@@ -5336,7 +5337,7 @@ const file_ponte_housing_v1_housing_proto_rawDesc = "" +
 	"\x06adults\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x14(\x01R\x06adults\x12%\n" +
 	"\bchildren\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x14(\x00R\bchildren\x12G\n" +
 	"\vincome_band\x18\x03 \x01(\x0e2\x1c.ponte.housing.v1.IncomeBandB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
-	"incomeBand\"\x82\n" +
+	"incomeBand\"\x86\n" +
 	"\n" +
 	"\x0eHousingRequest\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12A\n" +
@@ -5347,8 +5348,8 @@ const file_ponte_housing_v1_housing_proto_rawDesc = "" +
 	"^[0-9]{6}$R\x17preferredMunicipalities\x122\n" +
 	"\x0fmax_distance_km\x18\x06 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\rmaxDistanceKm\x12A\n" +
-	"\x05needs\x18\a \x03(\x0e2\x16.ponte.housing.v1.NeedB\x13\xbaH\x10\x92\x01\r\x10\x02\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x05needs\x12a\n" +
-	"\twanted_by\x18\b \x01(\tBD\xbaHAr?2=^$|^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\bwantedBy\x12\\\n" +
+	"\x05needs\x18\a \x03(\x0e2\x16.ponte.housing.v1.NeedB\x13\xbaH\x10\x92\x01\r\x10\x02\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x05needs\x12e\n" +
+	"\twanted_by\x18\b \x01(\tBH\xbaHErC\xa0\x8e'\x012=^$|^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\bwantedBy\x12\\\n" +
 	"\x0econtract_types\x18\t \x03(\x0e2\x1e.ponte.housing.v1.ContractTypeB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x04\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\rcontractTypes\x12_\n" +
 	"\x12guarantees_offered\x18\n" +
 	" \x03(\x0e2\x1b.ponte.housing.v1.GuaranteeB\x13\xbaH\x10\x92\x01\r\x10\x04\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x11guaranteesOffered\x12>\n" +
@@ -5390,16 +5391,16 @@ const file_ponte_housing_v1_housing_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xff\x02\n" +
+	"updateTime\"\x87\x03\n" +
 	"\bContract\x12>\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1e.ponte.housing.v1.ContractTypeB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04type\x12`\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04type\x12d\n" +
 	"\n" +
-	"start_date\x18\x02 \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\tstartDate\x12+\n" +
+	"start_date\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\tstartDate\x12+\n" +
 	"\n" +
 	"rent_cents\x18\x03 \x01(\x03B\f\xbaH\t\"\a\x18\x80\xc2\xd7/ \x00R\trentCents\x121\n" +
-	"\rcharges_cents\x18\x04 \x01(\x03B\f\xbaH\t\"\a\x18\x80\xc2\xd7/(\x00R\fchargesCents\x12q\n" +
-	"\x11registration_date\x18\x05 \x01(\tBD\xbaHAr?2=^$|^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x10registrationDate\"\x91\x01\n" +
+	"\rcharges_cents\x18\x04 \x01(\x03B\f\xbaH\t\"\a\x18\x80\xc2\xd7/(\x00R\fchargesCents\x12u\n" +
+	"\x11registration_date\x18\x05 \x01(\tBH\xbaHErC\xa0\x8e'\x012=^$|^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x10registrationDate\"\x91\x01\n" +
 	"\rGuaranteeFund\x126\n" +
 	"\x04fund\x18\x01 \x01(\tB\"\xbaH\x1fr\x1d2\x1b^[a-z0-9][a-z0-9._-]{0,63}$R\x04fund\x12)\n" +
 	"\tcap_cents\x18\x02 \x01(\x03B\f\xbaH\t\"\a\x18\x80\xc2\xd7/ \x00R\bcapCents\x12\x1d\n" +
@@ -5409,9 +5410,9 @@ const file_ponte_housing_v1_housing_proto_rawDesc = "" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\"]\n" +
 	"\aArrears\x12/\n" +
 	"\famount_cents\x18\x01 \x01(\x03B\f\xbaH\t\"\a\x18\x80\xc2\xd7/ \x00R\vamountCents\x12!\n" +
-	"\x06months\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18x(\x01R\x06months\"e\n" +
-	"\fRegistration\x12U\n" +
-	"\x04date\x18\x01 \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04date\"C\n" +
+	"\x06months\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18x(\x01R\x06months\"i\n" +
+	"\fRegistration\x12Y\n" +
+	"\x04date\x18\x01 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04date\"C\n" +
 	"\x10GuaranteePayment\x12/\n" +
 	"\famount_cents\x18\x01 \x01(\x03B\f\xbaH\t\"\a\x18\x80\xc2\xd7/ \x00R\vamountCents\"\xc9\x03\n" +
 	"\fTenancyEvent\x12\x0e\n" +
@@ -5612,10 +5613,10 @@ const file_ponte_housing_v1_housing_proto_rawDesc = "" +
 	"\x19CreateTenancyEventRequest\x12(\n" +
 	"\n" +
 	"tenancy_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\ttenancyId\x12<\n" +
-	"\x05event\x18\x02 \x01(\v2\x1e.ponte.housing.v1.TenancyEventB\x06\xbaH\x03\xc8\x01\x01R\x05event\"\xf2\x01\n" +
+	"\x05event\x18\x02 \x01(\v2\x1e.ponte.housing.v1.TenancyEventB\x06\xbaH\x03\xc8\x01\x01R\x05event\"\xf6\x01\n" +
 	"\x11EndTenancyRequest\x12\x19\n" +
-	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\x12\\\n" +
-	"\bend_date\x18\x02 \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\aendDate\x12?\n" +
+	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\x12`\n" +
+	"\bend_date\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\aendDate\x12?\n" +
 	"\x06reason\x18\x03 \x01(\x0e2\x1b.ponte.housing.v1.EndReasonB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\x12#\n" +
 	"\rwithdraw_home\x18\x04 \x01(\bR\fwithdrawHome\"c\n" +

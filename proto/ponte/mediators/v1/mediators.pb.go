@@ -8,6 +8,7 @@ package mediatorsv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/ponte-network/ponte/proto/ponte/validate/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -4204,17 +4205,17 @@ var File_ponte_mediators_v1_mediators_proto protoreflect.FileDescriptor
 
 const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"\n" +
-	"\"ponte/mediators/v1/mediators.proto\x12\x12ponte.mediators.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x01\n" +
+	"\"ponte/mediators/v1/mediators.proto\x12\x12ponte.mediators.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"\x9b\x01\n" +
 	"\bLanguage\x12'\n" +
 	"\x04code\x18\x01 \x01(\tB\x13\xbaH\x10r\x0e2\f^[a-z]{2,3}$R\x04code\x12C\n" +
 	"\x05level\x18\x02 \x01(\x0e2!.ponte.mediators.v1.LanguageLevelB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05level\x12!\n" +
-	"\avariety\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18<R\avariety\"\x8e\x02\n" +
+	"\avariety\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18<R\avariety\"\x92\x02\n" +
 	"\rQualification\x12\x1d\n" +
 	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18xR\x04name\x12:\n" +
 	"\tlanguages\x18\x02 \x03(\tB\x1c\xbaH\x19\x92\x01\x16\x10\x14\x18\x01\"\x10r\x0e2\f^[a-z]{2,3}$R\tlanguages\x12Y\n" +
-	"\rservice_types\x18\x03 \x03(\x0e2\x1f.ponte.mediators.v1.ServiceTypeB\x13\xbaH\x10\x92\x01\r\x10\x05\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\fserviceTypes\x12G\n" +
-	"\vvalid_until\x18\x04 \x01(\tB&\xbaH#r!2\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\n" +
+	"\rservice_types\x18\x03 \x03(\x0e2\x1f.ponte.mediators.v1.ServiceTypeB\x13\xbaH\x10\x92\x01\r\x10\x05\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\fserviceTypes\x12K\n" +
+	"\vvalid_until\x18\x04 \x01(\tB*\xbaH'r%\xa0\x8e'\x012\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\n" +
 	"validUntil\"\xb9\x01\n" +
 	"\x12AvailabilityWindow\x12#\n" +
 	"\aweekday\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\a(\x01R\aweekday\x12<\n" +
@@ -4227,10 +4228,10 @@ const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"\vServiceRate\x12N\n" +
 	"\fservice_type\x18\x01 \x01(\x0e2\x1f.ponte.mediators.v1.ServiceTypeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\vserviceType\x12.\n" +
-	"\fhourly_cents\x18\x02 \x01(\x03B\v\xbaH\b\"\x06\x18\xa0\x8d\x06(\x00R\vhourlyCents\"\xd8\x03\n" +
-	"\bRateCard\x12B\n" +
+	"\fhourly_cents\x18\x02 \x01(\x03B\v\xbaH\b\"\x06\x18\xa0\x8d\x06(\x00R\vhourlyCents\"\xdc\x03\n" +
+	"\bRateCard\x12F\n" +
 	"\n" +
-	"valid_from\x18\x01 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tvalidFrom\x12A\n" +
+	"valid_from\x18\x01 \x01(\tB'\xbaH$r\"\xa0\x8e'\x012\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tvalidFrom\x12A\n" +
 	"\x05rates\x18\x02 \x03(\v2\x1f.ponte.mediators.v1.ServiceRateB\n" +
 	"\xbaH\a\x92\x01\x04\b\x01\x10\x05R\x05rates\x123\n" +
 	"\x0fminimum_minutes\x18\x03 \x01(\x05B\n" +

@@ -8,6 +8,7 @@ package reportingv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/ponte-network/ponte/proto/ponte/validate/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -1425,7 +1426,7 @@ var File_ponte_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	"\"ponte/reporting/v1/reporting.proto\x12\x12ponte.reporting.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
+	"\"ponte/reporting/v1/reporting.proto\x12\x12ponte.reporting.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"/\n" +
 	"\rLocalizedText\x12\x0e\n" +
 	"\x02it\x18\x01 \x01(\tR\x02it\x12\x0e\n" +
 	"\x02en\x18\x02 \x01(\tR\x02en\"\xd9\x02\n" +
@@ -1451,11 +1452,11 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"indicators\x18\x01 \x03(\v2\x1d.ponte.reporting.v1.IndicatorR\n" +
 	"indicators\"D\n" +
 	"\x13GetIndicatorRequest\x12-\n" +
-	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\"\x9a\x04\n" +
+	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\"\xa2\x04\n" +
 	"\x15QueryIndicatorRequest\x12-\n" +
-	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12U\n" +
-	"\x04from\x18\x02 \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12Q\n" +
-	"\x02to\x18\x03 \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
+	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12Y\n" +
+	"\x04from\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12U\n" +
+	"\x02to\x18\x03 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
 	"\vgranularity\x18\x04 \x01(\x0e2\x1f.ponte.reporting.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12A\n" +
 	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12b\n" +
 	"\x06filter\x18\x06 \x03(\tBJ\xbaHG\x92\x01D\x10\b\"@r>\x18\xd0\x0f29^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$R\x06filter\x124\n" +
@@ -1480,19 +1481,19 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"\amissing\x18\t \x03(\v2\x1f.ponte.reporting.v1.MissingNodeR\amissing\"9\n" +
 	"\vMissingNode\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x95\x04\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x9d\x04\n" +
 	"\x16ExportIndicatorRequest\x12-\n" +
-	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12U\n" +
-	"\x04from\x18\x02 \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12Q\n" +
-	"\x02to\x18\x03 \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
+	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12Y\n" +
+	"\x04from\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12U\n" +
+	"\x02to\x18\x03 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
 	"\vgranularity\x18\x04 \x01(\x0e2\x1f.ponte.reporting.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12A\n" +
 	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12b\n" +
 	"\x06filter\x18\x06 \x03(\tBJ\xbaHG\x92\x01D\x10\b\"@r>\x18\xd0\x0f29^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$R\x06filter\x12.\n" +
-	"\x06format\x18\a \x01(\tB\x16\xbaH\x13r\x11R\x00R\x03csvR\bsdmx-csvR\x06format\"\xe6\x03\n" +
+	"\x06format\x18\a \x01(\tB\x16\xbaH\x13r\x11R\x00R\x03csvR\bsdmx-csvR\x06format\"\xee\x03\n" +
 	"\x17ExportAggregatesRequest\x12-\n" +
-	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12U\n" +
-	"\x04from\x18\x02 \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12Q\n" +
-	"\x02to\x18\x03 \x01(\tBA\xbaH>r<2:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
+	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12Y\n" +
+	"\x04from\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12U\n" +
+	"\x02to\x18\x03 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
 	"\vgranularity\x18\x04 \x01(\x0e2\x1f.ponte.reporting.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12A\n" +
 	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12b\n" +
 	"\x06filter\x18\x06 \x03(\tBJ\xbaHG\x92\x01D\x10\b\"@r>\x18\xd0\x0f29^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$R\x06filter\"\x8e\x01\n" +
