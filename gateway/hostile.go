@@ -9,6 +9,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
+	"github.com/ponte-network/ponte/gateway/web"
 	"github.com/ponte-network/ponte/libs/problem"
 	"github.com/ponte-network/ponte/libs/textguard"
 )
@@ -22,8 +23,14 @@ import (
 // hostileInput checks every request's query parameters, and the path of the routes that
 // are not grpc-gateway's; grpc-gateway's path parameters are checked by name once a
 // route matched (hostilePathParams), or, when none does, by hostileRouting.
+// The web pages (package web) are left to check their own parameters: a reader gets an
+// HTML page naming the bad one, not problem+json.
 func hostileInput(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if web.IsPage(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if name, reason, ok := badQuery(r.URL.RawQuery); ok {
 			problem.Write(w, r, problem.InvalidParameter("query", name, reason))
 			return

@@ -67,6 +67,14 @@ type Handler struct {
 	handler http.Handler
 }
 
+// IsPage reports whether path is one of the pages' (the directory's, the observatory's
+// or their assets): they check their own parameters and answer bad ones with an HTML
+// page, so the edge's JSON-speaking guards leave them to it.
+func IsPage(path string) bool {
+	return path == "/" || strings.HasPrefix(path, "/services/") || strings.HasPrefix(path, "/assets/") ||
+		path == "/observatory" || strings.HasPrefix(path, "/observatory/")
+}
+
 // Routes are the path patterns the pages answer, for mounting on the edge's mux.
 var Routes = []string{"GET /{$}", "GET /services/{id}", "GET /assets/"}
 
