@@ -42,6 +42,9 @@ func (c Config) Protect(t *Table) (Report, error) {
 	if maxLP == 0 {
 		maxLP = DefaultMaxLPCells
 	}
+	if t.Inexact {
+		maxLP = -1
+	}
 	// Each repair suppresses one more cell, so this ends after at most len(Cells) rounds.
 	// A group that passed stays passed while its cells stay the same: the published cells
 	// of its relations cannot change without one of them joining it.

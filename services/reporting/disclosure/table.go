@@ -77,6 +77,12 @@ type Relation struct {
 type Table struct {
 	Cells     []Cell
 	Relations []Relation
+	// Inexact marks tables whose totals are at most, not exactly, the sum of their
+	// parts (distinct persons: one person may count in several parts). Their relations
+	// still drive secondary suppression, as if exact (an attacker who assumed them exact
+	// would err on the safe side for the published cells); the linear programming audit,
+	// which needs exact relations, is skipped.
+	Inexact bool
 }
 
 // Validate reports whether every relation names existing, distinct cells, no value is
@@ -105,6 +111,12 @@ func (t *Table) Validate() error {
 			}
 			seen[p] = true
 			sum += t.Cells[p].Value
+		}
+		if t.Inexact {
+			if sum < t.Cells[rel.Total].Value {
+				return fmt.Errorf("relation %d: parts sum to %d, below the total %d", r, sum, t.Cells[rel.Total].Value)
+			}
+			continue
 		}
 		if sum != t.Cells[rel.Total].Value {
 			return fmt.Errorf("relation %d: parts sum to %d, total is %d", r, sum, t.Cells[rel.Total].Value)
