@@ -37,7 +37,6 @@ const (
 	DimAgeBand      = "age_band"     // "0-17", "18-24", ... "65+"
 	DimSex          = "sex"          // F, M, O (SDMX codes)
 	DimCitizenship  = "citizenship"  // ISO 3166-1 alpha-2
-	DimWorldRegion  = "world_region" // the UN M49 region of the citizenship
 )
 
 // TerritoryDims are the territory levels, widest first.
@@ -71,7 +70,7 @@ type Indicator struct {
 func (ind Indicator) Allows(dim string) bool { return slices.Contains(ind.Dimensions, dim) }
 
 // caseDims are the dimensions of every fact derived from a case.
-var caseDims = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimCategory, DimAgeBand}
+var caseDims = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimCategory, DimAgeBand, DimSex, DimCitizenship}
 
 // Catalog is the set of indicators; it is read-only.
 type Catalog struct {
@@ -86,8 +85,8 @@ func Default() *Catalog {
 			ID:    "cases_opened",
 			Title: Text{"Casi aperti", "Cases opened"},
 			Definition: Text{
-				"Numero di casi aperti nel periodo (data di creazione del caso in Ponte o nel sistema del distretto sincronizzato), per comune del caso, distretto, categoria e fascia d'età della persona all'apertura. I casi eliminati non sono contati.",
-				"Number of cases opened in the period (the day the case was created in Ponte or synced from the district's system), by the case's municipality, district, category and the person's age band at opening. Deleted cases are not counted.",
+				"Numero di casi aperti nel periodo (data di creazione del caso in Ponte o nel sistema del distretto sincronizzato), per comune del caso, distretto, categoria, fascia d'età della persona all'apertura, sesso e cittadinanza. I casi eliminati non sono contati.",
+				"Number of cases opened in the period (the day the case was created in Ponte or synced from the district's system), by the case's municipality, district, category, the person's age band at opening, sex and citizenship. Deleted cases are not counted.",
 			},
 			Unit: "cases", Measure: Count, Kind: KindCaseOpened, Dimensions: caseDims, Public: true, Source: "cases",
 		},
