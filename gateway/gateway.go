@@ -23,6 +23,7 @@ import (
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 	housingv1 "github.com/ponte-network/ponte/proto/ponte/housing/v1"
+	reportingv1 "github.com/ponte-network/ponte/proto/ponte/reporting/v1"
 
 	"github.com/ponte-network/ponte/gateway/web"
 	"github.com/ponte-network/ponte/libs/edgejson"
@@ -74,6 +75,7 @@ type Backend struct {
 // registrars maps each service to the function that mounts its REST routes.
 var registrars = map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 	"cases":     casesv1.RegisterCaseServiceHandler,
+	"reporting": reportingv1.RegisterReportingServiceHandler,
 	"directory": registerAll(directoryv1.RegisterTerritoryServiceHandler, directoryv1.RegisterDirectoryServiceHandler),
 	"housing":   housingv1.RegisterHousingServiceHandler,
 }
@@ -142,7 +144,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 	}
 
 	root := http.NewServeMux()
-	root.Handle("/", limitBody(cfg.MaxBodyBytes, mux))
+	root.Handle("/", limitBody(cfg.MaxBodyBytes, reportingFormats(mux)))
 	for _, b := range backends {
 		if mount, ok := httpMounts[b.Service]; ok {
 			for pattern, h := range mount(b.Conn) {

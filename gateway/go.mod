@@ -17,6 +17,7 @@ require (
 	github.com/ponte-network/ponte/services/cases v0.0.0
 	github.com/ponte-network/ponte/services/directory v0.0.0
 	github.com/ponte-network/ponte/services/housing v0.0.0
+	github.com/ponte-network/ponte/services/reporting v0.0.0
 	github.com/rs/cors v1.11.1
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/schollz/progressbar/v3 v3.19.1
@@ -106,6 +107,7 @@ require (
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
+	gonum.org/v1/gonum v0.17.0 // indirect
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
@@ -118,4 +120,5 @@ replace (
 	github.com/ponte-network/ponte/services/cases => ../services/cases
 	github.com/ponte-network/ponte/services/directory => ../services/directory
 	github.com/ponte-network/ponte/services/housing => ../services/housing
+	github.com/ponte-network/ponte/services/reporting => ../services/reporting
 )

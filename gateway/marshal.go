@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"google.golang.org/genproto/googleapis/api/httpbody"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/proto"
@@ -33,8 +34,20 @@ func newJSONMarshaler() *jsonMarshaler {
 	return m
 }
 
+// ContentType implements runtime.Marshaler: a google.api.HttpBody (a file, as
+// reporting's CSV exports) is sent with its own type.
+func (m *jsonMarshaler) ContentType(v any) string {
+	if b, ok := v.(*httpbody.HttpBody); ok {
+		return b.GetContentType()
+	}
+	return m.JSONPb.ContentType(v)
+}
+
 // Marshal implements runtime.Marshaler.
 func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
+	if b, ok := v.(*httpbody.HttpBody); ok {
+		return b.GetData(), nil
+	}
 	p, ok := v.(proto.Message)
 	if !ok || m.Indent != "" {
 		return m.JSONPb.Marshal(v)

@@ -48,6 +48,17 @@ type Serve struct {
 	DirectoryMirrors Mirrors
 	// Edge configures the REST edge's telemetry and limits.
 	Edge Edge
+	// Reporting configures the observatory.
+	Reporting Reporting
+}
+
+// Reporting configures the reporting service.
+type Reporting struct {
+	// SecretFile holds the secret that keys pseudonyms and cell keys; empty: a secret
+	// generated once and kept in the data directory (development).
+	SecretFile string
+	// Threshold is the disclosure threshold (at least 3).
+	Threshold int
 }
 
 // API says how the deployment presents its REST API in the OpenAPI document.
@@ -160,6 +171,8 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	c.Edge.RegisterEdge(fs)
 	c.Observatory.RegisterObservatory(fs)
 	fs.Var(&c.DirectoryMirrors, "directory-mirror", "upstream directory nodes to mirror read-only, name=host:port, comma-separated or repeated (a region mirroring its districts)")
+	fs.StringVar(&c.Reporting.SecretFile, "reporting-secret-file", "", "file holding reporting's secret (16+ bytes) that keys pseudonyms and cell keys; empty: one generated in --data-dir")
+	fs.IntVar(&c.Reporting.Threshold, "reporting-threshold", 5, "smallest count reporting publishes (at least 3); smaller cells are suppressed")
 	fs.BoolVar(&c.Demo, "demo", false, "load the fictional demo directory (organizations and services of the programmes' territories); development key only")
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/ponte-network/ponte/services/cases"
 	"github.com/ponte-network/ponte/services/directory"
 	"github.com/ponte-network/ponte/services/housing"
+	"github.com/ponte-network/ponte/services/reporting"
 )
 
 // Migrate applies the migrations of every service with a store, on PostgreSQL when
@@ -21,6 +22,9 @@ func Migrate(ctx context.Context, st config.Storage) error {
 	}
 	if err := housing.MigrateStore(ctx, st.For("housing")); err != nil {
 		return fmt.Errorf("migrate housing: %w", err)
+	}
+	if err := reporting.MigrateStore(ctx, st.For("reporting")); err != nil {
+		return fmt.Errorf("migrate reporting: %w", err)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ func (a *App) registerModules() error {
 		a.casesModule(),
 		a.directoryModule(),
 		a.housingModule(),
+		a.reportingModule(),
 	}
 	all := modules.Module{Name: ModuleAll, Deps: []string{ModuleGateway}}
 	for _, m := range services {

@@ -1257,6 +1257,43 @@ func (x *ExportAggregatesResponse) GetAggregates() []*Aggregate {
 	return nil
 }
 
+// RebuildFactsRequest asks for a rebuild from zero.
+type RebuildFactsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebuildFactsRequest) Reset() {
+	*x = RebuildFactsRequest{}
+	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildFactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildFactsRequest) ProtoMessage() {}
+
+func (x *RebuildFactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildFactsRequest.ProtoReflect.Descriptor instead.
+func (*RebuildFactsRequest) Descriptor() ([]byte, []int) {
+	return file_ponte_reporting_v1_reporting_proto_rawDescGZIP(), []int{13}
+}
+
 // GetIngestionStatusRequest asks for the ingestion status.
 type GetIngestionStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1266,7 +1303,7 @@ type GetIngestionStatusRequest struct {
 
 func (x *GetIngestionStatusRequest) Reset() {
 	*x = GetIngestionStatusRequest{}
-	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[13]
+	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1315,7 @@ func (x *GetIngestionStatusRequest) String() string {
 func (*GetIngestionStatusRequest) ProtoMessage() {}
 
 func (x *GetIngestionStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[13]
+	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1328,7 @@ func (x *GetIngestionStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIngestionStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetIngestionStatusRequest) Descriptor() ([]byte, []int) {
-	return file_ponte_reporting_v1_reporting_proto_rawDescGZIP(), []int{13}
+	return file_ponte_reporting_v1_reporting_proto_rawDescGZIP(), []int{14}
 }
 
 // SourceStatus is how far reporting has read one feed.
@@ -1313,7 +1350,7 @@ type SourceStatus struct {
 
 func (x *SourceStatus) Reset() {
 	*x = SourceStatus{}
-	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[14]
+	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1362,7 @@ func (x *SourceStatus) String() string {
 func (*SourceStatus) ProtoMessage() {}
 
 func (x *SourceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[14]
+	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1375,7 @@ func (x *SourceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceStatus.ProtoReflect.Descriptor instead.
 func (*SourceStatus) Descriptor() ([]byte, []int) {
-	return file_ponte_reporting_v1_reporting_proto_rawDescGZIP(), []int{14}
+	return file_ponte_reporting_v1_reporting_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SourceStatus) GetSource() string {
@@ -1387,7 +1424,7 @@ type IngestionStatus struct {
 
 func (x *IngestionStatus) Reset() {
 	*x = IngestionStatus{}
-	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[15]
+	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1399,7 +1436,7 @@ func (x *IngestionStatus) String() string {
 func (*IngestionStatus) ProtoMessage() {}
 
 func (x *IngestionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[15]
+	mi := &file_ponte_reporting_v1_reporting_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1412,7 +1449,7 @@ func (x *IngestionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestionStatus.ProtoReflect.Descriptor instead.
 func (*IngestionStatus) Descriptor() ([]byte, []int) {
-	return file_ponte_reporting_v1_reporting_proto_rawDescGZIP(), []int{15}
+	return file_ponte_reporting_v1_reporting_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IngestionStatus) GetSources() []*SourceStatus {
@@ -1507,7 +1544,8 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"\acolumns\x18\x01 \x03(\tR\acolumns\x12=\n" +
 	"\n" +
 	"aggregates\x18\x02 \x03(\v2\x1d.ponte.reporting.v1.AggregateR\n" +
-	"aggregates\"\x1b\n" +
+	"aggregates\"\x15\n" +
+	"\x13RebuildFactsRequest\"\x1b\n" +
 	"\x19GetIngestionStatusRequest\"\xcf\x01\n" +
 	"\fSourceStatus\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
@@ -1540,13 +1578,14 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x17CELL_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CELL_STATUS_PUBLISHED\x10\x01\x12\x17\n" +
 	"\x13CELL_STATUS_PRIMARY\x10\x02\x12\x19\n" +
-	"\x15CELL_STATUS_SECONDARY\x10\x032\x89\x06\n" +
+	"\x15CELL_STATUS_SECONDARY\x10\x032\x94\a\n" +
 	"\x10ReportingService\x12\x7f\n" +
 	"\x0eListIndicators\x12).ponte.reporting.v1.ListIndicatorsRequest\x1a*.ponte.reporting.v1.ListIndicatorsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/indicators\x12s\n" +
 	"\fGetIndicator\x12'.ponte.reporting.v1.GetIndicatorRequest\x1a\x1d.ponte.reporting.v1.Indicator\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/indicators/{id}\x12\x8a\x01\n" +
 	"\x0eQueryIndicator\x12).ponte.reporting.v1.QueryIndicatorRequest\x1a*.ponte.reporting.v1.QueryIndicatorResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/indicators/{id}:query\x12w\n" +
 	"\x0fExportIndicator\x12*.ponte.reporting.v1.ExportIndicatorRequest\x1a\x14.google.api.HttpBody\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/indicators/{id}:export\x12m\n" +
-	"\x10ExportAggregates\x12+.ponte.reporting.v1.ExportAggregatesRequest\x1a,.ponte.reporting.v1.ExportAggregatesResponse\x12\x89\x01\n" +
+	"\x10ExportAggregates\x12+.ponte.reporting.v1.ExportAggregatesRequest\x1a,.ponte.reporting.v1.ExportAggregatesResponse\x12\x88\x01\n" +
+	"\fRebuildFacts\x12'.ponte.reporting.v1.RebuildFactsRequest\x1a#.ponte.reporting.v1.IngestionStatus\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/reporting/ingestion:rebuild\x12\x89\x01\n" +
 	"\x12GetIngestionStatus\x12-.ponte.reporting.v1.GetIngestionStatusRequest\x1a#.ponte.reporting.v1.IngestionStatus\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/reporting/ingestionBEZCgithub.com/ponte-network/ponte/proto/ponte/reporting/v1;reportingv1b\x06proto3"
 
 var (
@@ -1562,7 +1601,7 @@ func file_ponte_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 }
 
 var file_ponte_reporting_v1_reporting_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ponte_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_ponte_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_ponte_reporting_v1_reporting_proto_goTypes = []any{
 	(Measure)(0),                      // 0: ponte.reporting.v1.Measure
 	(Granularity)(0),                  // 1: ponte.reporting.v1.Granularity
@@ -1581,11 +1620,12 @@ var file_ponte_reporting_v1_reporting_proto_goTypes = []any{
 	(*ExportAggregatesRequest)(nil),   // 14: ponte.reporting.v1.ExportAggregatesRequest
 	(*Aggregate)(nil),                 // 15: ponte.reporting.v1.Aggregate
 	(*ExportAggregatesResponse)(nil),  // 16: ponte.reporting.v1.ExportAggregatesResponse
-	(*GetIngestionStatusRequest)(nil), // 17: ponte.reporting.v1.GetIngestionStatusRequest
-	(*SourceStatus)(nil),              // 18: ponte.reporting.v1.SourceStatus
-	(*IngestionStatus)(nil),           // 19: ponte.reporting.v1.IngestionStatus
-	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
-	(*httpbody.HttpBody)(nil),         // 21: google.api.HttpBody
+	(*RebuildFactsRequest)(nil),       // 17: ponte.reporting.v1.RebuildFactsRequest
+	(*GetIngestionStatusRequest)(nil), // 18: ponte.reporting.v1.GetIngestionStatusRequest
+	(*SourceStatus)(nil),              // 19: ponte.reporting.v1.SourceStatus
+	(*IngestionStatus)(nil),           // 20: ponte.reporting.v1.IngestionStatus
+	(*timestamppb.Timestamp)(nil),     // 21: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),         // 22: google.api.HttpBody
 }
 var file_ponte_reporting_v1_reporting_proto_depIdxs = []int32{
 	4,  // 0: ponte.reporting.v1.Indicator.title:type_name -> ponte.reporting.v1.LocalizedText
@@ -1600,23 +1640,25 @@ var file_ponte_reporting_v1_reporting_proto_depIdxs = []int32{
 	1,  // 9: ponte.reporting.v1.ExportIndicatorRequest.granularity:type_name -> ponte.reporting.v1.Granularity
 	1,  // 10: ponte.reporting.v1.ExportAggregatesRequest.granularity:type_name -> ponte.reporting.v1.Granularity
 	15, // 11: ponte.reporting.v1.ExportAggregatesResponse.aggregates:type_name -> ponte.reporting.v1.Aggregate
-	20, // 12: ponte.reporting.v1.SourceStatus.last_entry_time:type_name -> google.protobuf.Timestamp
-	20, // 13: ponte.reporting.v1.SourceStatus.read_time:type_name -> google.protobuf.Timestamp
-	18, // 14: ponte.reporting.v1.IngestionStatus.sources:type_name -> ponte.reporting.v1.SourceStatus
+	21, // 12: ponte.reporting.v1.SourceStatus.last_entry_time:type_name -> google.protobuf.Timestamp
+	21, // 13: ponte.reporting.v1.SourceStatus.read_time:type_name -> google.protobuf.Timestamp
+	19, // 14: ponte.reporting.v1.IngestionStatus.sources:type_name -> ponte.reporting.v1.SourceStatus
 	6,  // 15: ponte.reporting.v1.ReportingService.ListIndicators:input_type -> ponte.reporting.v1.ListIndicatorsRequest
 	8,  // 16: ponte.reporting.v1.ReportingService.GetIndicator:input_type -> ponte.reporting.v1.GetIndicatorRequest
 	9,  // 17: ponte.reporting.v1.ReportingService.QueryIndicator:input_type -> ponte.reporting.v1.QueryIndicatorRequest
 	13, // 18: ponte.reporting.v1.ReportingService.ExportIndicator:input_type -> ponte.reporting.v1.ExportIndicatorRequest
 	14, // 19: ponte.reporting.v1.ReportingService.ExportAggregates:input_type -> ponte.reporting.v1.ExportAggregatesRequest
-	17, // 20: ponte.reporting.v1.ReportingService.GetIngestionStatus:input_type -> ponte.reporting.v1.GetIngestionStatusRequest
-	7,  // 21: ponte.reporting.v1.ReportingService.ListIndicators:output_type -> ponte.reporting.v1.ListIndicatorsResponse
-	5,  // 22: ponte.reporting.v1.ReportingService.GetIndicator:output_type -> ponte.reporting.v1.Indicator
-	11, // 23: ponte.reporting.v1.ReportingService.QueryIndicator:output_type -> ponte.reporting.v1.QueryIndicatorResponse
-	21, // 24: ponte.reporting.v1.ReportingService.ExportIndicator:output_type -> google.api.HttpBody
-	16, // 25: ponte.reporting.v1.ReportingService.ExportAggregates:output_type -> ponte.reporting.v1.ExportAggregatesResponse
-	19, // 26: ponte.reporting.v1.ReportingService.GetIngestionStatus:output_type -> ponte.reporting.v1.IngestionStatus
-	21, // [21:27] is the sub-list for method output_type
-	15, // [15:21] is the sub-list for method input_type
+	17, // 20: ponte.reporting.v1.ReportingService.RebuildFacts:input_type -> ponte.reporting.v1.RebuildFactsRequest
+	18, // 21: ponte.reporting.v1.ReportingService.GetIngestionStatus:input_type -> ponte.reporting.v1.GetIngestionStatusRequest
+	7,  // 22: ponte.reporting.v1.ReportingService.ListIndicators:output_type -> ponte.reporting.v1.ListIndicatorsResponse
+	5,  // 23: ponte.reporting.v1.ReportingService.GetIndicator:output_type -> ponte.reporting.v1.Indicator
+	11, // 24: ponte.reporting.v1.ReportingService.QueryIndicator:output_type -> ponte.reporting.v1.QueryIndicatorResponse
+	22, // 25: ponte.reporting.v1.ReportingService.ExportIndicator:output_type -> google.api.HttpBody
+	16, // 26: ponte.reporting.v1.ReportingService.ExportAggregates:output_type -> ponte.reporting.v1.ExportAggregatesResponse
+	20, // 27: ponte.reporting.v1.ReportingService.RebuildFacts:output_type -> ponte.reporting.v1.IngestionStatus
+	20, // 28: ponte.reporting.v1.ReportingService.GetIngestionStatus:output_type -> ponte.reporting.v1.IngestionStatus
+	22, // [22:29] is the sub-list for method output_type
+	15, // [15:22] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
 	15, // [15:15] is the sub-list for extension extendee
 	0,  // [0:15] is the sub-list for field type_name
@@ -1634,7 +1676,7 @@ func file_ponte_reporting_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ponte_reporting_v1_reporting_proto_rawDesc), len(file_ponte_reporting_v1_reporting_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

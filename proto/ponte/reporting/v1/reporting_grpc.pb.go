@@ -25,6 +25,7 @@ const (
 	ReportingService_QueryIndicator_FullMethodName     = "/ponte.reporting.v1.ReportingService/QueryIndicator"
 	ReportingService_ExportIndicator_FullMethodName    = "/ponte.reporting.v1.ReportingService/ExportIndicator"
 	ReportingService_ExportAggregates_FullMethodName   = "/ponte.reporting.v1.ReportingService/ExportAggregates"
+	ReportingService_RebuildFacts_FullMethodName       = "/ponte.reporting.v1.ReportingService/RebuildFacts"
 	ReportingService_GetIngestionStatus_FullMethodName = "/ponte.reporting.v1.ReportingService/GetIngestionStatus"
 )
 
@@ -64,6 +65,10 @@ type ReportingServiceClient interface {
 	// across districts and protect what it publishes. Only for the reporting
 	// service principal of a region node; never over REST.
 	ExportAggregates(ctx context.Context, in *ExportAggregatesRequest, opts ...grpc.CallOption) (*ExportAggregatesResponse, error)
+	// RebuildFacts deletes every fact and rollup and reads the source feeds
+	// again from position zero, then returns the ingestion status; queries
+	// meanwhile see partial figures. Admin only.
+	RebuildFacts(ctx context.Context, in *RebuildFactsRequest, opts ...grpc.CallOption) (*IngestionStatus, error)
 	// GetIngestionStatus says, per source feed, how far reporting has read and
 	// how far behind it is.
 	GetIngestionStatus(ctx context.Context, in *GetIngestionStatusRequest, opts ...grpc.CallOption) (*IngestionStatus, error)
@@ -127,6 +132,16 @@ func (c *reportingServiceClient) ExportAggregates(ctx context.Context, in *Expor
 	return out, nil
 }
 
+func (c *reportingServiceClient) RebuildFacts(ctx context.Context, in *RebuildFactsRequest, opts ...grpc.CallOption) (*IngestionStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestionStatus)
+	err := c.cc.Invoke(ctx, ReportingService_RebuildFacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *reportingServiceClient) GetIngestionStatus(ctx context.Context, in *GetIngestionStatusRequest, opts ...grpc.CallOption) (*IngestionStatus, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(IngestionStatus)
@@ -173,6 +188,10 @@ type ReportingServiceServer interface {
 	// across districts and protect what it publishes. Only for the reporting
 	// service principal of a region node; never over REST.
 	ExportAggregates(context.Context, *ExportAggregatesRequest) (*ExportAggregatesResponse, error)
+	// RebuildFacts deletes every fact and rollup and reads the source feeds
+	// again from position zero, then returns the ingestion status; queries
+	// meanwhile see partial figures. Admin only.
+	RebuildFacts(context.Context, *RebuildFactsRequest) (*IngestionStatus, error)
 	// GetIngestionStatus says, per source feed, how far reporting has read and
 	// how far behind it is.
 	GetIngestionStatus(context.Context, *GetIngestionStatusRequest) (*IngestionStatus, error)
@@ -200,6 +219,9 @@ func (UnimplementedReportingServiceServer) ExportIndicator(context.Context, *Exp
 }
 func (UnimplementedReportingServiceServer) ExportAggregates(context.Context, *ExportAggregatesRequest) (*ExportAggregatesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportAggregates not implemented")
+}
+func (UnimplementedReportingServiceServer) RebuildFacts(context.Context, *RebuildFactsRequest) (*IngestionStatus, error) {
+	return nil, status.Error(codes.Unimplemented, "method RebuildFacts not implemented")
 }
 func (UnimplementedReportingServiceServer) GetIngestionStatus(context.Context, *GetIngestionStatusRequest) (*IngestionStatus, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetIngestionStatus not implemented")
@@ -315,6 +337,24 @@ func _ReportingService_ExportAggregates_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_RebuildFacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebuildFactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).RebuildFacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_RebuildFacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).RebuildFacts(ctx, req.(*RebuildFactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReportingService_GetIngestionStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetIngestionStatusRequest)
 	if err := dec(in); err != nil {
@@ -359,6 +399,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExportAggregates",
 			Handler:    _ReportingService_ExportAggregates_Handler,
+		},
+		{
+			MethodName: "RebuildFacts",
+			Handler:    _ReportingService_RebuildFacts_Handler,
 		},
 		{
 			MethodName: "GetIngestionStatus",

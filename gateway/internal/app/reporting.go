@@ -1,0 +1,106 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+
+	"github.com/ponte-network/ponte/libs/modules"
+	"github.com/ponte-network/ponte/services/reporting"
+	"github.com/ponte-network/ponte/services/reporting/disclosure"
+)
+
+// reportingModule runs the observatory: it follows the case feed as service:reporting
+// and serves the indicators.
+func (a *App) reportingModule() modules.Module {
+	m := &reportingRun{}
+	return modules.Module{Name: "reporting", Start: func(ctx context.Context) error { return a.startReporting(ctx, m) }, Stop: m.stop}
+}
+
+// reportingRun holds what the module's Stop ends.
+type reportingRun struct{ cancel context.CancelFunc }
+
+func (m *reportingRun) stop(context.Context) error {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	return nil
+}
+
+func (a *App) startReporting(ctx context.Context, m *reportingRun) error {
+	cfg := a.cfg.Reporting
+	rules, err := disclosure.NewConfig(int64(cfg.Threshold))
+	if err != nil {
+		return fmt.Errorf("--reporting-threshold: %w", err)
+	}
+	secret, err := reportingSecret(cfg.SecretFile, a.cfg.Storage.DataDir)
+	if err != nil {
+		return err
+	}
+	conn, err := a.serviceConn(ctx, "reporting", "cases")
+	if err != nil {
+		return err
+	}
+	st, err := reporting.OpenStore(ctx, a.storeConfig("reporting"))
+	if err != nil {
+		return err
+	}
+	a.onClose(st.Close)
+	svc, err := reporting.New(reporting.Deps{
+		Store: st, Territory: a.catalog, Cases: casesv1.NewCaseServiceClient(conn),
+		Secret: secret, Disclosure: rules, Logger: a.tel.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	svc.Register(a.srv.Registrar())
+	a.addPolicy(reporting.Policy())
+	a.addReady("reporting", svc.Ready)
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	a.afterServe(func(context.Context) error {
+		go svc.Follow(fctx)
+		return nil
+	})
+	for _, name := range reporting.ServiceNames {
+		a.srv.SetServing(name, true)
+	}
+	return nil
+}
+
+// reportingSecret reads the secret file, or in development keeps a generated one in
+// the data directory, so that pseudonyms stay the same across restarts.
+func reportingSecret(file, dataDir string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--reporting-secret-file: %w", err)
+		}
+		return b, nil
+	}
+	path := filepath.Join(dataDir, "reporting-secret")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reporting secret: %w", err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("reporting secret: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("reporting secret: %w", err)
+	}
+	return b, nil
+}
