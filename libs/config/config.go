@@ -230,8 +230,12 @@ func (c *Serve) Level() (slog.Level, error) {
 }
 
 // Parse parses args into fs, taking PONTE_* environment variables for flags not given.
+// -h and --help return flag.ErrHelp, for the caller to print the usage.
 func Parse(fs *flag.FlagSet, args []string) error {
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(EnvPrefix)); err != nil {
+		if errors.Is(err, ff.ErrHelp) {
+			return flag.ErrHelp // -h or --help: the caller prints the usage
+		}
 		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	return nil
@@ -242,6 +246,9 @@ func Parse(fs *flag.FlagSet, args []string) error {
 func ParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	ffs := ff.NewFlagSetFrom(fs.Name(), fs)
 	if err := ff.Parse(ffs, args, ff.WithEnvVarPrefix(EnvPrefix)); err != nil {
+		if errors.Is(err, ff.ErrHelp) {
+			return nil, flag.ErrHelp // -h or --help: the caller prints the usage
+		}
 		return nil, fmt.Errorf("%s: %w", fs.Name(), err)
 	}
 	return ffs.GetArgs(), nil

@@ -20,7 +20,8 @@ import (
 //   - municipality_code: six-digit ISTAT code
 //   - category: residence_permit, renewal, family_reunification, citizenship,
 //     international_protection, health_registration, school_enrolment, housing,
-//     employment, italian_course, legal_aid, social_benefits, other
+//     employment, italian_course, legal_aid, social_benefits, other — or as the API
+//     spells them (CATEGORY_HOUSING), in any case; so for phase (PHASE_INTAKE)
 //   - district_code, organization_id, person_id, assigned_operator: as in the API
 //   - phase: intake, taken_in_charge, planning, delivery, monitoring, closed (empty: keep)
 //   - needs: need codes separated by ";"
@@ -137,9 +138,33 @@ func ImportCSV(ctx context.Context, r io.Reader, source string, batchSize int, u
 	return sum, nil
 }
 
+// enumValue reads an enum column, spelled as the API does (CATEGORY_HOUSING) or short
+// (housing), in any case.
 func enumValue(values map[string]int32, prefix, name string) (int32, bool) {
-	v, ok := values[prefix+strings.ToUpper(strings.TrimSpace(name))]
+	name = strings.ToUpper(strings.TrimSpace(name))
+	v, ok := values[prefix+strings.TrimPrefix(name, prefix)]
 	return v, ok && v != 0
+}
+
+// CSVValues lists the short spellings an enum column accepts (housing, renewal, ...), in
+// the enum's order, for usage texts.
+func CSVValues(values map[string]int32, prefix string) []string {
+	type value struct {
+		name string
+		n    int32
+	}
+	var vs []value
+	for name, n := range values {
+		if n != 0 {
+			vs = append(vs, value{strings.ToLower(strings.TrimPrefix(name, prefix)), n})
+		}
+	}
+	slices.SortFunc(vs, func(a, b value) int { return int(a.n - b.n) })
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.name
+	}
+	return out
 }
 
 // parseRow turns a record into a batch item, or says why it cannot.
@@ -156,20 +181,24 @@ func parseRow(rec []string, col map[string]int, source string) (*casesv1.CaseUps
 		DistrictCode: get("district_code"), OrganizationId: get("organization_id"), PersonId: get("person_id"),
 		AssignedOperator: get("assigned_operator"),
 	}
+	// Every problem of the row is reported, so that one pass fixes the file.
+	var problems []string
 	if k.ExternalId == "" {
-		return nil, "external_id: empty"
+		problems = append(problems, "external_id: empty")
 	}
-	cat, ok := enumValue(casesv1.Category_value, "CATEGORY_", get("category"))
-	if !ok {
-		return nil, fmt.Sprintf("category: unknown %q", get("category"))
+	if cat, ok := enumValue(casesv1.Category_value, "CATEGORY_", get("category")); ok {
+		k.Category = casesv1.Category(cat)
+	} else {
+		problems = append(problems, fmt.Sprintf("category: unknown %q (one of %s)", get("category"),
+			strings.Join(CSVValues(casesv1.Category_value, "CATEGORY_"), ", ")))
 	}
-	k.Category = casesv1.Category(cat)
 	if p := get("phase"); p != "" {
-		ph, ok := enumValue(casesv1.Phase_value, "PHASE_", p)
-		if !ok {
-			return nil, fmt.Sprintf("phase: unknown %q", p)
+		if ph, ok := enumValue(casesv1.Phase_value, "PHASE_", p); ok {
+			k.Phase = casesv1.Phase(ph)
+		} else {
+			problems = append(problems, fmt.Sprintf("phase: unknown %q (one of %s)", p,
+				strings.Join(CSVValues(casesv1.Phase_value, "PHASE_"), ", ")))
 		}
-		k.Phase = casesv1.Phase(ph)
 	}
 	for n := range strings.SplitSeq(get("needs"), ";") {
 		if n = strings.TrimSpace(n); n != "" {
@@ -180,9 +209,12 @@ func parseRow(rec []string, col map[string]int, source string) (*casesv1.CaseUps
 	if v := get("expected_version"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil || n < 0 {
-			return nil, fmt.Sprintf("expected_version: not a version %q", v)
+			problems = append(problems, fmt.Sprintf("expected_version: not a version %q", v))
 		}
-		item.ExpectedVersion = int32(n)
+		item.ExpectedVersion = int32(max(n, 0))
+	}
+	if len(problems) > 0 {
+		return nil, strings.Join(problems, "; ")
 	}
 	return item, ""
 }

@@ -19,19 +19,31 @@ import (
 	"github.com/ponte-network/ponte/services/cases"
 )
 
-const casesUsage = `usage: ponte cases import --source NAME [--endpoint HOST:PORT] [--token TOKEN] FILE.csv
+// casesUsage explains `ponte cases import`, with the values its enum columns take.
+func casesUsage() string {
+	return `usage: ponte cases import --source NAME [--endpoint HOST:PORT] [--token TOKEN] FILE.csv
 
 Imports cases from a CSV file through the cases service's gRPC API (BatchUpsertCases),
 keyed by source and external_id: running it again on the same file changes nothing.
-Columns (header row, any order): ` + "external_id, municipality_code, category (required), district_code, organization_id, person_id, assigned_operator, phase, needs (separated by ;), expected_version" + `.
-Prints a summary with the line and reason of every rejected row; exits non-zero when
-a row was rejected.
+Columns (header row, any order): external_id, municipality_code, category (required),
+district_code, organization_id, person_id, assigned_operator, phase, needs (separated
+by ;), expected_version.
+  category: ` + strings.Join(cases.CSVValues(casesv1.Category_value, "CATEGORY_"), ", ") + `
+  phase:    ` + strings.Join(cases.CSVValues(casesv1.Phase_value, "PHASE_"), ", ") + `
+Either spelling is accepted: housing or CATEGORY_HOUSING, any case.
+Prints a summary with the line and every reason of every rejected row; exits non-zero
+when a row was rejected.
 `
+}
 
 // casesCommand runs `ponte cases SUBCOMMAND`.
 func casesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(stdout, casesUsage())
+		return errHelpShown
+	}
 	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprint(stderr, casesUsage)
+		fmt.Fprint(stderr, casesUsage())
 		return flag.ErrHelp
 	}
 	var source, endpoint, token string
@@ -41,17 +53,15 @@ func casesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&endpoint, "endpoint", "127.0.0.1:9090", "gRPC address of the cases service")
 	fs.StringVar(&token, "token", "", "bearer token of a partner or district operator (see ponte token); default $PONTE_TOKEN")
 	fs.IntVar(&batch, "batch-size", 500, "rows per request, at most 1000")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	files, err := config.ParseArgs(fs, args[1:]) // --token's twin is PONTE_TOKEN
+	if err != nil {
+		return helpOr(err, fs, stdout, casesUsage())
 	}
-	if token == "" {
-		token = os.Getenv(config.EnvPrefix + "_TOKEN")
-	}
-	if source == "" || fs.NArg() != 1 {
-		fmt.Fprint(stderr, casesUsage)
+	if source == "" || len(files) != 1 {
+		fmt.Fprint(stderr, casesUsage())
 		return errors.New("cases import: --source and one FILE.csv are required")
 	}
-	f, err := os.Open(fs.Arg(0))
+	f, err := os.Open(files[0])
 	if err != nil {
 		return fmt.Errorf("cases import: %w", err)
 	}

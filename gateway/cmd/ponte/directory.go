@@ -34,6 +34,10 @@ token in --token or PONTE_TOKEN.
 
 // directoryCmd runs `ponte directory import|export`.
 func directoryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(stdout, directoryUsage)
+		return errHelpShown
+	}
 	if len(args) == 0 || (args[0] != "import" && args[0] != "export") {
 		fmt.Fprint(stderr, directoryUsage)
 		return errors.New("ponte directory: say import or export")
@@ -48,7 +52,7 @@ func directoryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&locale, "locale", "it", "import: language of the document's own text")
 	rest, err := config.ParseArgs(fs, args[1:])
 	if err != nil {
-		return err
+		return helpOr(err, fs, stdout, directoryUsage)
 	}
 	conn, err := grpc.NewClient(server, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -21,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,12 +40,47 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "ponte:", err)
-		}
+	switch {
+	case err == nil, errors.Is(err, errHelpShown):
+	case errors.Is(err, flag.ErrHelp): // an incomplete command line, its usage already on stderr
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "ponte:", err)
 		os.Exit(2)
 	}
+}
+
+// errHelpShown says that a command's usage was printed on stdout because it was asked
+// for (-h, --help, ponte help COMMAND): the process exits 0.
+var errHelpShown = errors.New("help shown")
+
+// synopses introduce each command's flags in its usage.
+var synopses = map[string]string{
+	"serve":   "usage: ponte serve [-target=all|gateway|cases|directory|...] [flags]\n\nRuns the selected services and/or the REST edge until SIGTERM.",
+	"migrate": "usage: ponte migrate [--database-url=postgres://...] [--data-dir=DIR]\n\nApplies every service's migrations and exits; running it again changes nothing.",
+	"token":   "usage: ponte token [--roles=...] [--org=...] [--territory=...] [--subject=...] [--ttl=...]\n\nMints a development token signed with the data directory's key.",
+	"openapi": "usage: ponte openapi [--public-url=https://...]\n\nPrints the REST edge's OpenAPI 3 document (JSON).",
+}
+
+// parseFlags parses a command's flags; on -h or --help it prints the command's usage
+// (synopses, then the flags with their PONTE_* twins) on stdout and returns errHelpShown.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	return helpOr(config.Parse(fs, args), fs, stdout, synopses[strings.TrimPrefix(fs.Name(), "ponte ")])
+}
+
+// helpOr turns flag.ErrHelp from parsing fs into the printed usage and errHelpShown.
+func helpOr(err error, fs *flag.FlagSet, stdout io.Writer, synopsis string) error {
+	if !errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	if synopsis != "" {
+		fmt.Fprintln(stdout, strings.TrimRight(synopsis, "\n"))
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintln(stdout, "flags (each has a PONTE_* environment twin: --http-addr ↔ PONTE_HTTP_ADDR):")
+	fs.SetOutput(stdout)
+	fs.PrintDefaults()
+	return errHelpShown
 }
 
 const usage = `usage: ponte <command> [flags]
@@ -57,7 +94,8 @@ commands:
   cases     import cases from a CSV file (ponte cases import --source NAME FILE.csv)
   version   print the version
 
-"ponte <command> -h" lists a command's flags; each has a PONTE_* environment twin.
+"ponte help <command>" (or "ponte <command> -h") explains a command and lists its flags;
+each flag has a PONTE_* environment twin. "ponte --version" prints the version.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return serve(ctx, rest, stdout, stderr)
 	case "migrate":
-		return migrate(ctx, rest, stderr)
+		return migrate(ctx, rest, stdout, stderr)
 	case "token":
 		return token(rest, stdout, stderr)
 	case "openapi":
@@ -82,8 +120,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "ponte", buildVersion())
 		return nil
 	case "help", "-h", "--help":
+		if len(rest) > 0 && rest[0] != "help" && !strings.HasPrefix(rest[0], "-") {
+			// ponte help COMMAND [SUBCOMMAND] is COMMAND [SUBCOMMAND] -h.
+			return run(ctx, append(slices.Clone(rest), "-h"), stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
-		return nil
+		return errHelpShown
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -100,7 +142,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg config.Serve
 	fs := newFlagSet("serve", stderr)
 	cfg.RegisterServe(fs)
-	if err := config.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	a, err := app.New(ctx, cfg, app.Options{Version: buildVersion(), Out: stdout})
@@ -116,11 +158,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return a.Run(ctx)
 }
 
-func migrate(ctx context.Context, args []string, stderr io.Writer) error {
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var st config.Storage
 	fs := newFlagSet("migrate", stderr)
 	st.RegisterStorage(fs)
-	if err := config.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if err := app.Migrate(ctx, st); err != nil {
@@ -146,7 +188,7 @@ func token(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&territory, "territory", "", "territory of the caller: ISTAT code of a region, province or municipality, or a district code")
 	fs.StringVar(&roles, "roles", auth.RoleAdmin, "comma-separated roles")
 	fs.DurationVar(&ttl, "ttl", app.DevTokenTTL, "validity")
-	if err := config.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	key, err := auth.LoadOrCreateDevKey(st.DataDir)
@@ -167,7 +209,7 @@ func openAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var api config.API
 	fs := newFlagSet("openapi", stderr)
 	api.RegisterAPI(fs)
-	if err := config.Parse(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	doc, err := gateway.OpenAPI(ctx, gateway.APIInfo{PublicURL: api.PublicURL, ContactEmail: api.ContactEmail})
