@@ -185,11 +185,12 @@ func remove[T any](list *[]T, at map[string]int, id string, idOf func(T) string)
 	delete(at, id)
 }
 
-// withHomes calls fn with the available homes, read-locked: fn must not keep them.
-func (ix *index) withHomes(fn func([]match.Home)) {
+// withHomes calls fn with the available homes and their positions by id, read-locked:
+// fn must not keep them.
+func (ix *index) withHomes(fn func(homes []match.Home, at map[string]int)) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	fn(ix.homes)
+	fn(ix.homes, ix.homeAt)
 }
 
 // withRequests calls fn with the open requests, read-locked.

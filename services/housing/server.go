@@ -598,16 +598,13 @@ func (s *server) MatchHousingRequest(ctx context.Context, req *housingv1.MatchHo
 	opt.KeepHome = func(h *match.Home) bool { return c.scope.CoversPlace(h.District, h.Municipality) }
 	var rk match.Ranking
 	resp := &housingv1.MatchHousingRequestResponse{}
-	s.index.withHomes(func(hs []match.Home) {
+	s.index.withHomes(func(hs []match.Home, at map[string]int) {
 		rk = match.Homes(r, hs, opt)
-		// The homes' figures are read while the index is locked: the results point into it.
+		// The homes' figures are read while the index is locked.
 		for _, res := range rk.Results {
-			i := slices.IndexFunc(hs, func(h match.Home) bool { return h.ID == res.ID })
-			hm := &housingv1.HomeMatch{HomeId: res.ID, Score: int32(res.Score), Reasons: reasons(res.Reasons), DistanceKm: int32(res.DistanceKm)}
-			if i >= 0 {
-				hm.MunicipalityCode, hm.Bedrooms, hm.MonthlyCostCents = hs[i].Municipality, hs[i].Bedrooms, hs[i].MonthlyCostCents
-			}
-			resp.Matches = append(resp.Matches, hm)
+			h := hs[at[res.ID]]
+			resp.Matches = append(resp.Matches, &housingv1.HomeMatch{HomeId: res.ID, Score: int32(res.Score), Reasons: reasons(res.Reasons),
+				DistanceKm: int32(res.DistanceKm), MunicipalityCode: h.Municipality, Bedrooms: h.Bedrooms, MonthlyCostCents: h.MonthlyCostCents})
 		}
 	})
 	resp.Candidates, resp.Eligible, resp.Exclusions = int32(rk.Candidates), int32(rk.Eligible), exclusions(rk.Exclusions)
