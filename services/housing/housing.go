@@ -73,7 +73,7 @@ func New(deps Deps) (*Service, error) {
 		rome = time.FixedZone("CET", 3600)
 	}
 	s := &server{store: deps.Store, catalog: deps.Catalog, cases: deps.Cases, places: deps.Places,
-		now: deps.Now, rome: rome, index: newIndex(deps.Store)}
+		now: deps.Now, rome: rome, index: newIndex(deps.Store, deps.Places)}
 	return &Service{server: s, store: deps.Store}, nil
 }
 

@@ -25,7 +25,8 @@ const maxLag = time.Second
 // this process's own commits at once (the feed's Generation moves when they commit) and
 // other processes' within maxLag.
 type index struct {
-	st store.Store
+	st     store.Store
+	places *match.Places
 
 	refresh sync.Mutex // one reader of the log at a time
 	mu      sync.RWMutex
@@ -40,8 +41,8 @@ type index struct {
 	reqAt   map[string]int
 }
 
-func newIndex(st store.Store) *index {
-	return &index{st: st, seen: map[string]int32{}, homeAt: map[string]int{}, reqAt: map[string]int{}}
+func newIndex(st store.Store, places *match.Places) *index {
+	return &index{st: st, places: places, seen: map[string]int32{}, homeAt: map[string]int{}, reqAt: map[string]int{}}
 }
 
 // sync brings the index up to the log's end when a commit may have happened since it
@@ -145,6 +146,7 @@ func (ix *index) putHome(h *housingv1.Home) {
 		return
 	}
 	m := matchHome(h)
+	m.AvailableDay, m.Place = match.Day(m.AvailableFrom), ix.places.ID(m.Municipality)
 	if i, ok := ix.homeAt[m.ID]; ok {
 		ix.homes[i] = m
 		return
@@ -162,6 +164,7 @@ func (ix *index) putRequest(r *housingv1.HousingRequest) {
 		return
 	}
 	m := matchRequest(r)
+	m.WantedByDay = match.Day(m.WantedBy)
 	if i, ok := ix.reqAt[m.ID]; ok {
 		ix.reqs[i] = m
 		return

@@ -445,8 +445,10 @@ func (s *server) MatchHome(ctx context.Context, req *housingv1.MatchHomeRequest)
 			cur.GetId(), strings.ToLower(strings.TrimPrefix(cur.GetStatus().String(), "HOME_STATUS_"))))
 	}
 	opt := s.options(pageSize(req.GetPageSize(), defaultMatchSize))
-	opt.KeepRequest = func(r *match.Request) bool {
-		return c.scope.CoversPlace(r.District, r.Municipality) || (c.scope.Organization != "" && r.Organization == c.scope.Organization)
+	if !c.scope.All {
+		opt.KeepRequest = func(r *match.Request) bool {
+			return c.scope.CoversPlace(r.District, r.Municipality) || (c.scope.Organization != "" && r.Organization == c.scope.Organization)
+		}
 	}
 	var rk match.Ranking
 	s.index.withRequests(func(rs []match.Request) { rk = match.Requests(h, rs, opt) })
@@ -595,7 +597,9 @@ func (s *server) MatchHousingRequest(ctx context.Context, req *housingv1.MatchHo
 			cur.GetId(), strings.ToLower(strings.TrimPrefix(cur.GetStatus().String(), "REQUEST_STATUS_"))))
 	}
 	opt := s.options(pageSize(req.GetPageSize(), defaultMatchSize))
-	opt.KeepHome = func(h *match.Home) bool { return c.scope.CoversPlace(h.District, h.Municipality) }
+	if !c.scope.All {
+		opt.KeepHome = func(h *match.Home) bool { return c.scope.CoversPlace(h.District, h.Municipality) }
+	}
 	var rk match.Ranking
 	resp := &housingv1.MatchHousingRequestResponse{}
 	s.index.withHomes(func(hs []match.Home, at map[string]int) {

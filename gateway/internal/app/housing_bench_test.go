@@ -41,7 +41,7 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 	n := startNode(b, pgtest.NewDatabase(b), "--db-max-conns=16")
 	admin := n.token(b, auth.Principal{Subject: "bench", Roles: []string{auth.RoleAdmin}})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 2 * benchMatchClients, MaxIdleConnsPerHost: 2 * benchMatchClients}}
-	post := func(ctx context.Context, path string, body any) ([]byte, error) {
+	post := func(ctx context.Context, tok, path string, body any) ([]byte, error) {
 		raw, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
@@ -50,7 +50,7 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := client.Do(req)
 		if err != nil {
@@ -82,7 +82,7 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 	}
 	load("owners", benchHomes/benchHomesPerOwner, func(ctx context.Context, i int) error {
 		district, _ := mun(i)
-		_, err := post(ctx, "/v1/owners", map[string]any{"id": fmt.Sprintf("owner-%d", i), "displayName": "Owner " + fmt.Sprint(i),
+		_, err := post(ctx, admin, "/v1/owners", map[string]any{"id": fmt.Sprintf("owner-%d", i), "displayName": "Owner " + fmt.Sprint(i),
 			"consent": true, "consentTime": "2026-11-01T10:00:00Z", "reachedVia": "REACH_CHANNEL_MUNICIPALITY", "districtCode": district})
 		return err
 	})
@@ -95,7 +95,7 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 		if rng.IntN(2) == 0 {
 			types = append(types, "CONTRACT_TYPE_FREE_4_4")
 		}
-		_, err := post(ctx, "/v1/homes", map[string]any{"ownerId": fmt.Sprintf("owner-%d", owner), "municipalityCode": m, "districtCode": district,
+		_, err := post(ctx, admin, "/v1/homes", map[string]any{"ownerId": fmt.Sprintf("owner-%d", owner), "municipalityCode": m, "districtCode": district,
 			"address": fmt.Sprintf("Via Roma %d", i), "bedrooms": bedrooms, "floorAreaM2": 35 + 20*bedrooms + rng.IntN(20),
 			"rentCents": 30000 + 10000*bedrooms + 500*rng.IntN(20), "chargesCents": 3000, "stepFree": rng.IntN(3) == 0,
 			"availableFrom": time.Now().AddDate(0, 0, rng.IntN(90)-30).Format(time.DateOnly), "contractTypes": types})
@@ -105,7 +105,7 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 	load("cases and requests", benchOpenRequests, func(ctx context.Context, i int) error {
 		rng := rand.New(rand.NewPCG(uint64(i), 11))
 		district, m := mun(i)
-		raw, err := post(ctx, "/v1/cases", map[string]any{"municipalityCode": m, "districtCode": district, "category": "CATEGORY_HOUSING"})
+		raw, err := post(ctx, admin, "/v1/cases", map[string]any{"municipalityCode": m, "districtCode": district, "category": "CATEGORY_HOUSING"})
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 			return err
 		}
 		_, other := mun(i + 3)
-		raw, err = post(ctx, "/v1/housingRequests", map[string]any{"caseId": k.ID, "municipalityCode": m, "districtCode": district,
+		raw, err = post(ctx, admin, "/v1/housingRequests", map[string]any{"caseId": k.ID, "municipalityCode": m, "districtCode": district,
 			"household":    map[string]any{"adults": 1 + rng.IntN(2), "children": rng.IntN(4)},
 			"maxRentCents": 45000 + 5000*rng.IntN(8), "preferredMunicipalities": []string{m, other}, "maxDistanceKm": 10 * rng.IntN(4),
 			"wantedBy": time.Now().AddDate(0, 0, 30+rng.IntN(120)).Format(time.DateOnly), "contractTypes": []string{"CONTRACT_TYPE_AGREED_3_2"}})
@@ -154,17 +154,32 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	b.ResetTimer()
-	res := loadtest.Run(context.Background(), loadtest.Options{Concurrency: benchMatchClients, Requests: benchMatches, Warmup: benchMatchWarmup},
-		func(ctx context.Context, _, seq int) error {
-			_, err := post(ctx, "/v1/housingRequests/"+ids[(seq+benchOpenRequests)%benchOpenRequests]+":match", map[string]any{})
-			return err
-		})
-	b.StopTimer()
-	if res.Errors > 0 {
-		b.Fatalf("%d matches failed, first: %v", res.Errors, res.FirstError)
+	measure := func(who, tok string, reqIDs []string) loadtest.Result {
+		res := loadtest.Run(context.Background(), loadtest.Options{Concurrency: benchMatchClients, Requests: benchMatches, Warmup: benchMatchWarmup},
+			func(ctx context.Context, _, seq int) error {
+				_, err := post(ctx, tok, "/v1/housingRequests/"+reqIDs[seq%len(reqIDs)]+":match", map[string]any{})
+				return err
+			})
+		if res.Errors > 0 {
+			b.Fatalf("%d matches failed, first: %v", res.Errors, res.FirstError)
+		}
+		b.Logf("match through REST as %s, %d clients, %d homes, %d open requests: %s", who, benchMatchClients, benchHomes, benchOpenRequests, res)
+		return res
 	}
-	b.Logf("match through REST, %d clients, %d homes, %d open requests: %s", benchMatchClients, benchHomes, benchOpenRequests, res)
+	res := measure("admin (every match considers the 20,000 homes)", admin, ids)
+	// A district desk: its territory holds a fifth of the homes and of the requests.
+	var deskIDs []string
+	for i, id := range ids {
+		if d, _ := mun(i); d == places[0].Code {
+			deskIDs = append(deskIDs, id)
+		}
+	}
+	desk := n.token(b, auth.Principal{Subject: "bench-desk", Territory: places[0].Code, Roles: []string{auth.RoleDistrictOperator}})
+	deskRes := measure("the desk of "+places[0].Code+" (its 4,000 homes)", desk, deskIDs)
+	b.StopTimer()
 	b.ReportMetric(float64(res.P50.Microseconds())/1000, "p50_ms")
 	b.ReportMetric(float64(res.P99.Microseconds())/1000, "p99_ms")
 	b.ReportMetric(res.Throughput(), "matches/s")
+	b.ReportMetric(float64(deskRes.P50.Microseconds())/1000, "desk_p50_ms")
+	b.ReportMetric(float64(deskRes.P99.Microseconds())/1000, "desk_p99_ms")
 }

@@ -90,8 +90,11 @@ type Home struct {
 	Furnished        bool
 	StepFree         bool
 	AvailableFrom    string // YYYY-MM-DD
-	ContractTypes    Set    // of housingv1.ContractType
-	GuaranteesAsked  Set    // of housingv1.Guarantee
+	// Precomputed by callers that match often (0: derived from the fields above):
+	AvailableDay    int32 // Day(AvailableFrom)
+	Place           int32 // Places.ID(Municipality)
+	ContractTypes   Set   // of housingv1.ContractType
+	GuaranteesAsked Set   // of housingv1.Guarantee
 }
 
 // Request is what matching reads of a housing request.
@@ -104,6 +107,7 @@ type Request struct {
 	NeedStepFree      bool
 	NeedFurnished     bool
 	WantedBy          string // YYYY-MM-DD; empty: no date
+	WantedByDay       int32  // Day(WantedBy), precomputed (0: derived from WantedBy)
 	ContractTypes     Set
 	GuaranteesOffered Set
 	CreatedUs         int64 // creation time, for the reverse order
@@ -195,9 +199,12 @@ type pair struct {
 
 // evaluator holds what does not change across a match's candidates.
 type evaluator struct {
-	opt   Options
-	today int // days since the epoch
-	dist  map[string]float64
+	opt     Options
+	today   int // days since the epoch
+	wanted  int // the request's wanted-by day in Homes (one request), 0 none
+	dist    map[string]float64
+	byPlace []float64 // memo by Home.Place; -2 not computed
+	rankBy  []int8    // memo by Home.Place of the rank among the preferred; -1 none
 }
 
 func newEvaluator(opt Options) *evaluator {
@@ -216,9 +223,52 @@ func days(date string) int {
 	return int(t.Unix() / 86400)
 }
 
+// Day is the number of days since 1970-01-01 of a YYYY-MM-DD date (for Home.AvailableDay
+// and Request.WantedByDay); 0 when date is empty or not a date.
+func Day(date string) int32 {
+	if d := days(date); d > 0 {
+		return int32(d)
+	}
+	return 0
+}
+
+func availableDay(h *Home) int {
+	if h.AvailableDay > 0 {
+		return int(h.AvailableDay)
+	}
+	return days(h.AvailableFrom)
+}
+
+// wantedDay is the request's wanted-by day, or 0 for none.
+func wantedDay(r *Request) int {
+	if r.WantedByDay > 0 {
+		return int(r.WantedByDay)
+	}
+	if r.WantedBy == "" {
+		return 0
+	}
+	return max(0, days(r.WantedBy))
+}
+
 // distance is the km from the home's municipality to the nearest preferred one, or -1.
 // When memo is set, results are kept per municipality (one request, many homes).
-func (e *evaluator) distance(r *Request, municipality string, memo bool) float64 {
+func (e *evaluator) distance(r *Request, municipality string, place int32, memo bool) float64 {
+	if memo && place > 0 {
+		if e.byPlace == nil {
+			e.byPlace = make([]float64, e.opt.Places.Len()+1)
+			for i := range e.byPlace {
+				e.byPlace[i] = -2 // not computed yet
+			}
+		}
+		if int(place) < len(e.byPlace) {
+			if d := e.byPlace[place]; d > -2 {
+				return d
+			}
+			d := e.distance(r, municipality, 0, false)
+			e.byPlace[place] = d
+			return d
+		}
+	}
 	if memo {
 		if d, ok := e.dist[municipality]; ok {
 			return d
@@ -243,10 +293,33 @@ func (e *evaluator) distance(r *Request, municipality string, memo bool) float64
 	return best
 }
 
+// preferredRank is the position of h's municipality among r's preferred ones, or -1.
+func (e *evaluator) preferredRank(r *Request, h *Home, memo bool) int {
+	if !memo || h.Place <= 0 || int(h.Place) > e.opt.Places.Len() {
+		return slices.Index(r.Preferred, h.Municipality)
+	}
+	if e.rankBy == nil {
+		e.rankBy = make([]int8, e.opt.Places.Len()+1)
+		for i := range e.rankBy {
+			e.rankBy[i] = -1
+		}
+		for i, m := range r.Preferred {
+			if id := e.opt.Places.ID(m); id > 0 && e.rankBy[id] < 0 {
+				e.rankBy[id] = int8(i)
+			}
+		}
+	}
+	return int(e.rankBy[h.Place])
+}
+
 // eval checks the hard constraints and computes the score; with why set, it also
 // explains each term.
 func (e *evaluator) eval(r *Request, h *Home, memo bool) pair {
 	n := r.Members
+	wanted := e.wanted
+	if !memo {
+		wanted = wantedDay(r)
+	}
 	switch {
 	case n > Capacity(h.Bedrooms):
 		return pair{failed: cSize}
@@ -256,14 +329,14 @@ func (e *evaluator) eval(r *Request, h *Home, memo bool) pair {
 		return pair{failed: cBudget}
 	case r.NeedStepFree && !h.StepFree, r.NeedFurnished && !h.Furnished:
 		return pair{failed: cNeeds}
-	case r.WantedBy != "" && h.AvailableFrom > r.WantedBy:
+	case wanted > 0 && availableDay(h) > wanted:
 		return pair{failed: cAvailability}
 	case h.ContractTypes&r.ContractTypes == 0:
 		return pair{failed: cContract}
 	}
 	d := -1.0
 	if len(r.Preferred) > 0 {
-		d = e.distance(r, h.Municipality, memo)
+		d = e.distance(r, h.Municipality, h.Place, memo)
 		if r.MaxDistanceKm > 0 && d > float64(r.MaxDistanceKm) {
 			return pair{failed: cDistance}
 		}
@@ -277,8 +350,8 @@ func (e *evaluator) eval(r *Request, h *Home, memo bool) pair {
 	switch {
 	case len(r.Preferred) == 0:
 		t[tLocation] = 30
-	case d == 0 && slices.Contains(r.Preferred, h.Municipality):
-		t[tLocation] = max(20, 30-2*slices.Index(r.Preferred, h.Municipality))
+	case d == 0 && e.preferredRank(r, h, memo) >= 0:
+		t[tLocation] = max(20, 30-2*e.preferredRank(r, h, memo))
 	case d < 0:
 		t[tLocation] = 0
 	default:
@@ -300,8 +373,8 @@ func (e *evaluator) eval(r *Request, h *Home, memo bool) pair {
 	}
 	// availability: dates compare as strings; only a later one is parsed
 	t[tAvailability] = 15
-	if h.AvailableFrom > e.opt.Today && e.today >= 0 {
-		t[tAvailability] = max(0, 15-(days(h.AvailableFrom)-e.today)/14)
+	if from := availableDay(h); from > e.today && e.today >= 0 {
+		t[tAvailability] = max(0, 15-(from-e.today)/14)
 	}
 	// contract
 	t[tContract] = 5
@@ -450,6 +523,7 @@ func exclusions(counts *[nConstraints]int) []Exclusion {
 // Homes ranks homes for r. The caller passes only available homes within its reach.
 func Homes(r Request, homes []Home, opt Options) Ranking {
 	e := newEvaluator(opt)
+	e.wanted = wantedDay(&r)
 	var counts [nConstraints]int
 	less := func(a, b ranked) bool {
 		if a.score != b.score {
@@ -459,8 +533,8 @@ func Homes(r Request, homes []Home, opt Options) Ranking {
 		if ha.MonthlyCostCents != hb.MonthlyCostCents {
 			return ha.MonthlyCostCents < hb.MonthlyCostCents
 		}
-		if ha.AvailableFrom != hb.AvailableFrom {
-			return ha.AvailableFrom < hb.AvailableFrom
+		if da, db := availableDay(ha), availableDay(hb); da != db {
+			return da < db
 		}
 		return ha.ID < hb.ID
 	}

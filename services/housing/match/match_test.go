@@ -305,10 +305,39 @@ func BenchmarkHomes(b *testing.B) {
 			h.MonthlyCostCents = int64(30000 + (i*37)%80000)
 		})
 	}
+	for i := range homes { // as the service's index holds them
+		homes[i].AvailableDay, homes[i].Place = match.Day(homes[i].AvailableFrom), places.ID(homes[i].Municipality)
+	}
 	req := family(nil)
 	b.ResetTimer()
 	for b.Loop() {
 		match.Homes(req, homes, match.Options{Today: "2026-12-01", Places: places})
+	}
+}
+
+func TestPrecomputedFieldsGiveTheSameRanking(t *testing.T) {
+	t.Parallel()
+	places := match.DefaultPlaces()
+	var plain, pre []match.Home
+	for i, m := range []string{crema, pandino, castelleone, cremona, unmapped, sona} {
+		for j := range 5 {
+			h := home(fmt.Sprintf("h%d-%d", i, j), func(h *match.Home) {
+				h.Municipality, h.AvailableFrom, h.MonthlyCostCents = m, fmt.Sprintf("2027-0%d-1%d", 1+j, i), int64(40000+1000*j)
+			})
+			plain = append(plain, h)
+			h.AvailableDay, h.Place = match.Day(h.AvailableFrom), places.ID(h.Municipality)
+			pre = append(pre, h)
+		}
+	}
+	req := family(func(r *match.Request) { r.WantedBy = "2027-04-01"; r.MaxDistanceKm = 30 })
+	a, b := match.Homes(req, plain, opts()), match.Homes(req, pre, opts())
+	req.WantedByDay = match.Day(req.WantedBy)
+	c := match.Homes(req, pre, opts())
+	if fmt.Sprint(a) != fmt.Sprint(b) || fmt.Sprint(a) != fmt.Sprint(c) {
+		t.Errorf("precomputed days and places change the ranking:\n%v\n%v\n%v", a, b, c)
+	}
+	if len(a.Results) == 0 || len(a.Exclusions) == 0 {
+		t.Errorf("the case exercises nothing: %+v", a)
 	}
 }
 

@@ -1,16 +1,45 @@
 package match
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Places holds municipality centroids (latitude, longitude in degrees) by ISTAT code.
 // A nil *Places knows no distance.
 type Places struct {
 	centroids map[string][2]float64
+	ids       map[string]int32
 }
 
 // NewPlaces returns the places with these centroids.
 func NewPlaces(centroids map[string][2]float64) *Places {
-	return &Places{centroids: centroids}
+	p := &Places{centroids: centroids, ids: make(map[string]int32, len(centroids))}
+	codes := make([]string, 0, len(centroids))
+	for c := range centroids {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	for i, c := range codes {
+		p.ids[c] = int32(i + 1)
+	}
+	return p
+}
+
+// ID numbers a municipality with a centroid from 1 (for Home.Place); 0 when it has none.
+func (p *Places) ID(code string) int32 {
+	if p == nil {
+		return 0
+	}
+	return p.ids[code]
+}
+
+// Len is the number of municipalities with a centroid.
+func (p *Places) Len() int {
+	if p == nil {
+		return 0
+	}
+	return len(p.ids)
 }
 
 // Distance is the great-circle distance in km between the centroids of two
