@@ -59,6 +59,11 @@ type Reporting struct {
 	SecretFile string
 	// Threshold is the disclosure threshold (at least 3).
 	Threshold int
+	// Districts, when set, make this node a region's reporting: it answers from these
+	// district nodes' reporting services.
+	Districts Mirrors
+	// Deadline bounds a federated query's wait for its districts.
+	Deadline time.Duration
 }
 
 // API says how the deployment presents its REST API in the OpenAPI document.
@@ -173,6 +178,8 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	fs.Var(&c.DirectoryMirrors, "directory-mirror", "upstream directory nodes to mirror read-only, name=host:port, comma-separated or repeated (a region mirroring its districts)")
 	fs.StringVar(&c.Reporting.SecretFile, "reporting-secret-file", "", "file holding reporting's secret (16+ bytes) that keys pseudonyms and cell keys; empty: one generated in --data-dir")
 	fs.IntVar(&c.Reporting.Threshold, "reporting-threshold", 5, "smallest count reporting publishes (at least 3); smaller cells are suppressed")
+	fs.Var(&c.Reporting.Districts, "reporting-district", "district nodes whose reporting this region node federates, name=host:port, comma-separated or repeated")
+	fs.DurationVar(&c.Reporting.Deadline, "reporting-federation-deadline", 3*time.Second, "how long a region node waits for its district nodes before answering without them")
 	fs.BoolVar(&c.Demo, "demo", false, "load the fictional demo directory (organizations and services of the programmes' territories); development key only")
 }
 

@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/reporting/catalog"
 	"github.com/ponte-network/ponte/services/reporting/disclosure"
+	"github.com/ponte-network/ponte/services/reporting/federation"
 	"github.com/ponte-network/ponte/services/reporting/ingest"
 	"github.com/ponte-network/ponte/services/reporting/query"
 	"github.com/ponte-network/ponte/services/reporting/store"
@@ -51,6 +53,11 @@ type Deps struct {
 	// Disclosure is the deployment's disclosure control (threshold at least 3).
 	Disclosure disclosure.Config
 	Logger     *slog.Logger
+	// Districts, when set, make this a region node: queries are answered from these
+	// district nodes' reporting (package federation) and no feed is followed.
+	Districts []federation.Node
+	// Deadline bounds a federated query's wait for its districts (0: 3 s).
+	Deadline time.Duration
 }
 
 // Service implements the reporting gRPC service.
@@ -62,8 +69,8 @@ type Service struct {
 
 // New builds the service.
 func New(deps Deps) (*Service, error) {
-	if deps.Store == nil || deps.Territory == nil || deps.Cases == nil {
-		return nil, errors.New("reporting: store, territory catalog and case feed are required")
+	if deps.Store == nil || deps.Territory == nil || (deps.Cases == nil && len(deps.Districts) == 0) {
+		return nil, errors.New("reporting: store, territory catalog and a case feed (or district nodes) are required")
 	}
 	if deps.Disclosure.Threshold < disclosure.MinThreshold {
 		return nil, disclosure.ErrThreshold
@@ -85,6 +92,9 @@ func New(deps Deps) (*Service, error) {
 		engine:  &query.Engine{Reader: deps.Store, Territory: deps.Territory, Disclosure: deps.Disclosure},
 		follow:  f,
 	}
+	if len(deps.Districts) > 0 {
+		srv.region = &federation.Region{Nodes: deps.Districts, Deadline: deps.Deadline, Disclosure: deps.Disclosure}
+	}
 	return &Service{server: srv, store: deps.Store, follower: f}, nil
 }
 
@@ -99,8 +109,13 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 // Ready reports whether the service can serve.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
 
-// Follow follows the source feeds until ctx ends.
-func (s *Service) Follow(ctx context.Context) { s.follower.Run(ctx) }
+// Follow follows the source feeds until ctx ends; a region node follows none.
+func (s *Service) Follow(ctx context.Context) {
+	if s.server.region != nil {
+		return
+	}
+	s.follower.Run(ctx)
+}
 
 // Sync reads the source feeds to their heads once (tests, and `ponte reporting rebuild`).
 func (s *Service) Sync(ctx context.Context) error {

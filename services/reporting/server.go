@@ -17,6 +17,7 @@ import (
 	"github.com/ponte-network/ponte/services/reporting/catalog"
 	"github.com/ponte-network/ponte/services/reporting/disclosure"
 	"github.com/ponte-network/ponte/services/reporting/export"
+	"github.com/ponte-network/ponte/services/reporting/federation"
 	"github.com/ponte-network/ponte/services/reporting/ingest"
 	"github.com/ponte-network/ponte/services/reporting/query"
 	"github.com/ponte-network/ponte/services/reporting/store"
@@ -28,6 +29,7 @@ type server struct {
 	catalog *catalog.Catalog
 	engine  *query.Engine
 	follow  *ingest.Follower
+	region  *federation.Region // set on a region node
 }
 
 // reach is what a caller may query: every indicator or only the public ones, over a
@@ -105,13 +107,31 @@ type spec interface {
 }
 
 func (s *server) run(ctx context.Context, req spec, raw bool) (catalog.Indicator, query.Answer, error) {
+	ind, ans, _, err := s.answer(ctx, req, raw, "")
+	return ind, ans, err
+}
+
+// answer runs a query: on a region node from its districts (with the nodes missing),
+// else from the local rollups; raw answers (for a region) skip disclosure control and
+// cover territory.
+func (s *server) answer(ctx context.Context, req spec, raw bool, territory string) (catalog.Indicator, query.Answer, []federation.Missing, error) {
 	r := s.reach(ctx)
 	if raw {
-		r = reach{all: true}
+		r = reach{all: true, scope: territory}
 	}
 	ind, err := s.indicator(r, req.GetId())
 	if err != nil {
-		return ind, query.Answer{}, err
+		return ind, query.Answer{}, nil, err
+	}
+	if s.region != nil && !raw {
+		ans, missing, err := s.region.Query(ctx, ind, &reportingv1.ExportAggregatesRequest{
+			Id: req.GetId(), From: req.GetFrom(), To: req.GetTo(), Granularity: req.GetGranularity(),
+			GroupBy: req.GetGroupBy(), Filter: req.GetFilter(), Territory: r.scope,
+		})
+		if err != nil {
+			return ind, ans, nil, grpcerr.From(fmt.Errorf("federated query %s: %w", ind.ID, err))
+		}
+		return ind, ans, missing, nil
 	}
 	q := query.Request{
 		Indicator: ind, From: req.GetFrom(), To: req.GetTo(), Granularity: query.Granularity(req.GetGranularity()),
@@ -125,11 +145,11 @@ func (s *server) run(ctx context.Context, req spec, raw bool) (catalog.Indicator
 	}
 	if err != nil {
 		if _, isStatus := status.FromError(err); isStatus {
-			return ind, ans, err
+			return ind, ans, nil, err
 		}
-		return ind, ans, grpcerr.From(fmt.Errorf("query %s: %w", ind.ID, err))
+		return ind, ans, nil, grpcerr.From(fmt.Errorf("query %s: %w", ind.ID, err))
 	}
-	return ind, ans, nil
+	return ind, ans, nil, nil
 }
 
 func cellProto(c query.Cell) *reportingv1.Cell {
@@ -149,13 +169,17 @@ func cellProto(c query.Cell) *reportingv1.Cell {
 
 // QueryIndicator implements reportingv1.ReportingServiceServer.
 func (s *server) QueryIndicator(ctx context.Context, req *reportingv1.QueryIndicatorRequest) (*reportingv1.QueryIndicatorResponse, error) {
-	ind, ans, err := s.run(ctx, req, false)
+	ind, ans, missing, err := s.answer(ctx, req, false, "")
 	if err != nil {
 		return nil, err
 	}
 	out := &reportingv1.QueryIndicatorResponse{
 		IndicatorId: ind.ID, Unit: ind.Unit, Columns: ans.Columns,
 		Threshold: s.engine.Disclosure.Threshold, MaxDeviation: s.engine.Disclosure.Deviation(),
+		Incomplete: len(missing) > 0,
+	}
+	for _, m := range missing {
+		out.Missing = append(out.Missing, &reportingv1.MissingNode{Node: m.Node, Reason: m.Reason})
 	}
 	for _, c := range ans.Rows {
 		out.Rows = append(out.Rows, cellProto(c))
@@ -190,7 +214,7 @@ func (s *server) ExportAggregates(ctx context.Context, req *reportingv1.ExportAg
 	if name, ok := p.ServiceName(); !ok || name != "reporting" {
 		return nil, grpcerr.PermissionDenied("only a region node's reporting service reads aggregates")
 	}
-	_, ans, err := s.run(ctx, req, true)
+	_, ans, _, err := s.answer(ctx, req, true, req.GetTerritory())
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +224,7 @@ func (s *server) ExportAggregates(ctx context.Context, req *reportingv1.ExportAg
 			continue
 		}
 		out.Aggregates = append(out.Aggregates, &reportingv1.Aggregate{
-			Codes: c.Codes, Value: c.Raw.Value, Contributors: c.Raw.Contributors, CellKey: c.Raw.Key,
+			Codes: c.Codes, Value: c.Raw.Value, Contributors: c.Raw.Contributors, CellKey: c.Raw.Key, Sketch: c.Sketch,
 		})
 	}
 	return out, nil

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +45,7 @@ type node struct {
 	debug   string // 127.0.0.1:port of the profiling endpoints, when started with --debug-addr
 	dataDir string
 	spans   *tracetest.SpanRecorder
+	stop    func() // stops the node (once; also at cleanup)
 }
 
 // token mints a token with the node's development key.
@@ -109,17 +111,21 @@ func startNodeTelemetry(t testing.TB, databaseURL string, edit func(*telemetry.C
 	n.grpc = a.GRPCAddr().String()
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("ponte did not stop cleanly: %v", err)
+	var once sync.Once
+	n.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("ponte did not stop cleanly: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("ponte did not stop within 10s")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("ponte did not stop within 10s")
-		}
-	})
+		})
+	}
+	t.Cleanup(n.stop)
 	return n
 }
 

@@ -9,11 +9,16 @@ import (
 	"os"
 	"path/filepath"
 
-	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+	"google.golang.org/grpc"
 
+	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+	reportingv1 "github.com/ponte-network/ponte/proto/ponte/reporting/v1"
+
+	"github.com/ponte-network/ponte/libs/auth"
 	"github.com/ponte-network/ponte/libs/modules"
 	"github.com/ponte-network/ponte/services/reporting"
 	"github.com/ponte-network/ponte/services/reporting/disclosure"
+	"github.com/ponte-network/ponte/services/reporting/federation"
 )
 
 // reportingModule runs the observatory: it follows the case feed as service:reporting
@@ -43,19 +48,35 @@ func (a *App) startReporting(ctx context.Context, m *reportingRun) error {
 	if err != nil {
 		return err
 	}
-	conn, err := a.serviceConn(ctx, "reporting", "cases")
-	if err != nil {
-		return err
+	deps := reporting.Deps{Territory: a.catalog, Secret: secret, Disclosure: rules, Logger: a.tel.Logger, Deadline: cfg.Deadline}
+	if len(cfg.Districts) > 0 {
+		// A region node: it reads its districts' aggregates, not a case feed.
+		tokens, err := a.serviceTokens(ctx, "reporting")
+		if err != nil {
+			return err
+		}
+		for _, d := range cfg.Districts {
+			conn, err := a.dialRemote(d.Addr, grpc.WithPerRPCCredentials(auth.NewServiceCredentials(tokens, false)))
+			if err != nil {
+				return fmt.Errorf("--reporting-district %s: %w", d.Name, err)
+			}
+			a.onClose(conn.Close)
+			deps.Districts = append(deps.Districts, federation.Node{Name: d.Name, Client: reportingv1.NewReportingServiceClient(conn)})
+		}
+	} else {
+		conn, err := a.serviceConn(ctx, "reporting", "cases")
+		if err != nil {
+			return err
+		}
+		deps.Cases = casesv1.NewCaseServiceClient(conn)
 	}
 	st, err := reporting.OpenStore(ctx, a.storeConfig("reporting"))
 	if err != nil {
 		return err
 	}
 	a.onClose(st.Close)
-	svc, err := reporting.New(reporting.Deps{
-		Store: st, Territory: a.catalog, Cases: casesv1.NewCaseServiceClient(conn),
-		Secret: secret, Disclosure: rules, Logger: a.tel.Logger,
-	})
+	deps.Store = st
+	svc, err := reporting.New(deps)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/axiomhq/hyperloglog"
+
 	"github.com/ponte-network/ponte/libs/grpcerr"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/services/reporting/catalog"
@@ -71,6 +73,9 @@ type Cell struct {
 	Reason disclosure.Reason
 	// Raw is the cell before disclosure control, for federation's export only.
 	Raw disclosure.Cell
+	// Sketch is, in raw answers of distinct-person indicators, a HyperLogLog++ sketch
+	// (precision 14) of the cell's pseudonyms, for a region node to merge.
+	Sketch []byte
 }
 
 // Answer is an indicator's protected answer.
@@ -106,7 +111,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	cube, err := e.cube(ctx, p)
+	cube, _, err := e.cube(ctx, p)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -122,11 +127,31 @@ func (e *Engine) Raw(ctx context.Context, req Request) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	cube, err := e.cube(ctx, p)
+	cube, persons, err := e.cube(ctx, p)
 	if err != nil {
 		return Answer{}, err
 	}
-	return e.answer(p, cube, false), nil
+	ans := e.answer(p, cube, false)
+	if persons != nil {
+		all := append(ans.Rows, ans.Totals...)
+		for k, c := range all {
+			set := persons[cube.Index(codeIndexes(cube, c.Codes)...)]
+			if len(set) == 0 {
+				continue
+			}
+			sk := hyperloglog.New14()
+			for person := range set {
+				sk.Insert([]byte(person))
+			}
+			b, err := sk.MarshalBinary()
+			if err != nil {
+				return Answer{}, fmt.Errorf("sketch: %w", err)
+			}
+			all[k].Sketch = b
+		}
+		ans.Rows, ans.Totals = all[:len(ans.Rows)], all[len(ans.Rows):]
+	}
+	return ans, nil
 }
 
 func invalid(field, format string, args ...any) error {
@@ -245,7 +270,7 @@ type leaf struct {
 	pres  store.PersonRow
 }
 
-func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, error) {
+func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, []map[string]struct{}, error) {
 	var leaves []leaf
 	distinct := p.ind.Measure == catalog.DistinctPersons
 	place := func(period string, cell string) ([]string, bool) {
@@ -266,7 +291,7 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, error) {
 	if distinct {
 		rows, err := e.Reader.Persons(ctx, p.ind.Kind, p.from, p.to)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, r := range rows {
 			if codes, ok := place(periodLabel(r.Day, p.gran), r.Cell); ok {
@@ -277,7 +302,7 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, error) {
 		from, to := p.from, p.to
 		rows, err := e.Reader.Counts(ctx, p.ind.Kind, from, to, p.monthly)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, r := range rows {
 			label := periodLabel(r.Period, p.gran)
@@ -303,12 +328,12 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, error) {
 	for _, d := range dims {
 		size *= len(d.Codes)
 		if size > disclosure.MaxCubeCells {
-			return nil, invalid("group_by", "the answer would be too large: narrow the period or the breakdown")
+			return nil, nil, invalid("group_by", "the answer would be too large: narrow the period or the breakdown")
 		}
 	}
 	cube, err := disclosure.NewCube(dims)
 	if err != nil {
-		return nil, fmt.Errorf("build the answer's cube: %w", err)
+		return nil, nil, fmt.Errorf("build the answer's cube: %w", err)
 	}
 	index := make([]map[string]int, len(dims))
 	for d, dim := range dims {
@@ -337,7 +362,7 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, error) {
 			c.Key += l.row.KeySum
 		}
 		cube.Aggregate()
-		return cube, nil
+		return cube, nil, nil
 	}
 	// Distinct persons: each cell, margins included, counts its persons once.
 	cube.Table.Inexact = true
@@ -366,8 +391,20 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, error) {
 			cells[i].Key += l.pres.PersonKey
 		}
 	}
-	return cube, nil
+	return cube, seen, nil
 }
+
+// codeIndexes returns the cube coordinates of a cell's codes.
+func codeIndexes(c *disclosure.Cube, codes []string) []int {
+	out := make([]int, len(codes))
+	for d, code := range codes {
+		out[d] = slices.Index(c.Dims[d].Codes, code)
+	}
+	return out
+}
+
+// FlatDim is a dimension of the given codes and their total (Total), as answers have.
+func FlatDim(name string, codes []string) disclosure.Dimension { return flatDim(name, codes) }
 
 func flatDim(name string, codes []string) disclosure.Dimension {
 	d := disclosure.Dimension{Name: name, Codes: append(slices.Clone(codes), Total)}
@@ -394,7 +431,7 @@ func (e *Engine) answer(p parsed, cube *disclosure.Cube, protected bool) Answer 
 		}
 		out := Cell{Codes: codes, Status: cell.Status, Reason: cell.Reason, Raw: cell}
 		if protected && !cell.Status.Suppressed() {
-			out.Value = e.value(p.ind, cell)
+			out.Value = Value(e.Disclosure, p.ind, cell)
 		}
 		if !protected {
 			out.Status, out.Reason = disclosure.StatusPublished, disclosure.ReasonNone
@@ -409,9 +446,9 @@ func (e *Engine) answer(p parsed, cube *disclosure.Cube, protected bool) Answer 
 	return ans
 }
 
-// value is the published figure of a cell: counts perturbed by their cell key, sums as
+// Value is the published figure of a cell: counts perturbed by their cell key, sums as
 // they are (minutes shown in hours when the unit says so).
-func (e *Engine) value(ind catalog.Indicator, c disclosure.Cell) float64 {
+func Value(cfg disclosure.Config, ind catalog.Indicator, c disclosure.Cell) float64 {
 	switch ind.Measure {
 	case catalog.Sum:
 		if ind.Unit == "hours" {
@@ -419,7 +456,7 @@ func (e *Engine) value(ind catalog.Indicator, c disclosure.Cell) float64 {
 		}
 		return float64(c.Value)
 	default:
-		return float64(e.Disclosure.Perturb(c.Value, c.Key))
+		return float64(cfg.Perturb(c.Value, c.Key))
 	}
 }
 

@@ -1041,7 +1041,10 @@ type ExportAggregatesRequest struct {
 	// As in QueryIndicatorRequest.
 	GroupBy []string `protobuf:"bytes,5,rep,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
 	// As in QueryIndicatorRequest.
-	Filter        []string `protobuf:"bytes,6,rep,name=filter,proto3" json:"filter,omitempty"`
+	Filter []string `protobuf:"bytes,6,rep,name=filter,proto3" json:"filter,omitempty"`
+	// Only facts within this territory (a district code or an ISTAT region,
+	// province or municipality code): the region node's caller's reach.
+	Territory     string `protobuf:"bytes,7,opt,name=territory,proto3" json:"territory,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1116,6 +1119,13 @@ func (x *ExportAggregatesRequest) GetFilter() []string {
 		return x.Filter
 	}
 	return nil
+}
+
+func (x *ExportAggregatesRequest) GetTerritory() string {
+	if x != nil {
+		return x.Territory
+	}
+	return ""
 }
 
 // Aggregate is one unsuppressed cell of a district node.
@@ -1526,14 +1536,15 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"\vgranularity\x18\x04 \x01(\x0e2\x1f.ponte.reporting.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12A\n" +
 	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12b\n" +
 	"\x06filter\x18\x06 \x03(\tBJ\xbaHG\x92\x01D\x10\b\"@r>\x18\xd0\x0f29^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$R\x06filter\x12.\n" +
-	"\x06format\x18\a \x01(\tB\x16\xbaH\x13r\x11R\x00R\x03csvR\bsdmx-csvR\x06format\"\xee\x03\n" +
+	"\x06format\x18\a \x01(\tB\x16\xbaH\x13r\x11R\x00R\x03csvR\bsdmx-csvR\x06format\"\xb9\x04\n" +
 	"\x17ExportAggregatesRequest\x12-\n" +
 	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12Y\n" +
 	"\x04from\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12U\n" +
 	"\x02to\x18\x03 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
 	"\vgranularity\x18\x04 \x01(\x0e2\x1f.ponte.reporting.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12A\n" +
 	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12b\n" +
-	"\x06filter\x18\x06 \x03(\tBJ\xbaHG\x92\x01D\x10\b\"@r>\x18\xd0\x0f29^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$R\x06filter\"\x8e\x01\n" +
+	"\x06filter\x18\x06 \x03(\tBJ\xbaHG\x92\x01D\x10\b\"@r>\x18\xd0\x0f29^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$R\x06filter\x12I\n" +
+	"\tterritory\x18\a \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\tterritory\"\x8e\x01\n" +
 	"\tAggregate\x12\x14\n" +
 	"\x05codes\x18\x01 \x03(\tR\x05codes\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value\x12\"\n" +
