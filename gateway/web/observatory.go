@@ -105,10 +105,13 @@ func (o *Observatory) routes() http.Handler {
 	return securityHeaders(noStore(mux))
 }
 
-// noStore: the dashboard's answers depend on who signed in; nothing is cached.
+// noStore: the dashboard's answers depend on who signed in; nothing is cached. Its URLs
+// carry no personal data, so the browser may send the Origin of same-origin requests
+// (which "no-referrer" would blank), for the sign-in's origin check.
 func noStore(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "same-origin")
 		next.ServeHTTP(w, r)
 	})
 }
@@ -121,12 +124,17 @@ func (o *Observatory) locale(r *http.Request) string {
 	return "en"
 }
 
-// sameOrigin refuses a cross-site form post (with SameSite=Lax cookies as the first
-// line of defence).
+// sameOrigin refuses a form post from another site (with SameSite=Lax cookies as the
+// first line of defence): by the browser's Sec-Fetch-Site when it sends one, else by the
+// Origin header; a post with neither (not a browser's) passes, an opaque "null" origin
+// does not.
 func sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		return r.Header.Get("Sec-Fetch-Site") != "cross-site"
+		return true
 	}
 	u, err := url.Parse(origin)
 	return err == nil && u.Host == r.Host
@@ -302,7 +310,7 @@ type dashboardPage struct {
 	Dims        []option
 	Granularity []option
 	Data        *dashboard
-	ChartJSON   string
+	ChartJSON   template.JS // json.Marshal escapes <, > and &: safe inside <script>
 	CSV, SDMX   string
 }
 
@@ -354,6 +362,7 @@ func (o *Observatory) dashboard(w http.ResponseWriter, r *http.Request) {
 		o.render(w, r, http.StatusBadRequest, "observatory.html", p)
 		return
 	}
+	q = p.Query // with the indicator chosen by default
 	req := &reportingv1.QueryIndicatorRequest{Id: q.Indicator, From: q.From, To: q.To, Granularity: granularities[q.Granularity]}
 	if q.By != "" {
 		req.GroupBy = []string{q.By}
@@ -373,7 +382,7 @@ func (o *Observatory) dashboard(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	p.ChartJSON = string(chart)
+	p.ChartJSON = template.JS(chart)
 	v := q.values(loc)
 	v.Set("format", "csv")
 	p.CSV = "/observatory/export?" + v.Encode()
