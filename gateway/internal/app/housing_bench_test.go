@@ -157,7 +157,8 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 	measure := func(who, tok string, reqIDs []string) loadtest.Result {
 		res := loadtest.Run(context.Background(), loadtest.Options{Concurrency: benchMatchClients, Requests: benchMatches, Warmup: benchMatchWarmup},
 			func(ctx context.Context, _, seq int) error {
-				_, err := post(ctx, tok, "/v1/housingRequests/"+reqIDs[seq%len(reqIDs)]+":match", map[string]any{})
+				i := (seq%len(reqIDs) + len(reqIDs)) % len(reqIDs) // warm-up seqs are negative
+				_, err := post(ctx, tok, "/v1/housingRequests/"+reqIDs[i]+":match", map[string]any{})
 				return err
 			})
 		if res.Errors > 0 {

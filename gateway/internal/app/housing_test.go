@@ -254,3 +254,30 @@ func TestHousingOverREST(t *testing.T) {
 		}
 	})
 }
+
+// TestHousingSplitFromCases runs housing and cases in two processes: housing reads the
+// case of a request from the remote cases service with the caller's own token, so the
+// desk that may see the case attaches it and another desk cannot.
+func TestHousingSplitFromCases(t *testing.T) {
+	t.Parallel()
+	casesNode := startNode(t, "", "-target=cases")
+	// The same data directory: one development key, each service its own store file.
+	edge := startNode(t, "", "-target=housing,gateway", "--cases-endpoint="+casesNode.grpc, "--data-dir="+casesNode.dataDir)
+	desk := edge.token(t, auth.Principal{Subject: "desk-1", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictOperator}})
+	otherDesk := edge.token(t, auth.Principal{Subject: "desk-2", Territory: "ambito-cremonese", Roles: []string{auth.RoleDistrictOperator}})
+	r := edge.do(t, "POST", "/v1/cases", desk, map[string]any{"municipalityCode": "019035", "category": "CATEGORY_HOUSING"})
+	if r.status != http.StatusOK {
+		t.Fatalf("create case through the edge = %d %s", r.status, r.body)
+	}
+	caseID := decode[map[string]any](t, r)["id"].(string)
+	body := func(municipality string) map[string]any {
+		return map[string]any{"caseId": caseID, "household": map[string]any{"adults": 1}, "maxRentCents": 50000,
+			"municipalityCode": municipality, "contractTypes": []string{"CONTRACT_TYPE_AGREED_3_2"}}
+	}
+	if r := edge.do(t, "POST", "/v1/housingRequests", otherDesk, body("019036")); r.status != http.StatusBadRequest {
+		t.Errorf("another desk attaching the case = %d %s, want 400", r.status, r.body)
+	}
+	if r := edge.do(t, "POST", "/v1/housingRequests", desk, body("019035")); r.status != http.StatusOK {
+		t.Errorf("the desk attaching its case across processes = %d %s, want 200", r.status, r.body)
+	}
+}
