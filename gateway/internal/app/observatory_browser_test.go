@@ -73,7 +73,7 @@ func TestObservatoryInABrowser(t *testing.T) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		err := chromedp.Do(sctx,chromedp.Navigate(n.base+"/observatory?hl=en"),
+		err := chromedp.Do(sctx, chromedp.Navigate(n.base+"/observatory?hl=en"),
 			chromedp.WaitVisible(chromedp.ID("role")),
 			chromedp.SetValue(chromedp.ID("role"), role),
 			chromedp.SetValue(chromedp.ID("territory"), territory),
