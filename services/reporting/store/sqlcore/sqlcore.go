@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ponte-network/ponte/libs/changelog"
@@ -74,10 +75,8 @@ func (c *Core) Apply(ctx context.Context, b store.Batch) error {
 		if position >= b.Position {
 			return nil // applied already
 		}
-		for _, ch := range b.Changes {
-			if err := applyChange(ctx, q, b.Source, ch); err != nil {
-				return fmt.Errorf("fact %s: %w", ch.ID, err)
-			}
+		if err := applyChanges(ctx, q, b.Source, b.Changes); err != nil {
+			return err
 		}
 		_, err = q.Exec(ctx, `INSERT INTO cursors (source, position, head, entry_us, read_us) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (source) DO UPDATE SET position = excluded.position, head = excluded.head, entry_us = excluded.entry_us, read_us = excluded.read_us`,
@@ -97,78 +96,161 @@ func micros(t time.Time) int64 {
 	return t.UnixMicro()
 }
 
-// applyChange replaces one fact, taking the old one out of the rollups and putting the
-// new one in.
-func applyChange(ctx context.Context, q sqlstore.Q, source string, ch store.Change) error {
-	old, err := getFact(ctx, q, ch.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		err = nil
-	case err != nil:
-		return err
-	}
-	exists := err == nil && old.ID != ""
-	if ch.Fact != nil {
-		f := *ch.Fact
-		f.ID, f.Source = ch.ID, source
-		if exists && old == f {
-			return nil
+// applyChanges replaces facts by sets: one read of the old facts, their deletion, one
+// bulk insert of the new ones (COPY on PostgreSQL), and one upsert per rollup row and
+// presence the batch touches, with the deltas of all its facts summed first. A batch
+// of many facts in few cells (the common case) writes few rollup rows.
+func applyChanges(ctx context.Context, q sqlstore.Q, source string, changes []store.Change) error {
+	// The last change of an id wins, as if applied in order.
+	final := map[string]*store.Fact{}
+	var ids []string
+	for _, ch := range changes {
+		if _, seen := final[ch.ID]; !seen {
+			ids = append(ids, ch.ID)
 		}
-		ch.Fact = &f
+		if ch.Fact != nil {
+			f := *ch.Fact
+			f.ID, f.Source = ch.ID, source
+			final[ch.ID] = &f
+		} else {
+			final[ch.ID] = nil
+		}
 	}
-	if exists {
-		if err := roll(ctx, q, old, -1); err != nil {
+	old := map[string]store.Fact{}
+	err := sqlstore.EachIn(q, "id", ids, func(cond string, args []any) error {
+		return q.Query(ctx, "SELECT "+factColumns+" FROM facts WHERE "+cond, args, func(scan func(...any) error) error {
+			f, err := scanFact(scan)
+			old[f.ID] = f
 			return err
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("read facts: %w", err)
+	}
+	d := deltas{rollups: map[rollupKey]*rollupDelta{}, presence: map[presenceKey]*presenceDelta{}}
+	var gone []string
+	var rows [][]any
+	for _, id := range ids {
+		f := final[id]
+		o, had := old[id]
+		if had && f != nil && o == *f {
+			continue
 		}
-		if _, err := q.Exec(ctx, "DELETE FROM facts WHERE id = ?", ch.ID); err != nil {
-			return err
+		if had {
+			d.add(o, -1)
+			gone = append(gone, id)
+		}
+		if f != nil {
+			d.add(*f, 1)
+			rows = append(rows, []any{f.ID, f.Source, f.Kind, f.Day, f.Cell, f.Person, int64(f.Key), int64(f.PersonKey), f.Quantity})
 		}
 	}
-	if ch.Fact == nil {
-		return nil
-	}
-	f := *ch.Fact
-	if _, err := q.Exec(ctx, "INSERT INTO facts ("+factColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		f.ID, f.Source, f.Kind, f.Day, f.Cell, f.Person, int64(f.Key), int64(f.PersonKey), f.Quantity); err != nil {
+	if err := sqlstore.EachIn(q, "id", gone, func(cond string, args []any) error {
+		_, err := q.Exec(ctx, "DELETE FROM facts WHERE "+cond, args...)
 		return err
+	}); err != nil {
+		return fmt.Errorf("delete facts: %w", err)
 	}
-	return roll(ctx, q, f, 1)
+	if len(rows) > 0 {
+		if err := sqlstore.InsertRows(ctx, q, "facts", strings.Split(factColumns, ", "), rows); err != nil {
+			return fmt.Errorf("insert facts: %w", err)
+		}
+	}
+	return d.write(ctx, q)
 }
 
-// roll adds (sign 1) or takes out (sign -1) a fact from the day and month rollups and
-// from the presences.
-func roll(ctx context.Context, q sqlstore.Q, f store.Fact, sign int64) error {
-	key := int64(f.Key)
-	if sign < 0 {
-		key = (1<<32 - key) % (1 << 32)
-	}
-	for _, r := range []struct {
-		table  string
-		period int32
-	}{{"rollup_day", f.Day}, {"rollup_month", store.MonthOf(f.Day)}} {
-		if _, err := q.Exec(ctx, `INSERT INTO `+r.table+` (kind, period, cell, n, ksum, qsum) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (kind, period, cell) DO UPDATE SET n = `+r.table+`.n + excluded.n,
-  ksum = (`+r.table+`.ksum + excluded.ksum) % 4294967296, qsum = `+r.table+`.qsum + excluded.qsum`,
-			f.Kind, r.period, f.Cell, sign, key, sign*f.Quantity); err != nil {
-			return err
+type rollupKey struct {
+	table  string
+	kind   string
+	period int32
+	cell   string
+}
+
+type rollupDelta struct {
+	n, qsum int64
+	ksum    uint32
+}
+
+type presenceKey struct {
+	kind   string
+	day    int32
+	cell   string
+	person string
+}
+
+type presenceDelta struct {
+	n    int64
+	pkey uint32
+}
+
+// deltas are a batch's changes to the rollups and presences, summed.
+type deltas struct {
+	rollups  map[rollupKey]*rollupDelta
+	presence map[presenceKey]*presenceDelta
+	order    []rollupKey // first-touch order, so that writes are deterministic
+	porder   []presenceKey
+}
+
+// add counts a fact in (sign 1) or out (sign -1).
+func (d *deltas) add(f store.Fact, sign int64) {
+	for _, k := range []rollupKey{{"rollup_day", f.Kind, f.Day, f.Cell}, {"rollup_month", f.Kind, store.MonthOf(f.Day), f.Cell}} {
+		r := d.rollups[k]
+		if r == nil {
+			r = &rollupDelta{}
+			d.rollups[k] = r
+			d.order = append(d.order, k)
 		}
-		if sign < 0 {
-			if _, err := q.Exec(ctx, "DELETE FROM "+r.table+" WHERE kind = ? AND period = ? AND cell = ? AND n = 0", f.Kind, r.period, f.Cell); err != nil {
-				return err
+		r.n += sign
+		r.qsum += sign * f.Quantity
+		r.ksum += uint32(sign) * f.Key // modulo 2^32: -1 wraps, taking the key out
+	}
+	if f.Person == "" {
+		return
+	}
+	k := presenceKey{f.Kind, f.Day, f.Cell, f.Person}
+	p := d.presence[k]
+	if p == nil {
+		p = &presenceDelta{}
+		d.presence[k] = p
+		d.porder = append(d.porder, k)
+	}
+	p.n += sign
+	p.pkey = f.PersonKey
+}
+
+func (d *deltas) write(ctx context.Context, q sqlstore.Q) error {
+	for _, k := range d.order {
+		r := d.rollups[k]
+		if r.n == 0 && r.qsum == 0 && r.ksum == 0 {
+			continue
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO `+k.table+` (kind, period, cell, n, ksum, qsum) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (kind, period, cell) DO UPDATE SET n = `+k.table+`.n + excluded.n,
+  ksum = (`+k.table+`.ksum + excluded.ksum) % 4294967296, qsum = `+k.table+`.qsum + excluded.qsum`,
+			k.kind, k.period, k.cell, r.n, int64(r.ksum), r.qsum); err != nil {
+			return fmt.Errorf("update %s: %w", k.table, err)
+		}
+		if r.n < 0 {
+			if _, err := q.Exec(ctx, "DELETE FROM "+k.table+" WHERE kind = ? AND period = ? AND cell = ? AND n = 0", k.kind, k.period, k.cell); err != nil {
+				return fmt.Errorf("update %s: %w", k.table, err)
 			}
 		}
 	}
-	if f.Person == "" {
-		return nil
-	}
-	if _, err := q.Exec(ctx, `INSERT INTO presence (kind, day, cell, person, pkey, n) VALUES (?, ?, ?, ?, ?, ?)
+	for _, k := range d.porder {
+		p := d.presence[k]
+		if p.n == 0 {
+			continue
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO presence (kind, day, cell, person, pkey, n) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (kind, day, cell, person) DO UPDATE SET n = presence.n + excluded.n`,
-		f.Kind, f.Day, f.Cell, f.Person, int64(f.PersonKey), sign); err != nil {
-		return err
-	}
-	if sign < 0 {
-		_, err := q.Exec(ctx, "DELETE FROM presence WHERE kind = ? AND day = ? AND cell = ? AND person = ? AND n = 0", f.Kind, f.Day, f.Cell, f.Person)
-		return err
+			k.kind, k.day, k.cell, k.person, int64(p.pkey), p.n); err != nil {
+			return fmt.Errorf("update presence: %w", err)
+		}
+		if p.n < 0 {
+			if _, err := q.Exec(ctx, "DELETE FROM presence WHERE kind = ? AND day = ? AND cell = ? AND person = ? AND n = 0", k.kind, k.day, k.cell, k.person); err != nil {
+				return fmt.Errorf("update presence: %w", err)
+			}
+		}
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"a person with several facts in a cell on a day is present once", testPresence},
 		{"reset empties facts, rollups and cursors", testReset},
 		{"sources applying batches concurrently lose no fact", testConcurrent},
+		{"the last change of a fact in one batch wins", testLastWins},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,5 +202,18 @@ func testConcurrent(t *testing.T, s store.Store) {
 	}
 	if r := counts(t, s, false)[fmt.Sprintf("%d/x=1", day0)]; r.N != 40 || r.KeySum != 40 {
 		t.Fatalf("row = %+v, want 40 facts", r)
+	}
+}
+
+func testLastWins(t *testing.T, s store.Store) {
+	apply(t, s, "cases", 1, fact("a", "x=1", day0, 1), fact("a", "x=2", day0, 1), fact("b", "x=1", day0, 1), store.Change{ID: "b"})
+	got := counts(t, s, false)
+	if len(got) != 1 || got[fmt.Sprintf("%d/x=2", day0)].N != 1 {
+		t.Fatalf("rows = %v, want a in x=2 only", got)
+	}
+	apply(t, s, "cases", 2, store.Change{ID: "a"}, fact("a", "x=3", day0, 1))
+	got = counts(t, s, false)
+	if len(got) != 1 || got[fmt.Sprintf("%d/x=3", day0)].N != 1 {
+		t.Fatalf("rows = %v, want a moved to x=3", got)
 	}
 }
