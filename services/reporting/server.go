@@ -30,6 +30,7 @@ type server struct {
 	engine  *query.Engine
 	follow  *ingest.Follower
 	region  *federation.Region // set on a region node
+	cache   answerCache
 }
 
 // reach is what a caller may query: every indicator or only the public ones, over a
@@ -141,7 +142,8 @@ func (s *server) answer(ctx context.Context, req spec, raw bool, territory strin
 	if raw {
 		ans, err = s.engine.Raw(ctx, q)
 	} else {
-		ans, err = s.engine.Run(ctx, q)
+		key := fmt.Sprintf("%s|%s|%s|%d|%q|%q|%s", ind.ID, q.From, q.To, q.Granularity, q.GroupBy, q.Filters, q.Scope)
+		ans, err = s.cache.get(ctx, s.store, key, func() (query.Answer, error) { return s.engine.Run(ctx, q) })
 	}
 	if err != nil {
 		if _, isStatus := status.FromError(err); isStatus {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
@@ -90,7 +91,14 @@ type Engine struct {
 	Reader     Reader
 	Territory  *territory.Catalog
 	Disclosure disclosure.Config
+
+	// cells memoizes attrs: the same cells recur across periods and queries.
+	mu    sync.RWMutex
+	cells map[string]map[string]string
 }
+
+// maxMemoCells bounds the memo of decoded cells; it is emptied when full.
+const maxMemoCells = 1 << 18
 
 // parsed is a validated request.
 type parsed struct {
@@ -238,6 +246,23 @@ func monthLabel(m int32, g Granularity) string {
 // attrs returns the dimension values of a cell, with the territory levels the ISTAT
 // catalog derives from its municipality.
 func (e *Engine) attrs(cell string) map[string]string {
+	e.mu.RLock()
+	a, ok := e.cells[cell]
+	e.mu.RUnlock()
+	if ok {
+		return a // shared: read only
+	}
+	a = e.decode(cell)
+	e.mu.Lock()
+	if e.cells == nil || len(e.cells) >= maxMemoCells {
+		e.cells = make(map[string]map[string]string)
+	}
+	e.cells[cell] = a
+	e.mu.Unlock()
+	return a
+}
+
+func (e *Engine) decode(cell string) map[string]string {
 	a := store.DecodeCell(cell)
 	if m, ok := e.Territory.Municipality(a[catalog.DimMunicipality]); ok {
 		a[catalog.DimProvince], a[catalog.DimRegion] = m.ProvinceCode, m.RegionCode
