@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,6 +156,7 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 	}
 	b.ResetTimer()
 	measure := func(who, tok string, reqIDs []string) loadtest.Result {
+		cpu0 := processCPU(b)
 		res := loadtest.Run(context.Background(), loadtest.Options{Concurrency: benchMatchClients, Requests: benchMatches, Warmup: benchMatchWarmup},
 			func(ctx context.Context, _, seq int) error {
 				i := (seq%len(reqIDs) + len(reqIDs)) % len(reqIDs) // warm-up seqs are negative
@@ -164,7 +166,12 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 		if res.Errors > 0 {
 			b.Fatalf("%d matches failed, first: %v", res.Errors, res.FirstError)
 		}
-		b.Logf("match through REST as %s, %d clients, %d homes, %d open requests: %s", who, benchMatchClients, benchHomes, benchOpenRequests, res)
+		// CPU per match of this process (server and clients: the edge, the service, the HTTP
+		// clients; PostgreSQL is not involved) says what a match costs whatever else the
+		// shared machine runs; the latencies say what it was like with it.
+		cpu := (processCPU(b) - cpu0) / time.Duration(res.Requests+benchMatchWarmup)
+		b.Logf("match through REST as %s, %d clients, %d homes, %d open requests: %s; CPU %s per match",
+			who, benchMatchClients, benchHomes, benchOpenRequests, res, cpu.Round(time.Microsecond))
 		return res
 	}
 	res := measure("admin (every match considers the 20,000 homes)", admin, ids)
@@ -183,4 +190,13 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 	b.ReportMetric(res.Throughput(), "matches/s")
 	b.ReportMetric(float64(deskRes.P50.Microseconds())/1000, "desk_p50_ms")
 	b.ReportMetric(float64(deskRes.P99.Microseconds())/1000, "desk_p99_ms")
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
