@@ -19,7 +19,7 @@ run: ## run every service and the REST edge on the embedded store
 	$(GO) run ./gateway/cmd/ponte serve -target=all --demo
 
 test: ## run all tests, with the race detector
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 40m $(PKGS)
 
 build: ## build the ponte binary into bin/
 	$(GO) build -o bin/ponte ./gateway/cmd/ponte
