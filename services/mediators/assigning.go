@@ -27,7 +27,9 @@ func cardOn(cards []*mediatorsv1.RateCard, b *mediatorsv1.Booking, loc *time.Loc
 	return billing.CardOn(cards, billing.Date(b, loc))
 }
 
-func lateNotice(card *mediatorsv1.RateCard, at, start time.Time) bool { return billing.IsLate(card, at, start) }
+func lateNotice(card *mediatorsv1.RateCard, at, start time.Time) bool {
+	return billing.IsLate(card, at, start)
+}
 
 func (s *server) assignConfig() assign.Config {
 	return assign.Config{TravelBuffer: s.deps.TravelBuffer, Location: s.deps.Location}

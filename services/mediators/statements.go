@@ -212,4 +212,3 @@ func (s *server) CloseStatementMonth(ctx context.Context, req *mediatorsv1.Close
 	}
 	return &mediatorsv1.StatementMonth{Month: cl.Month, DistrictCode: cl.District, CloseTime: timestamppb.New(cl.Time), ClosedBy: cl.By, TotalCents: cl.Total}, nil
 }
-
