@@ -23,6 +23,7 @@ import (
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 	housingv1 "github.com/ponte-network/ponte/proto/ponte/housing/v1"
+	mediatorsv1 "github.com/ponte-network/ponte/proto/ponte/mediators/v1"
 	reportingv1 "github.com/ponte-network/ponte/proto/ponte/reporting/v1"
 
 	"github.com/ponte-network/ponte/gateway/web"
@@ -78,6 +79,7 @@ var registrars = map[string]func(context.Context, *runtime.ServeMux, *grpc.Clien
 	"reporting": reportingv1.RegisterReportingServiceHandler,
 	"directory": registerAll(directoryv1.RegisterTerritoryServiceHandler, directoryv1.RegisterDirectoryServiceHandler),
 	"housing":   housingv1.RegisterHousingServiceHandler,
+	"mediators": mediatorsv1.RegisterMediatorServiceHandler,
 }
 
 // registerAll mounts the routes of several gRPC services of one service module.
@@ -124,7 +126,9 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		runtime.WithErrorHandler(problem.ErrorHandler),
 		runtime.WithRoutingErrorHandler(hostileRouting),
 		runtime.WithMiddlewares(hostilePathParams),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, newJSONMarshaler()),
+		// google.api.HttpBody replies (CSV statements, iCalendar feeds) go out as their
+		// own content type and bytes; every other message as JSON.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: newJSONMarshaler()}),
 		// Services that keep parts of their replies rendered as JSON send them so.
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return edgejson.Request() }),
 		runtime.WithMetadata(noteGatewayRoute),

@@ -17,6 +17,7 @@ require (
 	github.com/ponte-network/ponte/services/cases v0.0.0
 	github.com/ponte-network/ponte/services/directory v0.0.0
 	github.com/ponte-network/ponte/services/housing v0.0.0
+	github.com/ponte-network/ponte/services/mediators v0.0.0
 	github.com/ponte-network/ponte/services/reporting v0.0.0
 	github.com/rs/cors v1.11.1
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
@@ -45,6 +46,7 @@ require (
 	github.com/RoaringBitmap/roaring/v2 v2.30.0 // indirect
 	github.com/XSAM/otelsql v0.44.0 // indirect
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect
+	github.com/arran4/golang-ical v0.3.4 // indirect
 	github.com/axiomhq/hyperloglog v0.3.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect
@@ -123,5 +125,6 @@ replace (
 	github.com/ponte-network/ponte/services/cases => ../services/cases
 	github.com/ponte-network/ponte/services/directory => ../services/directory
 	github.com/ponte-network/ponte/services/housing => ../services/housing
+	github.com/ponte-network/ponte/services/mediators => ../services/mediators
 	github.com/ponte-network/ponte/services/reporting => ../services/reporting
 )

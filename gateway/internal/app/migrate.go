@@ -8,6 +8,7 @@ import (
 	"github.com/ponte-network/ponte/services/cases"
 	"github.com/ponte-network/ponte/services/directory"
 	"github.com/ponte-network/ponte/services/housing"
+	"github.com/ponte-network/ponte/services/mediators"
 	"github.com/ponte-network/ponte/services/reporting"
 )
 
@@ -19,6 +20,9 @@ func Migrate(ctx context.Context, st config.Storage) error {
 	}
 	if err := cases.MigrateStore(ctx, st.For("cases")); err != nil {
 		return fmt.Errorf("migrate cases: %w", err)
+	}
+	if err := mediators.MigrateStore(ctx, st.For("mediators")); err != nil {
+		return fmt.Errorf("migrate mediators: %w", err)
 	}
 	if err := housing.MigrateStore(ctx, st.For("housing")); err != nil {
 		return fmt.Errorf("migrate housing: %w", err)

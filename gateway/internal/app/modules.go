@@ -27,6 +27,7 @@ func (a *App) registerModules() error {
 		a.directoryModule(),
 		a.housingModule(),
 		a.reportingModule(),
+		a.mediatorsModule(),
 	}
 	all := modules.Module{Name: ModuleAll, Deps: []string{ModuleGateway}}
 	for _, m := range services {

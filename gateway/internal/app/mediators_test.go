@@ -1,0 +1,215 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ponte-network/ponte/libs/auth"
+)
+
+// lastMonthWeekday is 10:00 in Rome on a weekday of the previous month, and that month.
+func lastMonthWeekday(t *testing.T) (time.Time, string) {
+	t.Helper()
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(rome)
+	d := time.Date(now.Year(), now.Month()-1, 10, 10, 0, 0, 0, rome)
+	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d, d.Format("2006-01")
+}
+
+func TestMediatorsOverREST(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, n *node) {
+		coord := n.token(t, auth.Principal{Subject: "coord-1", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictAdmin}})
+		otherCoord := n.token(t, auth.Principal{Subject: "coord-2", Territory: "ambito-casalasco", Roles: []string{auth.RoleDistrictAdmin}})
+		school := n.token(t, auth.Principal{Subject: "teacher-1", Organization: "ic-crema-uno", Roles: []string{auth.RolePartnerAdmin}})
+		otherSchool := n.token(t, auth.Principal{Subject: "teacher-9", Organization: "ic-lodi", Roles: []string{auth.RolePartnerOperator}})
+		region := n.token(t, auth.Principal{Subject: "ra", Territory: "03", Roles: []string{auth.RoleRegionAdmin}})
+		mediator := n.token(t, auth.Principal{Subject: "med-amina", Roles: []string{auth.RoleMediator}})
+		otherMediator := n.token(t, auth.Principal{Subject: "med-other", Roles: []string{auth.RoleMediator}})
+
+		everyDay := []map[string]any{}
+		for d := 1; d <= 7; d++ {
+			everyDay = append(everyDay, map[string]any{"weekday": d, "start": "00:00", "end": "24:00"})
+		}
+		med := map[string]any{
+			"id": "med-amina", "displayName": "Amina Benali", "taxCode": "BNLMNA85A41Z330K", "email": "amina@esempio.invalid",
+			"languages":      []map[string]any{{"code": "ar", "level": "LANGUAGE_LEVEL_NATIVE", "variety": "Maghrebi Arabic"}},
+			"districtCodes":  []string{"ambito-cremasco"},
+			"qualifications": []map[string]any{{"name": "Mediatrice linguistico-culturale"}},
+			"availability":   everyDay,
+			"rateCards": []map[string]any{{"validFrom": "2020-01-01", "rates": []map[string]any{{"serviceType": "SERVICE_TYPE_SCHOOL", "hourlyCents": 2500}},
+				"minimumMinutes": 60, "roundingMinutes": 15, "travelAllowanceCents": 750, "lateCancellationNoticeHours": 24}},
+		}
+		if r := n.do(t, "POST", "/v1/mediators", otherCoord, med); r.status != http.StatusForbidden {
+			t.Errorf("another district's admin registers a mediator of Cremasco = %d %s, want 403", r.status, r.body)
+		}
+		if r := n.do(t, "POST", "/v1/mediators", coord, med); r.status != http.StatusOK {
+			t.Fatalf("register mediator = %d %s", r.status, r.body)
+		}
+		dup := map[string]any{"id": "med-dup", "displayName": "Someone", "taxCode": "BNLMNA85A41Z330K",
+			"languages": med["languages"], "districtCodes": med["districtCodes"]}
+		if r := n.do(t, "POST", "/v1/mediators", coord, dup); r.status != http.StatusConflict {
+			t.Errorf("a second mediator with the tax code = %d %s, want 409", r.status, r.body)
+		}
+		nul := map[string]any{"id": "med-nul", "displayName": "Bad\x00Name", "languages": med["languages"], "districtCodes": med["districtCodes"]}
+		if r := n.do(t, "POST", "/v1/mediators", coord, nul); r.status != http.StatusBadRequest {
+			t.Errorf("a NUL in a name = %d %s, want 400", r.status, r.body)
+		}
+		if r := n.do(t, "POST", "/v1/mediators", coord, "{\"id\":\"x\",\"displayName\":\"\xff\xfe\"}"); r.status != http.StatusBadRequest {
+			t.Errorf("invalid UTF-8 = %d %s, want 400", r.status, r.body)
+		}
+		if r := n.do(t, "POST", "/v1/mediators", coord, `{"id":"x","displayName":"`+strings.Repeat("a", 2<<20)+`"}`); r.status != http.StatusRequestEntityTooLarge && r.status != http.StatusBadRequest {
+			t.Errorf("a 2 MiB body = %d, want 413 or 400", r.status)
+		}
+		r := n.do(t, "GET", "/v1/mediators/med-amina", school, nil)
+		if r.status != http.StatusOK || strings.Contains(string(r.body), "BNLMNA") || strings.Contains(string(r.body), "amina@") {
+			t.Errorf("a school reads the register = %d %s, want 200 without tax code or contacts", r.status, r.body)
+		}
+		if r := n.do(t, "GET", "/v1/mediators/med-amina", coord, nil); !strings.Contains(string(r.body), "BNLMNA") {
+			t.Errorf("the coordinator does not see the tax code: %s", r.body)
+		}
+		if r := n.do(t, "GET", "/v1/mediators", region, nil); r.status != http.StatusForbidden {
+			t.Errorf("a region admin lists mediators = %d, want 403", r.status)
+		}
+
+		start, month := lastMonthWeekday(t)
+		booking := map[string]any{
+			"requestingOrganizationType": "ORGANIZATION_TYPE_SCHOOL", "serviceType": "SERVICE_TYPE_SCHOOL", "language": "ar",
+			"variety": "Maghrebi Arabic", "districtCode": "ambito-cremasco", "municipalityCode": "019035", "mode": "MODE_IN_PERSON",
+			"address": "Via Mazzini 1, Crema", "startTime": start.UTC().Format(time.RFC3339), "durationMinutes": 60,
+		}
+		r = n.do(t, "POST", "/v1/bookings?requestId=req-1", school, booking)
+		if r.status != http.StatusOK {
+			t.Fatalf("book = %d %s", r.status, r.body)
+		}
+		b := decode[map[string]any](t, r)
+		id := b["id"].(string)
+		if b["state"] != "BOOKING_STATE_REQUESTED" || b["requestingOrganizationId"] != "ic-crema-uno" {
+			t.Errorf("booked %v", b)
+		}
+		if r := n.do(t, "POST", "/v1/bookings?requestId=req-1", school, booking); decode[map[string]any](t, r)["id"] != id {
+			t.Errorf("a retried request made another booking: %s", r.body)
+		}
+		if r := n.do(t, "GET", "/v1/bookings/"+id, otherSchool, nil); r.status != http.StatusNotFound {
+			t.Errorf("another school reads the booking = %d, want 404", r.status)
+		}
+		if r := n.do(t, "POST", "/v1/bookings/"+id+":assign", school, map[string]any{}); r.status != http.StatusForbidden {
+			t.Errorf("a school assigns = %d, want 403", r.status)
+		}
+		if r := n.do(t, "POST", "/v1/bookings/"+id+":assign", otherCoord, map[string]any{}); r.status != http.StatusNotFound {
+			t.Errorf("another district assigns = %d, want 404", r.status)
+		}
+		r = n.do(t, "POST", "/v1/bookings/"+id+":assign", coord, map[string]any{})
+		if r.status != http.StatusOK {
+			t.Fatalf("auto-assign = %d %s", r.status, r.body)
+		}
+		res := decode[map[string]map[string]any](t, r)
+		if res["booking"]["mediatorId"] != "med-amina" || res["explanation"]["mediatorId"] != "med-amina" || len(res["explanation"]["reasons"].([]any)) == 0 {
+			t.Errorf("assignment %s", r.body)
+		}
+		if r := n.do(t, "POST", "/v1/bookings/"+id+":confirm", otherMediator, map[string]any{}); r.status != http.StatusNotFound {
+			t.Errorf("another mediator confirms = %d, want 404", r.status)
+		}
+		if r := n.do(t, "POST", "/v1/bookings/"+id+":confirm", mediator, map[string]any{}); r.status != http.StatusOK {
+			t.Fatalf("confirm = %d %s", r.status, r.body)
+		}
+		end := start.Add(61 * time.Minute) // bills 75 minutes
+		r = n.do(t, "POST", "/v1/bookings/"+id+":complete", mediator, map[string]any{
+			"actualStartTime": start.UTC().Format(time.RFC3339), "actualEndTime": end.UTC().Format(time.RFC3339)})
+		if r.status != http.StatusOK || decode[map[string]any](t, r)["state"] != "BOOKING_STATE_COMPLETED" {
+			t.Fatalf("complete = %d %s", r.status, r.body)
+		}
+		if r := n.do(t, "POST", "/v1/bookings/"+id+":reviewCompletion", school, map[string]any{"review": "COMPLETION_REVIEW_CONFIRMED"}); r.status != http.StatusOK {
+			t.Errorf("review = %d %s", r.status, r.body)
+		}
+		r = n.do(t, "GET", "/v1/bookings/"+id, school, nil)
+		if got := decode[map[string]any](t, r); len(got["transitions"].([]any)) != 5 {
+			t.Errorf("transitions %v, want requested, assigned, confirmed, completed, reviewed", got["transitions"])
+		}
+
+		r = n.do(t, "GET", "/v1/statements?month="+month+"&format=csv", coord, nil)
+		if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
+			t.Fatalf("CSV statement = %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		if err != nil {
+			t.Fatalf("CSV: %v", err)
+		}
+		var line, total []string
+		for _, row := range rows[1:] {
+			switch row[7] {
+			case "service":
+				line = row
+			case "total":
+				total = row
+			}
+		}
+		if line == nil || line[10] != "75" || line[12] != "3125" || line[13] != "750" || line[14] != "3875" || total == nil || total[14] != "3875" {
+			t.Errorf("statement CSV:\n%s", r.body)
+		}
+		r = n.do(t, "GET", "/v1/statements?month="+month, school, nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"totalCents":"3875"`) {
+			t.Errorf("the school's statement = %d %s", r.status, r.body)
+		}
+		if r := n.do(t, "GET", "/v1/statements?month="+month+"&payer=ic-lodi", school, nil); r.status != http.StatusForbidden {
+			t.Errorf("a school reads what another pays = %d, want 403", r.status)
+		}
+		if r := n.do(t, "GET", "/v1/statements?month="+month+"&districtCode=ambito-cremasco", otherCoord, nil); r.status != http.StatusForbidden {
+			t.Errorf("another district's statements = %d, want 403", r.status)
+		}
+		if r := n.do(t, "GET", "/v1/statements?month=2026-13", coord, nil); r.status != http.StatusBadRequest {
+			t.Errorf("month 13 = %d, want 400", r.status)
+		}
+		r = n.do(t, "POST", "/v1/statementMonths/"+month+":close", coord, map[string]any{})
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"totalCents":"3875"`) {
+			t.Errorf("close month = %d %s", r.status, r.body)
+		}
+		if r := n.do(t, "POST", "/v1/statementMonths/"+month+":close", coord, map[string]any{}); r.status != http.StatusConflict {
+			t.Errorf("closing twice = %d %s, want 409", r.status, r.body)
+		}
+
+		// The calendar feed: its token, rotated, is the only way in.
+		r = n.do(t, "POST", "/v1/mediators/med-amina:rotateCalendarToken", mediator, map[string]any{})
+		if r.status != http.StatusOK {
+			t.Fatalf("rotate token = %d %s", r.status, r.body)
+		}
+		path := decode[map[string]string](t, r)["calendarPath"]
+		r = n.do(t, "GET", path, "", nil)
+		if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/calendar") ||
+			!strings.Contains(string(r.body), "BEGIN:VTIMEZONE") || !strings.Contains(string(r.body), "UID:"+id+"@ponte") {
+			t.Errorf("calendar = %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
+		}
+		if r := n.do(t, "GET", "/v1/mediators/med-amina/calendar.ics?token=wrong", "", nil); r.status != http.StatusNotFound {
+			t.Errorf("a wrong calendar token = %d, want 404", r.status)
+		}
+		if r := n.do(t, "POST", "/v1/mediators/med-amina:rotateCalendarToken", mediator, map[string]any{}); r.status != http.StatusOK {
+			t.Fatal(r.status)
+		}
+		if r := n.do(t, "GET", path, "", nil); r.status != http.StatusNotFound {
+			t.Errorf("a rotated-out calendar token = %d, want 404", r.status)
+		}
+		if r := n.do(t, "GET", "/v1/mediatorChanges", region, nil); r.status != http.StatusForbidden {
+			t.Errorf("a region admin reads the feed = %d, want 403", r.status)
+		}
+		reporting := n.token(t, auth.ServicePrincipal("reporting"))
+		r = n.do(t, "GET", "/v1/mediatorChanges", reporting, nil)
+		if r.status != http.StatusOK || strings.Contains(string(r.body), "Mazzini") || strings.Contains(string(r.body), "med-amina") ||
+			!strings.Contains(string(r.body), `"fulfilled":true`) {
+			t.Errorf("reporting's feed = %d %s", r.status, r.body)
+		}
+		r = n.do(t, "GET", "/v1/mediatorAuditEvents?mediatorId=med-amina", coord, nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"action":"create"`) || !strings.Contains(string(r.body), `"action":"read"`) {
+			t.Errorf("audit = %d %s", r.status, r.body)
+		}
+	})
+}
