@@ -43,7 +43,16 @@ func (a *App) startMediators(ctx context.Context) error {
 		a.srv.SetServing(name, true)
 	}
 	if a.cfg.Demo {
-		a.afterServe(a.loadMediatorsDemo)
+		// In the background: its few hundred calls must not hold back the other
+		// start-up tasks; it stops with the process.
+		a.afterServe(func(ctx context.Context) error {
+			go func() {
+				if err := a.loadMediatorsDemo(ctx); err != nil && ctx.Err() == nil {
+					a.tel.Logger.Error("demo mediators", slog.String("error", err.Error()))
+				}
+			}()
+			return nil
+		})
 	}
 	return nil
 }

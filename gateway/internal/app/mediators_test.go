@@ -213,3 +213,41 @@ func TestMediatorsOverREST(t *testing.T) {
 		}
 	})
 }
+
+// TestDemoMediators starts a node with --demo: the 40 fictional mediators are
+// registered and this month's bookings are booked and assigned, so the tour can read
+// the register and a statement.
+func TestDemoMediators(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, "", "--demo")
+	coord := n.token(t, auth.Principal{Subject: "coord", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictAdmin}})
+	month := time.Now().In(mustRome(t)).Format("2006-01")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		ms := decode[map[string][]map[string]any](t, n.do(t, "GET", "/v1/mediators?pageSize=500&districtCode=ambito-cremasco", coord, nil))["mediators"]
+		bs := decode[map[string][]map[string]any](t, n.do(t, "GET", "/v1/bookings?pageSize=500&state=BOOKING_STATE_ASSIGNED", coord, nil))["bookings"]
+		if len(ms) == 40 && len(bs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 3 minutes: %d demo mediators in Cremasco (want 40), %d assigned bookings", len(ms), len(bs))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	r := n.do(t, "GET", "/v1/mediators?language=ar&districtCode=ambito-cremasco", coord, nil)
+	if ms := decode[map[string][]map[string]any](t, r)["mediators"]; len(ms) == 0 {
+		t.Errorf("no Arabic mediator in Cremasco for the tour: %s", r.body)
+	}
+	if r := n.do(t, "GET", "/v1/statements?month="+month, coord, nil); r.status != http.StatusOK {
+		t.Errorf("this month's statement = %d %s", r.status, r.body)
+	}
+}
+
+func mustRome(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}

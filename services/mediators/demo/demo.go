@@ -150,12 +150,12 @@ func Bookings(now time.Time, loc *time.Location, mediators []*mediatorsv1.Mediat
 		if day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
 			continue
 		}
-		for k := range 5 {
+		for k := range 3 {
 			n++
 			m := mediators[(n*11)%len(mediators)]
 			lang := m.GetLanguages()[0].GetCode()
 			dist := Districts[0]
-			if k == 4 && len(m.GetDistrictCodes()) > 1 {
+			if k == 2 && len(m.GetDistrictCodes()) > 1 {
 				for _, d := range Districts[1:] {
 					if d.Code == m.GetDistrictCodes()[1] {
 						dist = d
@@ -163,7 +163,7 @@ func Bookings(now time.Time, loc *time.Location, mediators []*mediatorsv1.Mediat
 				}
 			}
 			req := Requesters[n%len(Requesters)]
-			start := time.Date(day.Year(), day.Month(), day.Day(), 9+k*2, 0, 0, 0, loc)
+			start := time.Date(day.Year(), day.Month(), day.Day(), 9+k*3, 0, 0, 0, loc)
 			mode := mediatorsv1.Mode_MODE_IN_PERSON
 			if n%4 == 0 {
 				mode = mediatorsv1.Mode_MODE_PHONE
