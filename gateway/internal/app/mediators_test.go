@@ -251,3 +251,101 @@ func mustRome(t *testing.T) *time.Location {
 	}
 	return loc
 }
+
+// TestMediatorBookingRulesOverREST: late and void cancellations, rescheduling that keeps
+// the mediator or lets them go, and concurrent auto-assignments of overlapping bookings
+// to the only mediator who speaks the language: exactly one wins.
+func TestMediatorBookingRulesOverREST(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, n *node) {
+		coord := n.token(t, auth.Principal{Subject: "coord-1", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictAdmin}})
+		school := n.token(t, auth.Principal{Subject: "teacher-1", Organization: "ic-crema-uno", Roles: []string{auth.RolePartnerOperator}})
+		med := n.token(t, auth.Principal{Subject: "med-ti", Roles: []string{auth.RoleMediator}})
+		everyDay := []map[string]any{}
+		for d := 1; d <= 7; d++ {
+			everyDay = append(everyDay, map[string]any{"weekday": d, "start": "00:00", "end": "24:00"})
+		}
+		r := n.do(t, "POST", "/v1/mediators", coord, map[string]any{
+			"id": "med-ti", "displayName": "Selam Tesfaye", "languages": []map[string]any{{"code": "ti", "level": "LANGUAGE_LEVEL_NATIVE"}},
+			"districtCodes": []string{"ambito-cremasco"}, "qualifications": []map[string]any{{"name": "Mediatrice"}}, "availability": everyDay,
+			"rateCards": []map[string]any{{"validFrom": "2020-01-01", "rates": []map[string]any{{"serviceType": "SERVICE_TYPE_HEALTH", "hourlyCents": 2800}},
+				"minimumMinutes": 60, "lateCancellationNoticeHours": 48}},
+		})
+		if r.status != http.StatusOK {
+			t.Fatalf("register = %d %s", r.status, r.body)
+		}
+		day := time.Now().Add(24 * time.Hour).Truncate(time.Hour) // within the 48 hours' notice
+		book := func(start time.Time, minutes int) string {
+			t.Helper()
+			r := n.do(t, "POST", "/v1/bookings", school, map[string]any{
+				"requestingOrganizationType": "ORGANIZATION_TYPE_HEALTH", "serviceType": "SERVICE_TYPE_HEALTH", "language": "ti",
+				"districtCode": "ambito-cremasco", "municipalityCode": "019035", "mode": "MODE_PHONE",
+				"startTime": start.UTC().Format(time.RFC3339), "durationMinutes": minutes})
+			if r.status != http.StatusOK {
+				t.Fatalf("book = %d %s", r.status, r.body)
+			}
+			return decode[map[string]any](t, r)["id"].(string)
+		}
+		assign := func(id string) response {
+			return n.do(t, "POST", "/v1/bookings/"+id+":assign", coord, map[string]any{})
+		}
+		cancellation := func(r response) any {
+			c, _ := decode[map[string]any](t, r)["cancellation"].(map[string]any)
+			return c["kind"]
+		}
+
+		late := book(day, 60)
+		if r := assign(late); r.status != http.StatusOK {
+			t.Fatalf("assign = %d %s", r.status, r.body)
+		}
+		if r := n.do(t, "POST", "/v1/bookings/"+late+":cancel", school, map[string]any{"reason": "the family moved"}); cancellation(r) != "CANCELLATION_KIND_LATE" {
+			t.Errorf("the requester cancels within the notice = %s, want late", r.body)
+		}
+		byMediator := book(day.Add(2*time.Hour), 60)
+		assign(byMediator)
+		if r := n.do(t, "POST", "/v1/bookings/"+byMediator+":cancel", med, map[string]any{}); cancellation(r) != "CANCELLATION_KIND_VOID" {
+			t.Errorf("the mediator cancels = %s, want void", r.body)
+		}
+		unassigned := book(day.Add(4*time.Hour), 60)
+		if r := n.do(t, "POST", "/v1/bookings/"+unassigned+":cancel", school, map[string]any{}); cancellation(r) != "CANCELLATION_KIND_VOID" {
+			t.Errorf("a cancellation before any assignment = %s, want void", r.body)
+		}
+
+		// Rescheduling keeps the mediator while free, and lets them go when not.
+		moving := book(day.Add(6*time.Hour), 60)
+		assign(moving)
+		blocker := book(day.Add(10*time.Hour), 60)
+		assign(blocker)
+		r = n.do(t, "POST", "/v1/bookings/"+moving+":reschedule", school, map[string]any{"startTime": day.Add(7 * time.Hour).UTC().Format(time.RFC3339)})
+		if got := decode[map[string]any](t, r); got["mediatorId"] != "med-ti" || got["state"] != "BOOKING_STATE_ASSIGNED" {
+			t.Errorf("reschedule to a free time = %s, want the mediator kept", r.body)
+		}
+		r = n.do(t, "POST", "/v1/bookings/"+moving+":reschedule", school, map[string]any{"startTime": day.Add(10*time.Hour + 30*time.Minute).UTC().Format(time.RFC3339)})
+		if got := decode[map[string]any](t, r); got["mediatorId"] != nil || got["state"] != "BOOKING_STATE_REQUESTED" {
+			t.Errorf("reschedule onto the mediator's other booking = %s, want back to requested", r.body)
+		}
+
+		// Eight overlapping requests raced for the only Tigrinya mediator.
+		var ids []string
+		for k := range 8 {
+			ids = append(ids, book(day.Add(30*time.Hour+time.Duration(k)*5*time.Minute), 60))
+		}
+		results := make(chan int, len(ids))
+		for _, id := range ids {
+			go func() { results <- assign(id).status }()
+		}
+		won := 0
+		for range ids {
+			switch s := <-results; s {
+			case http.StatusOK:
+				won++
+			case http.StatusBadRequest: // FAILED_PRECONDITION: nobody free
+			default:
+				t.Errorf("a raced assignment answered %d", s)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d of 8 overlapping assignments won the one mediator, want exactly 1", won)
+		}
+	})
+}
