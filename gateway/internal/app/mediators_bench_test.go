@@ -159,6 +159,28 @@ func BenchmarkMediatorsAutoAssignREST(b *testing.B) {
 		b.Fatalf("%d errors, the first: %v", res.Errors, res.FirstError)
 	}
 	b.Logf("auto-assign: %s; %d answered that no mediator was free", res, noMediator.Load())
+	// The floor under the same load on the same machine: a one-booking read through the
+	// same edge, gRPC hop and interceptors.
+	get := func(ctx context.Context, id string) error {
+		req, err := http.NewRequestWithContext(ctx, "GET", n.base+"/v1/bookings/"+id, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("get: %d", resp.StatusCode)
+		}
+		return nil
+	}
+	base := loadtest.Run(ctx, loadtest.Options{Concurrency: benchAssignClients, Requests: benchAssignRequests},
+		func(ctx context.Context, _, seq int) error { return get(ctx, ids[seq%len(ids)]) })
+	b.Logf("baseline GET /v1/bookings/{id}: %s", base)
 	b.ReportMetric(res.Throughput(), "req/s")
 	b.ReportMetric(float64(res.P50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(res.P99.Microseconds())/1000, "p99-ms")
