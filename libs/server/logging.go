@@ -14,7 +14,7 @@ import (
 
 // logUnary writes one access-log record per call: method, code and duration, never the
 // request, the response or the peer address (they may hold personal data). Successful
-// calls log at debug, caller errors at info, server errors at error with their cause.
+// calls and not-found answers log at debug, other caller errors at info, server errors at error with their cause.
 func (s *Server) logUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	start := time.Now()
 	resp, err := handler(ctx, req)
@@ -41,7 +41,8 @@ func (s *Server) logCall(ctx context.Context, method string, start time.Time, er
 	}
 	level := slog.LevelDebug
 	switch code {
-	case codes.OK:
+	case codes.OK, codes.NotFound:
+		// Not found is an answer, not a fault: importers ask before they create.
 	case codes.Internal, codes.Unknown, codes.DataLoss, codes.Unavailable:
 		level = slog.LevelError
 		// The cause stays in the log (wrapped by grpcerr); the caller saw a generic message.

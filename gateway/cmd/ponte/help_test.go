@@ -3,6 +3,7 @@ package main_test
 import (
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -52,5 +53,23 @@ func TestEveryCommandExplainsItself(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "usage:") {
 			t.Errorf("ponte %s = %v, want a usage on stderr and exit 2:\n%s", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// TestDemoStartKeepsTheBannerInSight starts with --demo: the banner is printed once the
+// demo data is loaded, and the loader's hundreds of calls leave no INFO line behind.
+func TestDemoStartKeepsTheBannerInSight(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, "--demo") // returns once the banner has been read
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-srv.exited; err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	log := srv.stderr.String()
+	before, _, _ := strings.Cut(log, "shutting down")
+	if lines := strings.Count(before, "\n"); lines > 15 || !strings.Contains(before, "demo directory loaded") {
+		t.Errorf("start-up wrote %d log lines (want a few, the demo summary among them):\n%.2000s", lines, before)
 	}
 }

@@ -152,10 +152,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
-	if err := a.Banner(); err != nil {
-		return err
-	}
-	return a.Run(ctx)
+	return a.Run(ctx) // prints the banner once the start-up tasks are done
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

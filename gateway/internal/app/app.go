@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -49,6 +50,11 @@ type App struct {
 	policy   auth.Policy
 	srv      *server.Server
 	manager  *modules.Manager
+
+	// started is set, and startedUp closed, once the start-up tasks (onServe) are done;
+	// until then the process is not ready.
+	started   atomic.Bool
+	startedUp chan struct{}
 
 	mu      sync.Mutex
 	ready   []readiness // what /readyz and gRPC health ask
@@ -95,7 +101,8 @@ func New(ctx context.Context, cfg config.Serve, opts Options) (*App, error) {
 			return nil, err
 		}
 	}
-	a := &App{cfg: cfg, version: opts.Version, out: opts.Out, tel: tel, policy: auth.Policy{}, manager: modules.NewManager()}
+	a := &App{cfg: cfg, version: opts.Version, out: opts.Out, tel: tel, policy: auth.Policy{}, manager: modules.NewManager(),
+		startedUp: make(chan struct{})}
 	var err error
 	if a.catalog, err = territory.Load(); err != nil {
 		return nil, err
@@ -186,7 +193,6 @@ func (a *App) HTTPAddr() net.Addr {
 // stop in reverse order (ModuleStopBudget) and telemetry is flushed (TelemetryFlushBudget).
 func (a *App) Run(ctx context.Context) error {
 	log := a.tel.Logger
-	a.srv.SetServing("", true)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.srv.Serve(a.grpcLis) })
 	if a.httpSrv != nil {
@@ -219,6 +225,16 @@ func (a *App) Run(ctx context.Context) error {
 	for _, hook := range hooks {
 		if err := hook(gctx); err != nil {
 			log.Error("start-up task failed", slog.String("error", err.Error()))
+		}
+	}
+	// Ready only now: a search right after /readyz answers 200 sees the demo data and a
+	// warm index. The banner comes last, so that no start-up log line buries it.
+	a.started.Store(true)
+	close(a.startedUp)
+	a.srv.SetServing("", true)
+	if gctx.Err() == nil {
+		if err := a.Banner(); err != nil {
+			log.Error("start-up banner", slog.String("error", err.Error()))
 		}
 	}
 
@@ -287,12 +303,19 @@ func (a *App) services() []string {
 	return out
 }
 
+// StartedUp is closed once Run has done the start-up tasks (demo data, index warm-up):
+// from then on the process can be ready.
+func (a *App) StartedUp() <-chan struct{} { return a.startedUp }
+
 // Ready reports whether every module of the process can serve.
 func (a *App) Ready(ctx context.Context) error {
 	a.mu.Lock()
 	checks := slices.Clone(a.ready)
 	a.mu.Unlock()
 	var errs []error
+	if !a.started.Load() {
+		errs = append(errs, errors.New("start-up tasks (demo data, search index) still running"))
+	}
 	for _, c := range checks {
 		if err := c.check(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))

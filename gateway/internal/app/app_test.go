@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,15 @@ func startNodeTelemetry(t testing.TB, databaseURL string, edit func(*telemetry.C
 	n.grpc = a.GRPCAddr().String()
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
+	// Like a deployment's probe, wait until the start-up tasks are done (tests that need
+	// the moment before pass --demo and poll /readyz themselves).
+	if !slices.Contains(extraArgs, "--demo") {
+		select {
+		case <-a.StartedUp():
+		case <-time.After(60 * time.Second):
+			t.Fatal("start-up tasks not done 60s after start")
+		}
+	}
 	var once sync.Once
 	n.stop = func() {
 		once.Do(func() {

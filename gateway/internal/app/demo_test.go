@@ -54,3 +54,23 @@ func truncate(b []byte) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// TestReadyOnlyOnceTheDemoIsSearchable polls /readyz of a node loading the demo data:
+// the first 200 comes when a search already sees the whole demo directory, no later.
+func TestReadyOnlyOnceTheDemoIsSearchable(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, "", "--demo")
+	deadline := time.Now().Add(90 * time.Second)
+	for n.do(t, "GET", "/readyz", "", nil).status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 90s after start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	first := decode[searchJSON](t, n.do(t, "GET", "/v1/services:search?page_size=1", "", nil)).TotalSize
+	time.Sleep(time.Second)
+	later := decode[searchJSON](t, n.do(t, "GET", "/v1/services:search?page_size=1", "", nil)).TotalSize
+	if first < 150 || first != later {
+		t.Errorf("at the first ready answer a search saw %d services, a second later %d: want the whole demo (≥150) both times", first, later)
+	}
+}
