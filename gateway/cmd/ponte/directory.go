@@ -13,8 +13,10 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
@@ -31,6 +33,22 @@ const directoryUsage = `usage: ponte directory <import|export> [flags]
 Both talk to a running ponte over gRPC (--endpoint, default localhost:9090) with the
 token in --token or PONTE_TOKEN.
 `
+
+// refusedCaller explains an import stopped because the directory refused the token.
+func refusedCaller(r hsds.Result, endpoint string, done, total int, stdout io.Writer) error {
+	fmt.Fprintf(stdout, "stopped after %d of %d records: the directory at %s refused %s %s: %v\n", done, total, endpoint, r.Kind, r.ID, r.Err)
+	if status.Code(r.Err) == codes.Unauthenticated {
+		fmt.Fprintf(stdout, `The token (--token or PONTE_TOKEN) must be one the node at %s accepts: signed by that
+node's key — in development, mint it on that node with "ponte token --data-dir=<its data dir>
+--roles=district_admin --territory=<its district>"; in production, get it from the identity
+provider that node trusts (--jwks-url). A token of another node, or an expired one, is refused.
+`, endpoint)
+		return errors.New("directory import: the token was not accepted")
+	}
+	fmt.Fprintln(stdout, `The token is valid but its roles or territory do not allow this write: importing needs an
+admin, a region or district admin of the records' territory, or an operator of their organization.`)
+	return errors.New("directory import: the token may not write these records")
+}
 
 // directoryCmd runs `ponte directory import|export`.
 func directoryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,10 +87,10 @@ func directoryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(rest) != 1 {
 		return errors.New("ponte directory import: name one HSDS JSON file")
 	}
-	return importHSDS(ctx, client, rest[0], locale, stdout, stderr)
+	return importHSDS(ctx, client, server, rest[0], locale, stdout, stderr)
 }
 
-func importHSDS(ctx context.Context, client directoryv1.DirectoryServiceClient, path, locale string, stdout, stderr io.Writer) error {
+func importHSDS(ctx context.Context, client directoryv1.DirectoryServiceClient, endpoint, path, locale string, stdout, stderr io.Writer) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
@@ -94,6 +112,13 @@ func importHSDS(ctx context.Context, client directoryv1.DirectoryServiceClient, 
 		}
 	}
 	results := hsds.Import(ctx, client, bundle, progress)
+	total := len(bundle.Organizations) + len(bundle.TaxonomyTerms) + len(bundle.Locations) + len(bundle.Services)
+	if n := len(results); n > 0 && hsds.Stopped(results[n-1]) {
+		if ctx.Err() == nil && progress != nil {
+			fmt.Fprintln(stderr)
+		}
+		return refusedCaller(results[n-1], endpoint, n, total, stdout)
+	}
 	counts := map[hsds.Outcome]int{}
 	var failed []hsds.Result
 	for _, r := range results {

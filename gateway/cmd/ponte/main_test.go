@@ -207,11 +207,20 @@ func TestDirectoryImportExport(t *testing.T) {
 		t.Fatalf("export: %v\n%.300s", err, out)
 	}
 
-	// Writing needs a token; reading what is already there does not.
+	// Writing needs a token the node accepts; reading what is already there does not. The
+	// import stops at the first refusal of the token and says whose key must sign it.
 	other := filepath.Join(filepath.Dir(file), "cremona-casalasco.json")
-	cmd := exec.Command(ponteBinary, "directory", "import", "--endpoint="+srv.grpc, other)
-	cmd.Env = cleanEnv()
-	if out, err := cmd.CombinedOutput(); err == nil || !regexp.MustCompile(`0 created, 0 updated, \d+ unchanged, [1-9]\d* failed`).MatchString(string(out)) {
-		t.Errorf("import of new records without a token: %v\n%s", err, out)
+	otherNode, err := ponte(t, "token", "--data-dir="+t.TempDir(), "--roles=admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, token := range map[string]string{"no token": "", "another node's token": strings.TrimSpace(otherNode)} {
+		cmd := exec.Command(ponteBinary, "directory", "import", "--endpoint="+srv.grpc, other)
+		cmd.Env = append(cleanEnv(), "PONTE_TOKEN="+token)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !regexp.MustCompile(`stopped after \d+ of \d+ records: the directory at \S+ refused`).Match(out) ||
+			!strings.Contains(string(out), "signed by that\nnode's key") || strings.Count(string(out), "Unauthenticated") != 1 {
+			t.Errorf("import of new records with %s: %v\n%s", name, err, out)
+		}
 	}
 }

@@ -31,23 +31,42 @@ type Result struct {
 	Err     error // when Failed
 }
 
+// Stopped reports whether r is a refusal of the caller itself, after which Import stops.
+func Stopped(r Result) bool {
+	if r.Outcome != Failed {
+		return false
+	}
+	switch status.Code(r.Err) {
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return true
+	}
+	return false
+}
+
 // Import writes b through the directory's API with the caller's credentials in ctx,
 // idempotently by id: a record that does not exist is created, one that differs is
 // replaced (with its current etag, so a concurrent edit makes it fail rather than be
 // lost), one that is the same is left alone and writes nothing to the change log. A
-// record the directory refuses is reported as Failed and the others go on; progress,
+// record the directory refuses is reported as Failed and the others go on — except when
+// it refuses the caller (Unauthenticated, PermissionDenied): every other record would be
+// refused the same way, so Import stops there (see Stopped); progress,
 // if not nil, is called after each record. A term whose parent exists neither in b nor
 // in the directory is imported without it.
 func Import(ctx context.Context, c directoryv1.DirectoryServiceClient, b *Bundle, progress func(done, total int, r Result)) []Result {
 	total := len(b.Organizations) + len(b.TaxonomyTerms) + len(b.Locations) + len(b.Services)
 	var out []Result
+	stop := false
 	report := func(r Result) {
 		out = append(out, r)
 		if progress != nil {
 			progress(len(out), total, r)
 		}
+		stop = stop || Stopped(r)
 	}
 	for _, o := range b.Organizations {
+		if stop {
+			return out
+		}
 		report(upsert(ctx, "organization", o,
 			func() (*directoryv1.Organization, error) {
 				return c.GetOrganization(ctx, &directoryv1.GetOrganizationRequest{Id: o.GetId()})
@@ -68,6 +87,9 @@ func Import(ctx context.Context, c directoryv1.DirectoryServiceClient, b *Bundle
 		inBundle[t.GetId()] = true
 	}
 	for _, t := range b.TaxonomyTerms {
+		if stop {
+			return out
+		}
 		if p := t.GetParentId(); p != "" && !inBundle[p] {
 			if _, err := c.GetTaxonomyTerm(ctx, &directoryv1.GetTaxonomyTermRequest{Id: p}); status.Code(err) == codes.NotFound {
 				t = proto.Clone(t).(*directoryv1.TaxonomyTerm)
@@ -90,6 +112,9 @@ func Import(ctx context.Context, c directoryv1.DirectoryServiceClient, b *Bundle
 			}))
 	}
 	for _, l := range b.Locations {
+		if stop {
+			return out
+		}
 		report(upsert(ctx, "location", l,
 			func() (*directoryv1.Location, error) {
 				return c.GetLocation(ctx, &directoryv1.GetLocationRequest{Id: l.GetId()})
@@ -106,6 +131,9 @@ func Import(ctx context.Context, c directoryv1.DirectoryServiceClient, b *Bundle
 			}))
 	}
 	for _, s := range b.Services {
+		if stop {
+			return out
+		}
 		report(upsert(ctx, "service", s,
 			func() (*directoryv1.Service, error) {
 				return c.GetService(ctx, &directoryv1.GetServiceRequest{Id: s.GetId()})
