@@ -13,13 +13,30 @@ MODULES := libs proto gateway services/cases services/directory services/mediato
 PKGS := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test ci build tools browser-tools lighthouse generate lint fmt-check vet check-generated openapi-lint
+.PHONY: run test fuzz ci build tools browser-tools lighthouse generate lint fmt-check vet check-generated openapi-lint
 
 run: ## run every service and the REST edge on the embedded store
 	$(GO) run ./gateway/cmd/ponte serve -target=all --demo
 
 test: ## run all tests, with the race detector
 	$(GO) test -race -count=1 -timeout 40m $(PKGS)
+
+# Every request decoder and validator that a client's bytes reach, each fuzzed for FUZZTIME
+# (seed corpora in the code and under each package's testdata/fuzz/).
+FUZZTIME ?= 15s
+FUZZ_TARGETS := \
+	./libs/textguard:FuzzFaultAndPrintable \
+	./libs/problem:FuzzFromStatus \
+	./libs/problem:FuzzInvalidParameter \
+	./gateway:FuzzHostileInput \
+	./services/cases:FuzzParseRow \
+	./services/directory/hsds:FuzzDecode
+
+fuzz: ## fuzz each request decoder and validator for FUZZTIME (default 15s)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 build: ## build the ponte binary into bin/
 	$(GO) build -o bin/ponte ./gateway/cmd/ponte
