@@ -7,14 +7,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/ponte-network/ponte/libs/storage"
 )
+
+// UnavailableRetryDelay is the RetryInfo of an Unavailable store: when to try again.
+const UnavailableRetryDelay = 5 * time.Second
 
 // Domain is the ErrorInfo domain of Ponte's errors.
 const Domain = "ponte"
@@ -62,6 +67,10 @@ func From(err error) error {
 		msg = kindMessage(code)
 	}
 	st := withDetails(status.New(code, msg), &errdetails.ErrorInfo{Reason: reason, Domain: Domain})
+	if code == codes.Unavailable {
+		// Clients (and the edge's Retry-After) learn when to try again.
+		st = withDetails(st, &errdetails.RetryInfo{RetryDelay: durationpb.New(UnavailableRetryDelay)})
+	}
 	if se != nil && se.Field != "" {
 		st = withDetails(st, &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
 			{Field: se.Field, Description: se.Message},

@@ -106,3 +106,14 @@ func TestViolationsCollectsThenFails(t *testing.T) {
 		t.Errorf("Err = %v %q", st.Code(), st.Message())
 	}
 }
+
+func TestUnavailableCarriesRetryInfo(t *testing.T) {
+	t.Parallel()
+	st := status.Convert(grpcerr.From(fmt.Errorf("acquire: %w", storage.ErrUnavailable)))
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay().AsDuration() == grpcerr.UnavailableRetryDelay {
+			return
+		}
+	}
+	t.Errorf("Unavailable status %v lacks RetryInfo of %v", st, grpcerr.UnavailableRetryDelay)
+}

@@ -5,6 +5,7 @@ package problem
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,7 +45,14 @@ type Problem struct {
 	Reason        string         `json:"reason,omitempty"`         // errdetails.ErrorInfo reason if any
 	InvalidParams []InvalidParam `json:"invalid_params,omitempty"` // one per field violation
 	TraceID       string         `json:"trace_id,omitempty"`       // from the request's OpenTelemetry span context if valid
+	// RetryAfter is the Retry-After header, in seconds, of a 503 or 429; 0 = the default
+	// (DefaultRetryAfter for a 503, none otherwise). From the status's errdetails.RetryInfo.
+	RetryAfter int `json:"-"`
 }
+
+// DefaultRetryAfter is the Retry-After, in seconds, of a 503 that does not say: long
+// enough for a database failover or a restart, short enough for a person waiting.
+const DefaultRetryAfter = 5
 
 // InvalidParam is one invalid request field: its JSON path and why it is invalid.
 type InvalidParam struct {
@@ -100,6 +108,10 @@ func FromStatus(st *status.Status) Problem {
 		case *errdetails.ErrorInfo:
 			if p.Reason == "" {
 				p.Reason = d.GetReason()
+			}
+		case *errdetails.RetryInfo:
+			if secs := int(math.Ceil(d.GetRetryDelay().AsDuration().Seconds())); secs > 0 && secs <= 3600 {
+				p.RetryAfter = secs
 			}
 		case *errdetails.BadRequest:
 			for _, fv := range d.GetFieldViolations() {
@@ -162,6 +174,14 @@ func Write(w http.ResponseWriter, r *http.Request, p Problem) {
 	h.Del("Content-Length")
 	h.Set("Content-Type", ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
+	if h.Get("Retry-After") == "" { // RFC 9110 §10.2.3: when a client may try again
+		switch {
+		case p.RetryAfter > 0 && (p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests):
+			h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
+		case p.Status == http.StatusServiceUnavailable:
+			h.Set("Retry-After", strconv.Itoa(DefaultRetryAfter))
+		}
+	}
 	if p.Status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" { // RFC 9110 §15.5.2 requires it
 		h.Set("WWW-Authenticate", "Bearer")
 	}
