@@ -123,7 +123,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		cfg.BodyTimeout = 30 * time.Second
 	}
 	mux := runtime.NewServeMux(
-		runtime.WithErrorHandler(problem.ErrorHandler),
+		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(hostileRouting),
 		runtime.WithMiddlewares(hostilePathParams),
 		// google.api.HttpBody replies (CSV statements, iCalendar feeds) go out as their
@@ -132,6 +132,10 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		// Services that keep parts of their replies rendered as JSON send them so.
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return edgejson.Request() }),
 		runtime.WithMetadata(noteGatewayRoute),
+		runtime.WithForwardResponseOption(forwardResponse),
+		// gRPC response metadata is the services' business, not REST clients'.
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
 	)
 	for _, b := range backends {
 		register, ok := registrars[b.Service]
@@ -187,13 +191,18 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		_, _ = w.Write(spec)
 	})
 
-	var h http.Handler = notePattern(hostileInput(root))
+	var mounted []string
+	for _, b := range backends {
+		mounted = append(mounted, b.Service)
+	}
+	// Hostile input is refused first; the HTTP semantics then see only well-formed requests.
+	var h http.Handler = hostileInput(httpSemantics(newRouteTable(mounted), cfg.MaxBodyBytes, notePattern(root)))
 	if len(cfg.CORSOrigins) > 0 {
 		h = cors.New(cors.Options{
 			AllowedOrigins:   cfg.CORSOrigins,
-			AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
-			AllowedHeaders:   []string{"Authorization", "Content-Type", "Traceparent", "Tracestate", "If-Match"},
-			ExposedHeaders:   []string{"Traceparent", "X-Trace-Id", "Etag"},
+			AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", "Traceparent", "Tracestate", "If-Match", "If-None-Match", "Accept-Language"},
+			ExposedHeaders:   []string{"Traceparent", "X-Trace-Id", "Etag", "Location", "Content-Language", "Allow"},
 			AllowCredentials: false,
 			MaxAge:           600,
 		}).Handler(h)

@@ -165,7 +165,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("the in-flight call got no response: %v; stderr:\n%s", err, stderr.String())
 	}
 	replyBody, _ := io.ReadAll(reply.Body)
-	if reply.StatusCode != 200 || !strings.Contains(string(replyBody), "ambito-casalasco") {
+	if reply.StatusCode != http.StatusCreated || !strings.Contains(string(replyBody), "ambito-casalasco") {
 		t.Errorf("in-flight call = %d %s, want the district created", reply.StatusCode, replyBody)
 	}
 

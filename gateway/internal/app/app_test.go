@@ -319,7 +319,7 @@ func TestDistrictsAndErrorsOverREST(t *testing.T) {
 			{"a desk operator may not create districts: 403", "POST", "/v1/territories", operator, cremasco, 403, ""},
 			{"a district admin of Cremona may not group Lodi's municipalities: 403", "POST", "/v1/territories", districtAdmin,
 				map[string]any{"code": "ambito-lodi", "name": "Lodi", "municipalityCodes": []string{"098031"}}, 403, ""},
-			{"a district admin creates a district inside their province", "POST", "/v1/territories", districtAdmin, cremasco, 200, ""},
+			{"a district admin creates a district inside their province", "POST", "/v1/territories", districtAdmin, cremasco, 201, ""},
 			{"the same code again is 409", "POST", "/v1/territories", regionAdmin, cremasco, 409, ""},
 			{"a municipality already in a district is refused naming the field", "POST", "/v1/territories", regionAdmin,
 				map[string]any{"code": "ambito-crema-due", "name": "Bis", "municipalityCodes": []string{"019035"}}, 400, "territory.municipalityCodes"},
@@ -611,8 +611,8 @@ func TestSplitDeployment(t *testing.T) {
 		t.Errorf("a token the remote service does not trust = %d, want 401", r.status)
 	}
 	// Signed with the directory node's key: the edge forwards it and the service accepts it.
-	if r := edge.do(t, "POST", "/v1/territories", directoryNode.token(t, auth.Principal{Subject: "x", Roles: []string{auth.RoleAdmin}}), body); r.status != 200 {
-		t.Errorf("a token the remote service trusts = %d %s, want 200", r.status, r.body)
+	if r := edge.do(t, "POST", "/v1/territories", directoryNode.token(t, auth.Principal{Subject: "x", Roles: []string{auth.RoleAdmin}}), body); r.status != http.StatusCreated {
+		t.Errorf("a token the remote service trusts = %d %s, want 201", r.status, r.body)
 	}
 }
 

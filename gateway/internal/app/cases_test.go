@@ -48,14 +48,17 @@ func TestCasesOverREST(t *testing.T) {
 		}
 		r = n.do(t, "POST", "/v1/persons", op, map[string]any{"givenName": "Amina", "nationality": "MA", "languages": []string{"ar", "fr"},
 			"legalBasis": "LEGAL_BASIS_PUBLIC_TASK"})
-		if r.status != http.StatusOK {
+		if r.status != http.StatusCreated {
 			t.Fatalf("create person = %d %s", r.status, r.body)
 		}
 		person := decode[map[string]any](t, r)
 
 		r = n.do(t, "POST", "/v1/cases", op, map[string]any{"personId": person["id"], "municipalityCode": "019035", "districtCode": "cremasco",
 			"category": "CATEGORY_RENEWAL", "needs": []string{"documents"}})
-		if r.status != http.StatusOK {
+		if r.status != http.StatusCreated || r.header.Get("Location") != "/v1/cases/"+decode[caseJSON](t, r).ID || r.header.Get("ETag") != `"1"` {
+			t.Fatalf("create case = %d %v %s, want 201 with Location and ETag", r.status, r.header, r.body)
+		}
+		if r.status != http.StatusCreated {
 			t.Fatalf("create case = %d %s", r.status, r.body)
 		}
 		k := decode[caseJSON](t, r)
@@ -135,7 +138,7 @@ func TestCasesOverREST(t *testing.T) {
 		if r = n.do(t, "GET", "/v1/auditEvents", op, nil); r.status != http.StatusForbidden {
 			t.Errorf("an operator's audit log = %d, want 403", r.status)
 		}
-		if r = n.do(t, "DELETE", "/v1/cases/"+k.ID, op, nil); r.status != http.StatusOK {
+		if r = n.do(t, "DELETE", "/v1/cases/"+k.ID, op, nil); r.status != http.StatusNoContent {
 			t.Errorf("delete = %d %s", r.status, r.body)
 		}
 		if r = n.do(t, "GET", "/v1/cases/"+k.ID, op, nil); r.status != http.StatusNotFound {

@@ -3,6 +3,7 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
@@ -101,7 +102,7 @@ func seedDirectory(t *testing.T, n *node, admin, partner string) {
 		{"/v1/territories", admin, map[string]any{"code": "ambito-cremasco", "name": "Ambito Cremasco", "municipalityCodes": []string{"019035", "019003"}}},
 	}
 	for _, w := range writes {
-		if r := n.do(t, "POST", w.path, w.token, w.body); r.status != 200 {
+		if r := n.do(t, "POST", w.path, w.token, w.body); r.status != http.StatusCreated {
 			t.Fatalf("POST %s = %d %s", w.path, r.status, r.body)
 		}
 	}
@@ -334,7 +335,7 @@ func TestDirectoryWritesOverREST(t *testing.T) {
 			t.Errorf("a district admin of Cremasco editing a Cremona service = %d, want 403", r.status)
 		}
 		if r := n.do(t, "POST", "/v1/organizations", districtCremona, map[string]any{"id": "assoc-crema", "name": map[string]string{"it": "Associazione", "uk": "Асоціація"},
-			"municipalityCode": "019035", "type": "ORGANIZATION_TYPE_ASSOCIATION"}); r.status != 200 {
+			"municipalityCode": "019035", "type": "ORGANIZATION_TYPE_ASSOCIATION"}); r.status != http.StatusCreated {
 			t.Errorf("a district admin of Cremona registers an organization seated in Crema = %d %s", r.status, r.body)
 		}
 		if got := decode[map[string]any](t, n.do(t, "GET", "/v1/organizations/assoc-crema?locale=uk", "", nil)); fmt.Sprint(got["name"]) != "map[uk:Асоціація]" {
@@ -345,7 +346,7 @@ func TestDirectoryWritesOverREST(t *testing.T) {
 		}
 		// A defunct service is not found by search, but still read by id.
 		if r := n.do(t, "POST", "/v1/services", partner, map[string]any{"id": "old-desk", "organizationId": "caritas-crema",
-			"name": map[string]string{"it": "Sportello chiuso"}, "status": "defunct"}); r.status != 200 {
+			"name": map[string]string{"it": "Sportello chiuso"}, "status": "defunct"}); r.status != http.StatusCreated {
 			t.Fatalf("create a defunct service = %d %s", r.status, r.body)
 		}
 		if got := decode[searchJSON](t, n.do(t, "GET", "/v1/services:search?q=sportello", "", nil)); len(got.Results) != 0 {
@@ -354,7 +355,7 @@ func TestDirectoryWritesOverREST(t *testing.T) {
 		if r := n.do(t, "GET", "/v1/services/old-desk", "", nil); r.status != 200 {
 			t.Errorf("GET the defunct service = %d", r.status)
 		}
-		if r := n.do(t, "DELETE", "/v1/services/old-desk", partner, nil); r.status != 200 {
+		if r := n.do(t, "DELETE", "/v1/services/old-desk", partner, nil); r.status != http.StatusNoContent {
 			t.Errorf("DELETE the defunct service = %d %s", r.status, r.body)
 		}
 		// The search index follows updates.
@@ -364,7 +365,7 @@ func TestDirectoryWritesOverREST(t *testing.T) {
 
 		// An organization adds its own term under a built-in one.
 		if r := n.do(t, "POST", "/v1/taxonomyTerms", partner, map[string]any{"id": "caritas:doposcuola", "parentId": "ponte:language",
-			"organizationId": "caritas-crema", "name": map[string]string{"it": "Doposcuola"}}); r.status != 200 {
+			"organizationId": "caritas-crema", "name": map[string]string{"it": "Doposcuola"}}); r.status != http.StatusCreated {
 			t.Errorf("partner adds its own term = %d %s", r.status, r.body)
 		}
 
@@ -372,7 +373,7 @@ func TestDirectoryWritesOverREST(t *testing.T) {
 		if r := n.do(t, "DELETE", "/v1/services/l2-crema", otherPartner, nil); r.status != 403 {
 			t.Errorf("another organization's delete = %d, want 403", r.status)
 		}
-		if r := n.do(t, "DELETE", "/v1/services/l2-crema", partner, nil); r.status != 200 {
+		if r := n.do(t, "DELETE", "/v1/services/l2-crema", partner, nil); r.status != http.StatusNoContent {
 			t.Fatalf("delete = %d %s", r.status, r.body)
 		}
 		if r := n.do(t, "GET", "/v1/services/l2-crema", "", nil); r.status != 404 {

@@ -86,7 +86,7 @@ func TestDirectoryWatchChangesOverREST(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, "")
 	admin := n.token(t, auth.Principal{Subject: "root", Roles: []string{auth.RoleAdmin}})
-	if r := n.do(t, "POST", "/v1/taxonomyTerms", admin, map[string]any{"id": "t1", "name": map[string]string{"it": "Uno"}}); r.status != 200 {
+	if r := n.do(t, "POST", "/v1/taxonomyTerms", admin, map[string]any{"id": "t1", "name": map[string]string{"it": "Uno"}}); r.status != http.StatusCreated {
 		t.Fatalf("create term = %d %s", r.status, r.body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
