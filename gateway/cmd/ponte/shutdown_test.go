@@ -41,7 +41,7 @@ func TestSIGTERMEndsOpenWatchesAndExitsZero(t *testing.T) {
 	req.Header.Set("Authorization", auth)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
+	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create a district = %v, %v", resp, err)
 	}
 	resp.Body.Close()

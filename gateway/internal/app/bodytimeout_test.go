@@ -86,7 +86,7 @@ func TestSlowBodiesDoNotHoldConnections(t *testing.T) {
 	}
 	defer watch.Body.Close()
 	time.Sleep(1200 * time.Millisecond)
-	if r := n.do(t, http.MethodPost, "/v1/territories", token, body); r.status != http.StatusOK {
+	if r := n.do(t, http.MethodPost, "/v1/territories", token, body); r.status != http.StatusCreated {
 		t.Fatalf("a body sent in time = %d %s", r.status, r.body)
 	}
 	lines := bufio.NewScanner(watch.Body)
