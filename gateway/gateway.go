@@ -195,8 +195,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 	for _, b := range backends {
 		mounted = append(mounted, b.Service)
 	}
-	// Hostile input is refused first; the HTTP semantics then see only well-formed requests.
-	var h http.Handler = hostileInput(httpSemantics(newRouteTable(mounted), cfg.MaxBodyBytes, notePattern(root)))
+	var h http.Handler = httpSemantics(newRouteTable(mounted), cfg.MaxBodyBytes, notePattern(hostileInput(root)))
 	if len(cfg.CORSOrigins) > 0 {
 		h = cors.New(cors.Options{
 			AllowedOrigins:   cfg.CORSOrigins,

@@ -56,7 +56,7 @@ func TestHousingOverREST(t *testing.T) {
 		newCase := func(tok string) string {
 			t.Helper()
 			r := n.do(t, "POST", "/v1/cases", tok, map[string]any{"municipalityCode": "019035", "category": "CATEGORY_HOUSING"})
-			if r.status != http.StatusOK {
+			if r.status != http.StatusCreated {
 				t.Fatalf("create case = %d %s", r.status, r.body)
 			}
 			return decode[map[string]any](t, r)["id"].(string)
@@ -64,7 +64,7 @@ func TestHousingOverREST(t *testing.T) {
 		post := func(path, tok string, body any) map[string]any {
 			t.Helper()
 			r := n.do(t, "POST", path, tok, body)
-			if r.status != http.StatusOK {
+			if r.status != http.StatusOK && r.status != http.StatusCreated {
 				t.Fatalf("POST %s = %d %s", path, r.status, r.body)
 			}
 			return decode[map[string]any](t, r)
