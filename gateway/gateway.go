@@ -54,6 +54,8 @@ type Config struct {
 	// TraceClientInfo records the client's address and user agent in HTTP spans (personal
 	// data: off by default).
 	TraceClientInfo bool
+	// RateLimit bounds each client's request rate; zero: no limit.
+	RateLimit RateLimit
 	// Observatory is the dashboard's sign-in, served at /observatory when reporting is
 	// mounted; Catalog names territories in the pages.
 	Observatory Observatory
@@ -201,11 +203,12 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 			AllowedOrigins:   cfg.CORSOrigins,
 			AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
 			AllowedHeaders:   []string{"Authorization", "Content-Type", "Traceparent", "Tracestate", "If-Match", "If-None-Match", "Accept-Language"},
-			ExposedHeaders:   []string{"Traceparent", "X-Trace-Id", "Etag", "Location", "Content-Language", "Allow"},
+			ExposedHeaders:   []string{"Traceparent", "X-Trace-Id", "Etag", "Location", "Content-Language", "Allow", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"},
 			AllowCredentials: false,
 			MaxAge:           600,
 		}).Handler(h)
 	}
+	h = rateLimited(cfg.RateLimit, h)
 	h = traceHeaders(h)
 	// Outermost: the deadline is set on the connection itself.
 	return bodyDeadline(cfg.BodyTimeout, instrument(cfg, h)), nil

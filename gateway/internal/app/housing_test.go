@@ -266,7 +266,7 @@ func TestHousingSplitFromCases(t *testing.T) {
 	desk := edge.token(t, auth.Principal{Subject: "desk-1", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictOperator}})
 	otherDesk := edge.token(t, auth.Principal{Subject: "desk-2", Territory: "ambito-cremonese", Roles: []string{auth.RoleDistrictOperator}})
 	r := edge.do(t, "POST", "/v1/cases", desk, map[string]any{"municipalityCode": "019035", "category": "CATEGORY_HOUSING"})
-	if r.status != http.StatusOK {
+	if r.status != http.StatusCreated {
 		t.Fatalf("create case through the edge = %d %s", r.status, r.body)
 	}
 	caseID := decode[map[string]any](t, r)["id"].(string)
@@ -277,7 +277,7 @@ func TestHousingSplitFromCases(t *testing.T) {
 	if r := edge.do(t, "POST", "/v1/housingRequests", otherDesk, body("019036")); r.status != http.StatusBadRequest {
 		t.Errorf("another desk attaching the case = %d %s, want 400", r.status, r.body)
 	}
-	if r := edge.do(t, "POST", "/v1/housingRequests", desk, body("019035")); r.status != http.StatusOK {
-		t.Errorf("the desk attaching its case across processes = %d %s, want 200", r.status, r.body)
+	if r := edge.do(t, "POST", "/v1/housingRequests", desk, body("019035")); r.status != http.StatusCreated {
+		t.Errorf("the desk attaching its case across processes = %d %s, want 201", r.status, r.body)
 	}
 }

@@ -92,6 +92,7 @@ func (a *App) startGateway(ctx context.Context) error {
 		API:          gateway.APIInfo{PublicURL: a.cfg.API.PublicURL, ContactEmail: a.cfg.API.ContactEmail},
 
 		TraceClientInfo: a.cfg.Edge.TraceClientInfo,
+		RateLimit:       gateway.RateLimit{PerSecond: a.cfg.Edge.RateLimit, Burst: a.cfg.Edge.RateBurst},
 		Observatory:     obs,
 		Catalog:         a.catalog,
 	}, backends)

@@ -43,10 +43,10 @@ func seedDistrict(t *testing.T, n *node, district string, extra ...map[string]an
 	op := n.token(t, auth.Principal{Subject: "op-" + district, Organization: "org-" + district, Roles: []string{auth.RolePartnerOperator}})
 	for i := range 10 {
 		r := n.do(t, "POST", "/v1/persons", op, map[string]any{"id": fmt.Sprint("shared-", i), "sex": "SEX_MALE", "legalBasis": "LEGAL_BASIS_PUBLIC_TASK"})
-		if r.status != http.StatusOK {
+		if r.status != http.StatusCreated {
 			t.Fatalf("create person = %d %s", r.status, r.body)
 		}
-		if r := n.do(t, "POST", "/v1/cases", op, map[string]any{"personId": fmt.Sprint("shared-", i), "municipalityCode": "019035", "districtCode": district, "category": "CATEGORY_RENEWAL"}); r.status != http.StatusOK {
+		if r := n.do(t, "POST", "/v1/cases", op, map[string]any{"personId": fmt.Sprint("shared-", i), "municipalityCode": "019035", "districtCode": district, "category": "CATEGORY_RENEWAL"}); r.status != http.StatusCreated {
 			t.Fatalf("create case = %d %s", r.status, r.body)
 		}
 	}
@@ -55,7 +55,7 @@ func seedDistrict(t *testing.T, n *node, district string, extra ...map[string]an
 		cases = append(cases, map[string]any{"municipalityCode": "019036", "districtCode": district, "category": "CATEGORY_HOUSING"})
 	}
 	for _, c := range append(cases, extra...) {
-		if r := n.do(t, "POST", "/v1/cases", op, c); r.status != http.StatusOK {
+		if r := n.do(t, "POST", "/v1/cases", op, c); r.status != http.StatusCreated {
 			t.Fatalf("create case = %d %s", r.status, r.body)
 		}
 	}

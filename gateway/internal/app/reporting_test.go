@@ -76,18 +76,18 @@ func TestReportingIndicatorsFromCasesDrivenThroughTheAPI(t *testing.T) {
 		for i := range 12 {
 			r := n.do(t, "POST", "/v1/persons", op, map[string]any{"givenName": fmt.Sprint("P", i), "sex": "SEX_FEMALE", "nationality": "MA",
 				"birthDate": "1990-01-01", "legalBasis": "LEGAL_BASIS_PUBLIC_TASK"})
-			if r.status != http.StatusOK {
+			if r.status != http.StatusCreated {
 				t.Fatalf("create person = %d %s", r.status, r.body)
 			}
 			person := decode[map[string]any](t, r)
 			r = n.do(t, "POST", "/v1/cases", op, map[string]any{"personId": person["id"], "municipalityCode": "019035", "districtCode": "cremasco", "category": "CATEGORY_RENEWAL"})
-			if r.status != http.StatusOK {
+			if r.status != http.StatusCreated {
 				t.Fatalf("create case = %d %s", r.status, r.body)
 			}
 			crema = append(crema, decode[caseJSON](t, r).ID)
 		}
 		for range 2 {
-			if r := n.do(t, "POST", "/v1/cases", op, map[string]any{"municipalityCode": "019036", "districtCode": "cremonese", "category": "CATEGORY_HOUSING"}); r.status != http.StatusOK {
+			if r := n.do(t, "POST", "/v1/cases", op, map[string]any{"municipalityCode": "019036", "districtCode": "cremonese", "category": "CATEGORY_HOUSING"}); r.status != http.StatusCreated {
 				t.Fatalf("create case = %d %s", r.status, r.body)
 			}
 		}
