@@ -65,7 +65,7 @@ openapi-lint: ## the served OpenAPI document against the Italian PA guidelines (
 	@for rs in third_party/italian-api-guidelines/spectral.yml third_party/italian-api-guidelines/security/spectral-security.yml third_party/spectral-oas.yml; do \
 		echo "== $$rs"; \
 		npx --yes -p @stoplight/spectral-cli@6 spectral lint --fail-severity=error -f text -r $$rs $(BIN)/openapi.json > $(BIN)/spectral.txt || { cat $(BIN)/spectral.txt; exit 1; }; \
-		grep -Eo ' (warning|information|hint) +[a-z0-9-]+' $(BIN)/spectral.txt | sort | uniq -c | sort -rn || true; \
+		grep -Eo ' (warning|information|hint) +[A-Za-z0-9-]+' $(BIN)/spectral.txt | sort | uniq -c | sort -rn || true; \
 	done
 
 vet:
