@@ -53,7 +53,7 @@ func TestMediatorsOverREST(t *testing.T) {
 		if r := n.do(t, "POST", "/v1/mediators", otherCoord, med); r.status != http.StatusForbidden {
 			t.Errorf("another district's admin registers a mediator of Cremasco = %d %s, want 403", r.status, r.body)
 		}
-		if r := n.do(t, "POST", "/v1/mediators", coord, med); r.status != http.StatusOK {
+		if r := n.do(t, "POST", "/v1/mediators", coord, med); r.status != http.StatusCreated {
 			t.Fatalf("register mediator = %d %s", r.status, r.body)
 		}
 		dup := map[string]any{"id": "med-dup", "displayName": "Someone", "taxCode": "BNLMNA85A41Z330K",
@@ -89,7 +89,7 @@ func TestMediatorsOverREST(t *testing.T) {
 			"address": "Via Mazzini 1, Crema", "startTime": start.UTC().Format(time.RFC3339), "durationMinutes": 60,
 		}
 		r = n.do(t, "POST", "/v1/bookings?requestId=req-1", school, booking)
-		if r.status != http.StatusOK {
+		if r.status != http.StatusCreated {
 			t.Fatalf("book = %d %s", r.status, r.body)
 		}
 		b := decode[map[string]any](t, r)
