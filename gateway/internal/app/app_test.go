@@ -78,7 +78,10 @@ func startNodeTelemetry(t testing.TB, databaseURL string, edit func(*telemetry.C
 	var cfg config.Serve
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.RegisterServe(fs)
-	args := append([]string{"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--data-dir=" + n.dataDir, "--shutdown-grace=5s"}, extraArgs...)
+	args := append([]string{"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--data-dir=" + n.dataDir, "--shutdown-grace=5s",
+		// Every test client comes from 127.0.0.1: benchmarks and polling tests are not limited
+		// unless they ask (TestRateLimits...).
+		"--rate-limit=0"}, extraArgs...)
 	if databaseURL != "" {
 		args = append(args, "--database-url="+databaseURL)
 	}

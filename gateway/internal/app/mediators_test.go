@@ -271,7 +271,7 @@ func TestMediatorBookingRulesOverREST(t *testing.T) {
 			"rateCards": []map[string]any{{"validFrom": "2020-01-01", "rates": []map[string]any{{"serviceType": "SERVICE_TYPE_HEALTH", "hourlyCents": 2800}},
 				"minimumMinutes": 60, "lateCancellationNoticeHours": 48}},
 		})
-		if r.status != http.StatusOK {
+		if r.status != http.StatusCreated {
 			t.Fatalf("register = %d %s", r.status, r.body)
 		}
 		day := time.Now().Add(24 * time.Hour).Truncate(time.Hour) // within the 48 hours' notice
@@ -281,7 +281,7 @@ func TestMediatorBookingRulesOverREST(t *testing.T) {
 				"requestingOrganizationType": "ORGANIZATION_TYPE_HEALTH", "serviceType": "SERVICE_TYPE_HEALTH", "language": "ti",
 				"districtCode": "ambito-cremasco", "municipalityCode": "019035", "mode": "MODE_PHONE",
 				"startTime": start.UTC().Format(time.RFC3339), "durationMinutes": minutes})
-			if r.status != http.StatusOK {
+			if r.status != http.StatusCreated {
 				t.Fatalf("book = %d %s", r.status, r.body)
 			}
 			return decode[map[string]any](t, r)["id"].(string)
