@@ -74,6 +74,7 @@ func httpSemantics(table *routeTable, maxBody int64, next http.Handler) http.Han
 				w.Header().Set("Allow", strings.Join(append(allowed, http.MethodOptions), ", "))
 				refuse(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("This path does not accept the %s method: see Allow.", clipMethod(r.Method)))
 			case (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, "/hsds/"):
+				openToBrowsers(w, r)
 				serveCacheable(w, r, next, nil)
 			default:
 				next.ServeHTTP(w, r)
@@ -108,11 +109,24 @@ func httpSemantics(table *routeTable, maxBody int64, next http.Handler) http.Han
 			w.Header().Set("Cache-Control", "no-store")
 			next.ServeHTTP(w, r2)
 		case rt.verb == http.MethodGet && !rt.streaming:
+			openToBrowsers(w, r)
 			serveCacheable(w, r2, next, x)
 		default:
 			next.ServeHTTP(w, r2)
 		}
 	})
+}
+
+// openToBrowsers lets any web page read a public answer (Open Referral asks public directory
+// APIs to be open to browser clients): Access-Control-Allow-Origin: *, never with credentials.
+// An origin listed in --cors-origins keeps the answer the CORS layer gave it; authenticated
+// routes stay limited to --cors-origins.
+func openToBrowsers(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Origin") == "" || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Add("Vary", "Origin")
 }
 
 func refuse(w http.ResponseWriter, r *http.Request, code int, detail string) {

@@ -220,4 +220,17 @@ func TestHTTPSemanticsOverREST(t *testing.T) {
 			t.Errorf("PATCH with the ETag of a localized rendering = %d %s, want 200", r.status, r.body)
 		}
 	})
+
+	t.Run("public reads are open to any web page, without credentials; personal data is not", func(t *testing.T) {
+		for _, path := range []string{"/v1/territories/019", "/v1/services:search?q=x", "/hsds/services"} {
+			resp, _ := rawDo(t, "GET", n.base+path, nil, "Origin", "https://rete.example")
+			if resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+				t.Errorf("GET %s from a page = Allow-Origin %q Allow-Credentials %q, want * and none", path, resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Get("Access-Control-Allow-Credentials"))
+			}
+		}
+		resp, _ := rawDo(t, "GET", n.base+"/v1/cases", nil, "Origin", "https://rete.example", "Authorization", "Bearer "+op)
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("a case list from a page not in --cors-origins has Allow-Origin %q, want none", got)
+		}
+	})
 }
