@@ -76,15 +76,17 @@ type Actor struct {
 }
 
 // Scope is the set of cases a caller may reach: those of Organization, those of one of
-// Districts, and those whose municipality code starts with one of MunicipalityPrefixes
-// (a province code, or a municipality code). All reaches everything; the zero Scope
-// reaches nothing. A person is within the scope when PersonOwner registered them or a
-// live case of theirs is.
+// Districts, those in one of Municipalities (the municipalities of a district token's
+// district, whatever district_code the case carries), and those whose municipality code
+// starts with one of MunicipalityPrefixes (a province code, or a municipality code). All
+// reaches everything; the zero Scope reaches nothing. A person is within the scope when
+// PersonOwner registered them or a live case of theirs is.
 type Scope struct {
 	All                  bool
 	Organization         string
-	PersonOwner          string // the owner key of the persons the caller registers
+	PersonOwner          string // the owner key of the persons the caller registers; also the namespace of its case keys
 	Districts            []string
+	Municipalities       []string
 	MunicipalityPrefixes []string
 }
 
@@ -94,6 +96,9 @@ func (s Scope) Covers(org, district, municipality string) bool {
 		return true
 	}
 	if district != "" && slices.Contains(s.Districts, district) {
+		return true
+	}
+	if municipality != "" && slices.Contains(s.Municipalities, municipality) {
 		return true
 	}
 	for _, p := range s.MunicipalityPrefixes {
@@ -125,6 +130,7 @@ type CaseFilter struct {
 type AuditFilter struct {
 	All                  bool     // every event (admin)
 	Districts            []string // events on records of these districts
+	Municipalities       []string // or of these municipalities
 	MunicipalityPrefixes []string // or of municipalities with these prefixes
 	RecordID             string
 	Subject              string

@@ -18,7 +18,7 @@ import (
 const insertChunk = 1000 // a whole batch: one COPY on PostgreSQL
 
 var caseColumns = []string{"id", "person_id", "organization_id", "district_code", "municipality_code", "category", "phase",
-	"source", "external_id", "version", "deleted", "create_us", "update_us", "content_hash", "doc"}
+	"source", "external_id", "version", "deleted", "create_us", "update_us", "content_hash", "doc", "key_owner"}
 
 type caseKey struct{ source, external string }
 
@@ -26,11 +26,35 @@ type caseKey struct{ source, external string }
 // stored case of the batch's keys, one the reachable persons, and new cases and their
 // audit rows are written by COPY (PostgreSQL) or multi-row INSERTs; updates go one by one. A key repeated within the batch
 // is processed after the items before it are written, against their result.
+//
+// Keys are looked up in the caller's namespace (s.PersonOwner): a key another owner uses
+// is a different key, so a batch can neither collide with nor reveal it. When a
+// concurrent batch creates one of the same keys first (PostgreSQL, where two batches
+// may read a key as absent at once), the transaction is run again, up to raceRetries
+// times: the key then exists and its item is unchanged or updated.
 func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scope, items []store.UpsertItem) ([]*casesv1.CaseUpsertResult, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := c.batchUpsert(ctx, a, s, items)
+		if !errors.Is(err, errRaced) || attempt == raceRetries {
+			return out, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// raceRetries bounds how often a batch that lost a race for a key runs again.
+const raceRetries = 5
+
+// errRaced marks a batch whose new cases collided with a concurrent batch's.
+var errRaced = storage.Errorf(store.ErrConflict, "another writer created some of these cases at the same time: send the batch again")
+
+func (c *Core) batchUpsert(ctx context.Context, a store.Actor, s store.Scope, items []store.UpsertItem) ([]*casesv1.CaseUpsertResult, error) {
 	var out []*casesv1.CaseUpsertResult
 	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
 		out = make([]*casesv1.CaseUpsertResult, 0, len(items))
-		existing, err := c.casesByKey(ctx, q, items)
+		existing, err := c.casesByKey(ctx, q, s.PersonOwner, items)
 		if err != nil {
 			return err
 		}
@@ -52,7 +76,7 @@ func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scop
 		for _, it := range items {
 			key := caseKey{it.Case.GetSource(), it.Case.GetExternalId()}
 			if seen[key] {
-				if err := c.insertCases(ctx, q, a, log, pending); err != nil {
+				if err := c.insertCases(ctx, q, a, log, s.PersonOwner, pending); err != nil {
 					return err
 				}
 				pending = nil
@@ -88,7 +112,7 @@ func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scop
 				pending = append(pending, k)
 				out = append(out, result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED, k.Id, 1, "", ""))
 				if len(pending) == insertChunk {
-					if err := c.insertCases(ctx, q, a, log, pending); err != nil {
+					if err := c.insertCases(ctx, q, a, log, s.PersonOwner, pending); err != nil {
 						return err
 					}
 					pending = nil
@@ -101,14 +125,14 @@ func (c *Core) BatchUpsertCases(ctx context.Context, a store.Actor, s store.Scop
 			}
 			out = append(out, r)
 		}
-		return c.insertCases(ctx, q, a, log, pending)
+		return c.insertCases(ctx, q, a, log, s.PersonOwner, pending)
 	})
 	return out, err
 }
 
 // casesByKey reads the stored cases (deleted too) with the items' keys, by source so
 // that the (source, external_id) index serves the lookup.
-func (c *Core) casesByKey(ctx context.Context, q sqlstore.Q, items []store.UpsertItem) (map[caseKey]caseRow, error) {
+func (c *Core) casesByKey(ctx context.Context, q sqlstore.Q, owner string, items []store.UpsertItem) (map[caseKey]caseRow, error) {
 	bySource := map[string][]string{}
 	var sources []string
 	for _, it := range items {
@@ -138,11 +162,11 @@ func (c *Core) casesByKey(ctx context.Context, q sqlstore.Q, items []store.Upser
 			// so LIMIT 1 changes no answer; it keeps the planner from flattening the
 			// subquery into a join that it would plan from the same statistics.
 			err = q.Query(ctx, `SELECT c.* FROM unnest(?::text[]) AS k(external_id)
-				CROSS JOIN LATERAL (SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND c.external_id = k.external_id LIMIT 1) c`,
-				[]any{bySource[src], src}, each)
+				CROSS JOIN LATERAL (SELECT `+caseCols+` FROM cases c WHERE c.key_owner = ? AND c.source = ? AND c.external_id = k.external_id LIMIT 1) c`,
+				[]any{bySource[src], owner, src}, each)
 		} else {
 			err = sqlstore.EachIn(q, "c.external_id", bySource[src], func(cond string, args []any) error {
-				return q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND `+cond, append([]any{src}, args...), each)
+				return q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.key_owner = ? AND c.source = ? AND `+cond, append([]any{owner, src}, args...), each)
 			})
 		}
 		if err != nil {
@@ -183,7 +207,7 @@ func (c *Core) reachablePersons(ctx context.Context, q sqlstore.Q, s store.Scope
 
 // insertCases writes new cases (version 1) with one multi-row INSERT, and their change
 // and audit entries.
-func (c *Core) insertCases(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, ks []*casesv1.Case) error {
+func (c *Core) insertCases(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, owner string, ks []*casesv1.Case) error {
 	if len(ks) == 0 {
 		return nil
 	}
@@ -196,7 +220,7 @@ func (c *Core) insertCases(ctx context.Context, q sqlstore.Q, a store.Actor, log
 			return fmt.Errorf("case document: %w", err)
 		}
 		rows = append(rows, []any{k.Id, k.PersonId, k.OrganizationId, k.DistrictCode, k.MunicipalityCode, int32(k.Category), int32(k.Phase),
-			k.Source, k.ExternalId, int32(1), int32(0), now, now, store.ContentHash(k), doc})
+			k.Source, k.ExternalId, int32(1), int32(0), now, now, store.ContentHash(k), doc, owner})
 		k.Version, k.Etag, k.CreateTime, k.UpdateTime = 1, "1", ts(now), ts(now)
 		e, err := caseChange(k, changelog.OpUpsert)
 		if err != nil {
@@ -206,7 +230,7 @@ func (c *Core) insertCases(ctx context.Context, q sqlstore.Q, a store.Actor, log
 		audits = append(audits, caseAudit(store.ActionCreate, k))
 	}
 	if err := sqlstore.InsertRows(ctx, q, "cases", caseColumns, rows); errors.Is(err, sqlstore.ErrUnique) {
-		return storage.Errorf(store.ErrConflict, "another writer created some of these cases at the same time: send the batch again")
+		return errRaced
 	} else if err != nil {
 		return fmt.Errorf("insert cases: %w", err)
 	}

@@ -61,6 +61,12 @@ func caseCond(s store.Scope, args *[]any) string {
 			*args = append(*args, d)
 		}
 	}
+	if len(s.Municipalities) > 0 {
+		parts = append(parts, "c.municipality_code IN ("+sqlstore.Placeholders(len(s.Municipalities))+")")
+		for _, m := range s.Municipalities {
+			*args = append(*args, m)
+		}
+	}
 	for _, p := range s.MunicipalityPrefixes {
 		if p == "" {
 			continue
@@ -175,6 +181,12 @@ func (c *Core) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]*cas
 			parts = append(parts, "district_code IN ("+sqlstore.Placeholders(len(f.Districts))+")")
 			for _, d := range f.Districts {
 				args = append(args, d)
+			}
+		}
+		if len(f.Municipalities) > 0 {
+			parts = append(parts, "municipality_code IN ("+sqlstore.Placeholders(len(f.Municipalities))+")")
+			for _, m := range f.Municipalities {
+				args = append(args, m)
 			}
 		}
 		for _, p := range f.MunicipalityPrefixes {
@@ -546,8 +558,9 @@ func personMissing(id string) error {
 	return storage.FieldErrorf(store.ErrFailedPrecondition, "case.person_id", "person %s does not exist or is not visible to you", id)
 }
 
-// insertCase writes a new case (version 1) and its change and audit entries.
-func (c *Core) insertCase(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, k *casesv1.Case) error {
+// insertCase writes a new case (version 1), its key owned by owner, and its change and
+// audit entries.
+func (c *Core) insertCase(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, owner string, k *casesv1.Case) error {
 	band, err := ageBand(ctx, q, k.PersonId)
 	if err != nil {
 		return err
@@ -559,9 +572,9 @@ func (c *Core) insertCase(ctx context.Context, q sqlstore.Q, a store.Actor, log 
 	}
 	now := nowUs()
 	_, err = q.Exec(ctx, `INSERT INTO cases (id, person_id, organization_id, district_code, municipality_code, category, phase,
-		source, external_id, version, deleted, create_us, update_us, content_hash, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?)`,
+		source, external_id, version, deleted, create_us, update_us, content_hash, doc, key_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?, ?)`,
 		k.Id, k.PersonId, k.OrganizationId, k.DistrictCode, k.MunicipalityCode, int64(k.Category), int64(k.Phase),
-		k.Source, k.ExternalId, now, now, store.ContentHash(k), doc)
+		k.Source, k.ExternalId, now, now, store.ContentHash(k), doc, owner)
 	if errors.Is(err, sqlstore.ErrUnique) {
 		return storage.FieldErrorf(store.ErrAlreadyExists, "case.id", "case %s (or %s/%s) already exists", k.Id, k.Source, k.ExternalId)
 	}
@@ -640,7 +653,7 @@ func (c *Core) CreateCase(ctx context.Context, a store.Actor, s store.Scope, k *
 				return personMissing(k.PersonId)
 			}
 		}
-		return c.insertCase(ctx, q, a, log, k)
+		return c.insertCase(ctx, q, a, log, s.PersonOwner, k)
 	})
 	if err != nil {
 		return nil, err
@@ -908,7 +921,7 @@ func result(idx int32, o casesv1.UpsertOutcome, id string, version int32, reason
 func (c *Core) upsertOne(ctx context.Context, q sqlstore.Q, a store.Actor, s store.Scope, log changelog.Appender, it store.UpsertItem, persons map[string]bool) (*casesv1.CaseUpsertResult, error) {
 	k := cloneCase(it.Case)
 	var cur *caseRow
-	err := q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.source = ? AND c.external_id = ?`, []any{k.Source, k.ExternalId},
+	err := q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.key_owner = ? AND c.source = ? AND c.external_id = ?`, []any{s.PersonOwner, k.Source, k.ExternalId},
 		func(scan func(...any) error) error {
 			r, err := scanCase(scan)
 			cur = &r
@@ -930,7 +943,7 @@ func (c *Core) upsertOne(ctx context.Context, q sqlstore.Q, a store.Actor, s sto
 		if k.Phase == casesv1.Phase_PHASE_UNSPECIFIED {
 			k.Phase = casesv1.Phase_PHASE_INTAKE
 		}
-		if err := c.insertCase(ctx, q, a, log, k); err != nil {
+		if err := c.insertCase(ctx, q, a, log, s.PersonOwner, k); err != nil {
 			return nil, err
 		}
 		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED, k.Id, k.Version, "", ""), nil
