@@ -50,6 +50,10 @@ type Serve struct {
 	Edge Edge
 	// Reporting configures the observatory.
 	Reporting Reporting
+	// DistrictsMaxStale is how long the cases service trusts its copy of the districts
+	// after losing the directory's change feed; then writes that place a case answer
+	// UNAVAILABLE.
+	DistrictsMaxStale time.Duration
 }
 
 // Reporting configures the reporting service.
@@ -180,6 +184,7 @@ func (c *Serve) RegisterServe(fs *flag.FlagSet) {
 	fs.IntVar(&c.Reporting.Threshold, "reporting-threshold", 5, "smallest count reporting publishes (at least 3); smaller cells are suppressed")
 	fs.Var(&c.Reporting.Districts, "reporting-district", "district nodes whose reporting this region node federates, name=host:port, comma-separated or repeated")
 	fs.DurationVar(&c.Reporting.Deadline, "reporting-federation-deadline", 3*time.Second, "how long a region node waits for its district nodes before answering without them")
+	fs.DurationVar(&c.DistrictsMaxStale, "cases-districts-max-stale", 2*time.Minute, "how long the cases service trusts its copy of the directory's districts after losing the directory; then case writes answer UNAVAILABLE")
 	fs.BoolVar(&c.Demo, "demo", false, "load the fictional demo directory (organizations and services of the programmes' territories); development key only")
 }
 

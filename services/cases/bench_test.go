@@ -61,7 +61,7 @@ func benchUpsertVsCopy(b *testing.B, inFlight int) {
 	srv := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		return h(auth.NewContext(ctx, principal), req)
 	}))
-	casesv1.RegisterCaseServiceServer(srv, &server{store: st, catalog: cat})
+	casesv1.RegisterCaseServiceServer(srv, &server{store: st, catalog: cat, districts: testDistricts()})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

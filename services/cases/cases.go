@@ -128,6 +128,7 @@ import (
 	"github.com/ponte-network/ponte/libs/auth"
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
+	"github.com/ponte-network/ponte/services/cases/districts"
 	"github.com/ponte-network/ponte/services/cases/store"
 	"github.com/ponte-network/ponte/services/cases/store/sqlcore"
 )
@@ -136,6 +137,9 @@ import (
 type Deps struct {
 	Store   store.Store
 	Catalog *territory.Catalog
+	// Districts is the local copy of the directory's districts (districts.Copy, kept
+	// current from the directory's change feed).
+	Districts districts.Source
 }
 
 // Service implements the cases gRPC service.
@@ -146,10 +150,10 @@ type Service struct {
 
 // New builds the service.
 func New(deps Deps) (*Service, error) {
-	if deps.Store == nil || deps.Catalog == nil {
-		return nil, errors.New("cases: store and territory catalog are required")
+	if deps.Store == nil || deps.Catalog == nil || deps.Districts == nil {
+		return nil, errors.New("cases: store, territory catalog and districts are required")
 	}
-	return &Service{server: &server{store: deps.Store, catalog: deps.Catalog}, store: deps.Store}, nil
+	return &Service{server: &server{store: deps.Store, catalog: deps.Catalog, districts: deps.Districts}, store: deps.Store}, nil
 }
 
 // ServiceNames are the full gRPC names of the service, for health checks.

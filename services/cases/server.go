@@ -30,13 +30,15 @@ import (
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/libs/textguard"
 	"github.com/ponte-network/ponte/libs/updatemask"
+	"github.com/ponte-network/ponte/services/cases/districts"
 	"github.com/ponte-network/ponte/services/cases/store"
 )
 
 type server struct {
 	casesv1.UnimplementedCaseServiceServer
-	store   store.Store
-	catalog *territory.Catalog
+	store     store.Store
+	catalog   *territory.Catalog
+	districts districts.Source
 }
 
 const (
@@ -63,7 +65,10 @@ type caller struct {
 func (s *server) territoryScope(code string) store.Scope {
 	level, istat := s.catalog.LevelOf(code)
 	if !istat {
-		return store.Scope{Districts: []string{code}}
+		// The district's municipalities as last known: reads keep working while the
+		// copy is stale; before its first catch-up only the district_code matches.
+		ms, _ := s.districts.Last().Municipalities(code)
+		return store.Scope{Districts: []string{code}, Municipalities: ms}
 	}
 	if level == territory.LevelRegion {
 		var prefixes []string
@@ -101,7 +106,7 @@ func (s *server) who(ctx context.Context) (caller, error) {
 	}
 	if p.HasRole(auth.RoleDistrictAdmin, auth.RoleDistrictOperator) && p.Territory != "" {
 		t := s.territoryScope(p.Territory)
-		c.scope.Districts, c.scope.MunicipalityPrefixes = t.Districts, t.MunicipalityPrefixes
+		c.scope.Districts, c.scope.Municipalities, c.scope.MunicipalityPrefixes = t.Districts, t.Municipalities, t.MunicipalityPrefixes
 		if c.scope.PersonOwner == "" {
 			c.scope.PersonOwner = cmpOr(p.Organization, "territory:"+p.Territory)
 		}
@@ -186,16 +191,21 @@ func (c caller) mayWrite(k *casesv1.Case) error {
 		k.GetOrganizationId(), k.GetDistrictCode(), k.GetMunicipalityCode()))
 }
 
-// defaults fills a new case's organization and district from the caller.
+// defaults fills a new case's organization from the caller; its district is derived
+// from its municipality (place).
 func (s *server) defaults(c caller, k *casesv1.Case) {
 	if k.OrganizationId == "" {
 		k.OrganizationId = c.p.Organization
 	}
-	if k.DistrictCode == "" && c.p.Territory != "" && c.p.HasRole(auth.RoleDistrictAdmin, auth.RoleDistrictOperator) {
-		if _, istat := s.catalog.LevelOf(c.p.Territory); !istat {
-			k.DistrictCode = c.p.Territory
-		}
+}
+
+// serverChosenID refuses an id in a create request: ids are the server's (see the
+// package doc, "No existence oracle"), so that an id taken elsewhere cannot be probed.
+func serverChosenID(field, id string) error {
+	if id == "" {
+		return nil
 	}
+	return grpcerr.InvalidArgument(grpcerr.FieldViolation{Field: field, Description: "ids are assigned by the server: leave it empty"})
 }
 
 // applyMask applies an update's field mask (libs/updatemask); the id, version, etag and
@@ -262,6 +272,9 @@ func (s *server) GetPerson(ctx context.Context, req *casesv1.GetPersonRequest) (
 func (s *server) CreatePerson(ctx context.Context, req *casesv1.CreatePersonRequest) (*casesv1.Person, error) {
 	c, err := s.who(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := serverChosenID("person.id", req.GetPerson().GetId()); err != nil {
 		return nil, err
 	}
 	p := proto.CloneOf(req.GetPerson())
@@ -363,6 +376,9 @@ func (s *server) CreateCase(ctx context.Context, req *casesv1.CreateCaseRequest)
 	if err != nil {
 		return nil, err
 	}
+	if err := serverChosenID("case.id", req.GetCase().GetId()); err != nil {
+		return nil, err
+	}
 	k := proto.CloneOf(req.GetCase())
 	k.Phase, k.AgeBand = casesv1.Phase_PHASE_INTAKE, ""
 	s.defaults(c, k)
@@ -371,6 +387,9 @@ func (s *server) CreateCase(ctx context.Context, req *casesv1.CreateCaseRequest)
 	}
 	if (k.Source == "") != (k.ExternalId == "") {
 		return nil, grpcerr.InvalidArgument(grpcerr.FieldViolation{Field: "case.external_id", Description: "source and external_id go together"})
+	}
+	if err := s.placeErr(c, &snapshots{ctx: ctx, src: s.districts}, k, nil); err != nil {
+		return nil, err
 	}
 	if err := c.mayWrite(k); err != nil {
 		return nil, err
@@ -389,6 +408,7 @@ func (s *server) UpdateCase(ctx context.Context, req *casesv1.UpdateCaseRequest)
 	if m.GetId() != "" && m.GetId() != req.GetId() {
 		return nil, grpcerr.InvalidArgument(grpcerr.FieldViolation{Field: "case.id", Description: "differs from the id of the path"})
 	}
+	snaps := &snapshots{ctx: ctx, src: s.districts}
 	out, err := s.store.UpdateCase(ctx, c.actor, c.scope, req.GetId(), func(cur *casesv1.Case) (*casesv1.Case, *casesv1.CaseEvent, error) {
 		if err := conflictIfStale("case", cur.GetId(), m.GetEtag(), cur.GetEtag()); err != nil {
 			return nil, nil, err
@@ -398,6 +418,9 @@ func (s *server) UpdateCase(ctx context.Context, req *casesv1.UpdateCaseRequest)
 			return nil, nil, err
 		}
 		if err := s.caseViolations("case", next).Err(); err != nil {
+			return nil, nil, err
+		}
+		if err := s.placeErr(c, snaps, next, cur); err != nil {
 			return nil, nil, err
 		}
 		return next, nil, c.mayWrite(next)
@@ -503,6 +526,11 @@ func (s *server) BatchUpsertCases(ctx context.Context, req *casesv1.BatchUpsertC
 		return nil, err
 	}
 	items := req.GetItems()
+	snap, err := s.districts.Current(ctx)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	snaps := &snapshots{snap: snap, done: true} // read-only from here: shared by the workers
 	results := make([]*casesv1.CaseUpsertResult, len(items))
 	checked := make([]*casesv1.Case, len(items))
 	// Items are checked in parallel (validation is most of a batch's CPU time on the
@@ -512,7 +540,7 @@ func (s *server) BatchUpsertCases(ctx context.Context, req *casesv1.BatchUpsertC
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(items); i += workers {
-				checked[i], results[i] = s.checkUpsert(c, int32(i), items[i])
+				checked[i], results[i] = s.checkUpsert(c, snaps, int32(i), items[i])
 			}
 		})
 	}
@@ -537,7 +565,7 @@ func (s *server) BatchUpsertCases(ctx context.Context, req *casesv1.BatchUpsertC
 
 // checkUpsert completes and checks item it of a batch: the case to write, or the item's
 // invalid result.
-func (s *server) checkUpsert(c caller, idx int32, it *casesv1.CaseUpsert) (*casesv1.Case, *casesv1.CaseUpsertResult) {
+func (s *server) checkUpsert(c caller, snaps *snapshots, idx int32, it *casesv1.CaseUpsert) (*casesv1.Case, *casesv1.CaseUpsertResult) {
 	k := proto.CloneOf(it.GetCase())
 	if k == nil {
 		k = &casesv1.Case{}
@@ -555,9 +583,14 @@ func (s *server) checkUpsert(c caller, idx int32, it *casesv1.CaseUpsert) (*case
 		return nil, &casesv1.CaseUpsertResult{Index: idx, Outcome: casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID,
 			Field: bad[0].Field, Reason: bad[0].Description}
 	}
+	// snaps is resolved: place cannot fail for want of districts here.
+	if v, _ := s.place(c, snaps, k, nil); v != nil {
+		return nil, &casesv1.CaseUpsertResult{Index: idx, Outcome: casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID,
+			Field: v.Field, Reason: v.Description}
+	}
 	if !c.scope.CoversCase(k) {
 		return nil, &casesv1.CaseUpsertResult{Index: idx, Outcome: casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID,
-			Field: "case.organization_id", Reason: "the case would lie outside your reach"}
+			Field: "case.municipality_code", Reason: "the case would lie outside your reach"}
 	}
 	return k, nil
 }
@@ -664,7 +697,7 @@ func (s *server) ListAuditEvents(ctx context.Context, req *casesv1.ListAuditEven
 		f.All = true
 	case p.HasRole(auth.RoleDistrictAdmin) && p.Territory != "":
 		t := s.territoryScope(p.Territory)
-		f.Districts, f.MunicipalityPrefixes = t.Districts, t.MunicipalityPrefixes
+		f.Districts, f.Municipalities, f.MunicipalityPrefixes = t.Districts, t.Municipalities, t.MunicipalityPrefixes
 	default:
 		return nil, grpcerr.PermissionDenied("the audit log is for district admins of a territory and admins")
 	}

@@ -33,6 +33,7 @@ type caseJSON struct {
 func TestCasesOverREST(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, n *node) {
+		n.createDistrict(t, "cremasco", "019035", "019004")
 		op := n.token(t, auth.Principal{Subject: "op-a", Organization: "org-a", Roles: []string{auth.RolePartnerOperator}})
 		other := n.token(t, auth.Principal{Subject: "op-b", Organization: "org-b", Roles: []string{auth.RolePartnerOperator}})
 		region := n.token(t, auth.Principal{Subject: "ra", Territory: "03", Roles: []string{auth.RoleRegionAdmin}})
@@ -168,6 +169,7 @@ func TestCasesOverREST(t *testing.T) {
 func TestCasesWatchOverGRPC(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, n *node) {
+		n.createDistrict(t, "cremasco", "019035", "019004")
 		tok := n.token(t, auth.Principal{Subject: "sil", Territory: "cremasco", Roles: []string{auth.RoleDistrictOperator}})
 		conn, err := grpc.NewClient(n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
