@@ -68,6 +68,11 @@ const (
 	RecordCaseFeed = "case_feed"
 )
 
+// Place is where a record lies, as the audit log files it.
+type Place struct {
+	District, Municipality string
+}
+
 // Actor is who is calling and through which method: what the audit log records.
 type Actor struct {
 	Subject      string
@@ -189,7 +194,9 @@ type Store interface {
 	BatchUpsertCases(ctx context.Context, a Actor, s Scope, items []UpsertItem) ([]*casesv1.CaseUpsertResult, error)
 
 	// RecordAudit appends audit events not tied to one record (change-feed reads).
-	RecordAudit(ctx context.Context, a Actor, action, recordType, recordID string) error
+	// One event per place, so that each territory the records read lie in finds it; one
+	// without place when none is given.
+	RecordAudit(ctx context.Context, a Actor, action, recordType, recordID string, places ...Place) error
 	// ListAuditEvents returns the audit events that pass f, oldest first.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*casesv1.AuditEvent, error)
 

@@ -11,12 +11,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
@@ -129,9 +131,10 @@ func caseAudit(action string, k *casesv1.Case) auditRow {
 	return auditRow{action, store.RecordCase, k.GetId(), k.GetDistrictCode(), k.GetMunicipalityCode()}
 }
 
-// personPlaces returns, per person id, the district and municipality of their first live case.
-func personPlaces(ctx context.Context, q sqlstore.Q, ids []string) (map[string][2]string, error) {
-	out := map[string][2]string{}
+// personPlaces returns, per person id, the distinct districts and municipalities of
+// their live cases, in case order.
+func personPlaces(ctx context.Context, q sqlstore.Q, ids []string) (map[string][][2]string, error) {
+	out := map[string][][2]string{}
 	err := sqlstore.EachIn(q, "person_id", ids, func(cond string, args []any) error {
 		return q.Query(ctx, `SELECT person_id, district_code, municipality_code FROM cases
 			WHERE deleted = 0 AND `+cond+` ORDER BY id`, args,
@@ -140,8 +143,8 @@ func personPlaces(ctx context.Context, q sqlstore.Q, ids []string) (map[string][
 				if err := scan(&p, &d, &m); err != nil {
 					return err
 				}
-				if _, ok := out[p]; !ok {
-					out[p] = [2]string{d, m}
+				if pl := [2]string{d, m}; !slices.Contains(out[p], pl) {
+					out[p] = append(out[p], pl)
 				}
 				return nil
 			})
@@ -152,22 +155,38 @@ func personPlaces(ctx context.Context, q sqlstore.Q, ids []string) (map[string][
 	return out, nil
 }
 
+// personAudits are the audit rows of action on persons ids: one per place (district
+// and municipality) of each person's live cases, so that every territory that can see
+// the person finds the entry in its audit log; one without place for a person with no
+// live case.
 func personAudits(ctx context.Context, q sqlstore.Q, action string, ids []string) ([]auditRow, error) {
 	places, err := personPlaces(ctx, q, ids)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]auditRow, len(ids))
-	for i, id := range ids {
-		pl := places[id]
-		rows[i] = auditRow{action, store.RecordPerson, id, pl[0], pl[1]}
+	rows := make([]auditRow, 0, len(ids))
+	for _, id := range ids {
+		pls := places[id]
+		if len(pls) == 0 {
+			pls = [][2]string{{"", ""}}
+		}
+		for _, pl := range pls {
+			rows = append(rows, auditRow{action, store.RecordPerson, id, pl[0], pl[1]})
+		}
 	}
 	return rows, nil
 }
 
 // RecordAudit implements store.Store.
-func (c *Core) RecordAudit(ctx context.Context, a store.Actor, action, recordType, recordID string) error {
-	return c.auditRead(ctx, a, []auditRow{{action: action, recordType: recordType, recordID: recordID}})
+func (c *Core) RecordAudit(ctx context.Context, a store.Actor, action, recordType, recordID string, places ...store.Place) error {
+	if len(places) == 0 {
+		places = []store.Place{{}}
+	}
+	rows := make([]auditRow, len(places))
+	for i, pl := range places {
+		rows[i] = auditRow{action, recordType, recordID, pl.District, pl.Municipality}
+	}
+	return c.auditRead(ctx, a, rows)
 }
 
 // ListAuditEvents implements store.Store.
@@ -380,7 +399,7 @@ func (c *Core) UpdatePerson(ctx context.Context, a store.Actor, s store.Scope, i
 			return personNotFound(id)
 		}
 		cur := ps[0]
-		next, err := fn(cur)
+		next, err := fn(proto.CloneOf(cur)) // a copy: cur is compared with the result
 		if err != nil {
 			return err
 		}
@@ -389,6 +408,16 @@ func (c *Core) UpdatePerson(ctx context.Context, a store.Actor, s store.Scope, i
 		doc, err := personDoc(next)
 		if err != nil {
 			return fmt.Errorf("person document: %w", err)
+		}
+		if same, err := personDoc(cur); err == nil && same == doc {
+			// Nothing changes: no new version, no feed entry, no write in the audit log;
+			// the person is returned, so the read is audited.
+			out = cur
+			rows, err := personAudits(ctx, q, store.ActionRead, []string{id})
+			if err != nil {
+				return err
+			}
+			return c.audit(ctx, q, a, rows)
 		}
 		now := nowUs()
 		n, err := q.Exec(ctx, `UPDATE persons SET version = version + 1, update_us = ?, doc = ? WHERE id = ? AND version = ? AND deleted = 0`,
@@ -762,6 +791,12 @@ func (c *Core) UpdateCase(ctx context.Context, a store.Actor, s store.Scope, id 
 			return err
 		}
 		next = cloneCase(next)
+		if ev == nil && store.ContentHash(next) == rows[0].hash {
+			// Nothing changes: no new version, no feed entry, no write in the audit log;
+			// the case is returned, so the read is audited.
+			out = cur
+			return c.audit(ctx, q, a, []auditRow{caseAudit(store.ActionRead, cur)})
+		}
 		if next.PersonId != "" && next.PersonId != cur.PersonId {
 			ok, err := c.personReachable(ctx, q, s, next.PersonId)
 			if err != nil {

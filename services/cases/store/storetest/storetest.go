@@ -31,6 +31,16 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("every read of personal data writes an audit entry", func(t *testing.T) { t.Parallel(); testAuditReads(t, newStore) })
 	t.Run("events are recorded with a case and listed in order", func(t *testing.T) { t.Parallel(); testEvents(t, newStore) })
 	t.Run("batch upserts are idempotent and report each item", func(t *testing.T) { t.Parallel(); testBatchUpsert(t, newStore) })
+	t.Run("updates that change nothing write nothing", func(t *testing.T) { t.Parallel(); testNoOpWrites(t, newStore) })
+	t.Run("a person's reads are audited under every territory of their cases", func(t *testing.T) {
+		t.Parallel()
+		testPersonAuditPlaces(t, newStore)
+	})
+	t.Run("case keys are namespaced per owner", func(t *testing.T) { t.Parallel(); testKeyOwners(t, newStore) })
+	t.Run("a district's municipalities are reached whatever district code a case carries", func(t *testing.T) {
+		t.Parallel()
+		testMunicipalityScopes(t, newStore)
+	})
 }
 
 func open(t *testing.T, newStore NewStore) store.Store {
@@ -527,5 +537,123 @@ func testBatchUpsert(t *testing.T, newStore NewStore) {
 	res, err = s.BatchUpsertCases(ctx, admin, orgA, []store.UpsertItem{{Index: 0, Case: changed}})
 	if err != nil || res[0].Outcome != casesv1.UpsertOutcome_UPSERT_OUTCOME_CONFLICT || !strings.Contains(res[0].Reason, "deleted") {
 		t.Errorf("upserting a deleted case = %v, %v; want a conflict", res, err)
+	}
+}
+
+func testNoOpWrites(t *testing.T, newStore NewStore) {
+	s := open(t, newStore)
+	ctx := context.Background()
+	k := mustCase(t, s, newCase("", "org-a", "cremasco", "019035"))
+	p := mustPerson(t, s, &casesv1.Person{GivenName: "Amina", LegalBasis: casesv1.LegalBasis_LEGAL_BASIS_PUBLIC_TASK})
+	feed, audit := len(changes(t, s)), len(audits(t, s))
+	same, err := s.UpdateCase(ctx, admin, all, k.Id, func(cur *casesv1.Case) (*casesv1.Case, *casesv1.CaseEvent, error) {
+		cur.Phase = casesv1.Phase_PHASE_INTAKE // as it is
+		return cur, nil, nil
+	})
+	if err != nil || same.Version != k.Version || same.Etag != k.Etag {
+		t.Errorf("an update to the same phase = %v, %v; want the case at version %d", same, err, k.Version)
+	}
+	samePerson, err := s.UpdatePerson(ctx, admin, all, p.Id, func(cur *casesv1.Person) (*casesv1.Person, error) {
+		cur.GivenName = "Amina"
+		return cur, nil
+	})
+	if err != nil || samePerson.Version != p.Version {
+		t.Errorf("an update to the same name = %v, %v; want the person at version %d", samePerson, err, p.Version)
+	}
+	if got := len(changes(t, s)); got != feed {
+		t.Errorf("no-op updates appended %d feed entries, want 0", got-feed)
+	}
+	evs := audits(t, s)[audit:]
+	if len(evs) != 2 || evs[0].Action != store.ActionRead || evs[1].Action != store.ActionRead {
+		t.Errorf("no-op updates audited %v; want one read each (the record is returned), no write", evs)
+	}
+	changed, err := s.UpdateCase(ctx, admin, all, k.Id, func(cur *casesv1.Case) (*casesv1.Case, *casesv1.CaseEvent, error) {
+		cur.Phase = casesv1.Phase_PHASE_TAKEN_IN_CHARGE
+		return cur, nil, nil
+	})
+	if err != nil || changed.Version != k.Version+1 {
+		t.Errorf("a real update = %v, %v; want version %d", changed, err, k.Version+1)
+	}
+}
+
+func testKeyOwners(t *testing.T, newStore NewStore) {
+	s := open(t, newStore)
+	ctx := context.Background()
+	item := func(org string) []store.UpsertItem {
+		return []store.UpsertItem{{Case: upsert("sil", "1", org, "019035", casesv1.Category_CATEGORY_HOUSING)}}
+	}
+	a, err := s.BatchUpsertCases(ctx, admin, orgA, item("org-a"))
+	if err != nil || a[0].Outcome != casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED {
+		t.Fatalf("org-a's first upsert = %v, %v", a, err)
+	}
+	b, err := s.BatchUpsertCases(ctx, admin, orgB, item("org-b"))
+	if err != nil || b[0].Outcome != casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED || b[0].Id == a[0].Id {
+		t.Errorf("org-b's upsert of the same key = %v, %v; want a case of its own, created", b, err)
+	}
+	again, err := s.BatchUpsertCases(ctx, admin, orgA, item("org-a"))
+	if err != nil || again[0].Outcome != casesv1.UpsertOutcome_UPSERT_OUTCOME_UNCHANGED || again[0].Id != a[0].Id {
+		t.Errorf("org-a's upsert again = %v, %v; want its own case, unchanged", again, err)
+	}
+	// CreateCase takes a key in the writer's namespace too.
+	if _, err := s.CreateCase(ctx, admin, orgB, upsert("sil", "2", "org-b", "019035", casesv1.Category_CATEGORY_HOUSING)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateCase(ctx, admin, orgA, upsert("sil", "2", "org-a", "019035", casesv1.Category_CATEGORY_HOUSING)); err != nil {
+		t.Errorf("org-a creating a key org-b uses: %v, want a case of its own", err)
+	}
+	if _, err := s.CreateCase(ctx, admin, orgA, upsert("sil", "2", "org-a", "019035", casesv1.Category_CATEGORY_HOUSING)); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Errorf("org-a creating its own key twice: %v, want ErrAlreadyExists", err)
+	}
+}
+
+func testMunicipalityScopes(t *testing.T, newStore NewStore) {
+	s := open(t, newStore)
+	ctx := context.Background()
+	inside := mustCase(t, s, newCase("", "org-a", "", "019035"))
+	other := mustCase(t, s, newCase("", "org-a", "", "019021"))
+	district := store.Scope{Districts: []string{"cremasco"}, Municipalities: []string{"019035", "019004"}, PersonOwner: "territory:cremasco"}
+	if _, err := s.GetCase(ctx, admin, district, inside.Id); err != nil {
+		t.Errorf("a case in one of the district's municipalities, without district code: %v, want it reached", err)
+	}
+	if _, err := s.GetCase(ctx, admin, district, other.Id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a case outside the district's municipalities: %v, want ErrNotFound", err)
+	}
+	evs, err := s.ListAuditEvents(ctx, store.AuditFilter{Municipalities: []string{"019035"}})
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("audit events of the district's municipalities = %v, %v", evs, err)
+	}
+	for _, e := range evs {
+		if e.MunicipalityCode != "019035" {
+			t.Errorf("audit event %v lies outside the district's municipalities", e)
+		}
+	}
+}
+
+func testPersonAuditPlaces(t *testing.T, newStore NewStore) {
+	s := open(t, newStore)
+	ctx := context.Background()
+	p := mustPerson(t, s, &casesv1.Person{GivenName: "Amina", LegalBasis: casesv1.LegalBasis_LEGAL_BASIS_PUBLIC_TASK})
+	for _, place := range [][2]string{{"cremasco", "019035"}, {"sona", "023083"}, {"cremasco", "019035"}} {
+		k := newCase("", "org-a", place[0], place[1])
+		k.PersonId = p.Id
+		mustCase(t, s, k)
+	}
+	reader := store.Actor{Subject: "reader", Method: "/test/GetPerson"}
+	if _, err := s.GetPerson(ctx, reader, all, p.Id); err != nil {
+		t.Fatal(err)
+	}
+	for _, district := range []string{"cremasco", "sona"} {
+		evs, err := s.ListAuditEvents(ctx, store.AuditFilter{Districts: []string{district}, Subject: "reader"})
+		if err != nil || len(evs) != 1 || evs[0].RecordId != p.Id || evs[0].Action != store.ActionRead {
+			t.Errorf("the reads of the person in %s's audit log = %v, %v; want the one read", district, evs, err)
+		}
+	}
+	if err := s.RecordAudit(ctx, reader, store.ActionRead, store.RecordCaseFeed, "0-9",
+		store.Place{District: "sona", Municipality: "023083"}, store.Place{District: "cremasco", Municipality: "019035"}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.ListAuditEvents(ctx, store.AuditFilter{Districts: []string{"sona"}, RecordID: "0-9"})
+	if err != nil || len(evs) != 1 || evs[0].RecordType != store.RecordCaseFeed {
+		t.Errorf("a feed read in sona's audit log = %v, %v; want one", evs, err)
 	}
 }
