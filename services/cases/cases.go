@@ -4,7 +4,7 @@
 //
 // # Model
 //
-//   - A person has a pseudonymous id (a UUID unless given) and optional personal data
+//   - A person has a pseudonymous id (a UUID the server assigns) and optional personal data
 //     (names, birth date, sex, nationality ISO 3166-1 alpha-2, languages ISO 639,
 //     residence municipality ISTAT, tax code) with the GDPR legal basis and consent time.
 //     Personal data without a legal basis is refused. Deleting a person erases their
@@ -13,11 +13,12 @@
 //     "territory:<code>" for district staff without one. It decides who sees the person
 //     besides those who see one of their cases.
 //   - A case has an optional person (consultations about a situation need none), an
-//     owning organization (default: the caller's), a district (default: the caller's
-//     when it is a district), an ISTAT municipality (required, checked against the
+//     id (a UUIDv7 the server assigns), an owning organization (default: the caller's),
+//     a district (derived from the municipality; see Tenancy), an ISTAT municipality
+//     (required, checked against the
 //     catalog), a category from the built-in taxonomy, need codes, a phase, an assigned
-//     operator (token subject), source + external_id (unique; "ponte" and the id when
-//     created here) and a version. The etag is the version as a decimal string; a
+//     operator (token subject), source + external_id (unique per key owner; "ponte"
+//     and the id when created here) and a version. The etag is the version as a decimal string; a
 //     stale etag is refused with ABORTED (409).
 //   - Events (consultation, intervention, referral, note, issue tag; phase changes are
 //     recorded by TransitionCase only) have sequential ids and are listed oldest first.
@@ -37,13 +38,50 @@
 //
 // partner_admin and partner_operator: the cases of their organization. district_admin
 // and district_operator: the cases of their territory — the token's territory claim is
-// a district code (cases with that district_code) or an ISTAT region, province or
+// a district code (cases with that district_code, and cases in the district's
+// municipalities whatever district_code they carry) or an ISTAT region, province or
 // municipality code (cases whose municipality lies within it). A caller holding both
 // kinds of role sees both sets. admin: everything. region_admin, region_analyst and
 // mediator: no case and no person (PERMISSION_DENIED by the method policy). A person
 // is visible through a live case the caller sees, or when registered by the caller's
 // organization (territory). Records outside the caller's reach are NOT_FOUND, so ids
 // do not leak; writing a case so that it leaves one's reach is PERMISSION_DENIED.
+//
+// # Tenancy on writes
+//
+// Every write that places a case (create, batch item, an update of its municipality,
+// district or organization) follows three rules, per item in a batch:
+//   - district_code must name a district of the directory that contains the case's
+//     municipality. Left empty, it is derived: the one district containing the
+//     municipality; none when no district groups it (the case belongs to no district,
+//     reached by organization and ISTAT territory only); when several do (a directory
+//     mirroring more than one network), the write is refused asking to name one. An
+//     update that moves the municipality without naming a district derives it again.
+//   - organization_id must be the caller's own organization (the default), unless the
+//     caller is an admin or a district_admin, who may give a case to any organization
+//     the directory lists (PERMISSION_DENIED for others; an unknown one is invalid).
+//   - the result must lie within the caller's reach (PERMISSION_DENIED; in a batch the
+//     item is invalid, with the field and the reason).
+//
+// The districts and organizations come from the directory over gRPC, called as the
+// service principal service:cases: a local copy (package districts) catches up with
+// the directory's change feed (ListChanges) and follows it (WatchChanges), never a
+// call per request. While the feed is lost the copy is trusted for
+// --cases-districts-max-stale (2 minutes); after that, and before the first catch-up
+// (writes wait up to 5 s for it at start), writes that place a case answer UNAVAILABLE;
+// other writes and every read keep working on the last copy.
+//
+// # No existence oracle
+//
+// A record outside the caller's reach answers exactly as a missing one on every write
+// path. Ids are the server's: a create request naming an id is refused whether or not
+// the id exists (INVALID_ARGUMENT), so an id of another organization cannot be probed.
+// A case's source + external_id is unique per key owner — the writer's organization,
+// or "territory:<code>" for district staff without one — and batches look keys up in
+// the caller's namespace only: another owner's key is simply another key, and the
+// same key sent by two organizations makes two cases. So a district system syncing
+// under one identity finds its cases again, and no key reveals another's. Moving a
+// case to another organization keeps its key with its first owner.
 //
 // # Audit
 //
@@ -62,7 +100,9 @@
 // # Sync and the reporting boundary
 //
 // BatchUpsertCases takes up to 1000 items keyed by source + external_id in one
-// transaction. Each valid item is created, updated, or left unchanged when its content
+// transaction. When two batches create the same key at once (PostgreSQL), the loser's
+// transaction runs again and its item comes back unchanged or updated, never a
+// whole-batch conflict. Each valid item is created, updated, or left unchanged when its content
 // (every field but id, version, etag and times; an unset phase keeps the stored one)
 // hashes as stored; expected_version (when not 0) must equal the stored version, else
 // the item is a conflict; a key whose case was deleted is a conflict; an invalid item

@@ -1,6 +1,11 @@
 package cases
 
-import "github.com/ponte-network/ponte/services/cases/districts"
+import (
+	"context"
+	"fmt"
+
+	"github.com/ponte-network/ponte/services/cases/districts"
+)
 
 // testDistricts are the districts the service's tests know, as the directory would
 // describe them: Cremasco groups Crema (019035) and Bagnolo Cremasco (019004); Sona
@@ -11,3 +16,12 @@ func testDistricts() districts.Static {
 		{Code: "sona", Municipalities: []string{"023083"}},
 	}, []string{"org-a", "org-b"}, 1)}
 }
+
+// staleDistricts is the state of a districts.Copy that lost the directory longer than
+// its bound ago: Current refuses, Last still answers.
+type staleDistricts struct{ last *districts.Snapshot }
+
+func (s staleDistricts) Current(context.Context) (*districts.Snapshot, error) {
+	return nil, fmt.Errorf("%w (since a while)", districts.ErrStale)
+}
+func (s staleDistricts) Last() *districts.Snapshot { return s.last }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -597,23 +598,29 @@ func (s *server) checkUpsert(c caller, snaps *snapshots, idx int32, it *casesv1.
 
 // visible reports whether the caller may see entry e of the change feed.
 func (c caller) visible(e changelog.Entry) bool {
+	ok, _ := c.visibleAt(e)
+	return ok
+}
+
+// visibleAt is visible, and for a case entry the place it lies in.
+func (c caller) visibleAt(e changelog.Entry) (bool, store.Place) {
 	switch e.Topic {
 	case store.TopicCase:
 		k := &casesv1.Case{}
 		if err := protojson.Unmarshal(e.Payload, k); err != nil {
-			return false
+			return false, store.Place{}
 		}
-		return c.scope.CoversCase(k)
+		return c.scope.CoversCase(k), store.Place{District: k.GetDistrictCode(), Municipality: k.GetMunicipalityCode()}
 	case store.TopicPerson:
 		if c.scope.All {
-			return true
+			return true, store.Place{}
 		}
 		var p struct {
 			OrganizationID string `json:"organizationId"`
 		}
-		return json.Unmarshal(e.Payload, &p) == nil && p.OrganizationID != "" && p.OrganizationID == c.scope.PersonOwner
+		return json.Unmarshal(e.Payload, &p) == nil && p.OrganizationID != "" && p.OrganizationID == c.scope.PersonOwner, store.Place{}
 	}
-	return false
+	return false, store.Place{}
 }
 
 func toChange(e changelog.Entry) (*casesv1.CaseChange, error) {
@@ -638,10 +645,17 @@ func (s *server) ListCaseChanges(ctx context.Context, req *casesv1.ListCaseChang
 		return nil, grpcerr.From(fmt.Errorf("read case changes: %w", err))
 	}
 	resp := &casesv1.ListCaseChangesResponse{NextAfter: req.GetAfter()}
+	// The read is audited once per place of the cases returned, so that each
+	// territory's audit log shows who read its cases from the feed.
+	var places []store.Place
 	for _, e := range entries {
 		resp.NextAfter = e.Position
-		if !c.visible(e) {
+		ok, pl := c.visibleAt(e)
+		if !ok {
 			continue
+		}
+		if pl != (store.Place{}) && !slices.Contains(places, pl) {
+			places = append(places, pl)
 		}
 		ch, err := toChange(e)
 		if err != nil {
@@ -650,7 +664,7 @@ func (s *server) ListCaseChanges(ctx context.Context, req *casesv1.ListCaseChang
 		resp.Changes = append(resp.Changes, ch)
 	}
 	rng := fmt.Sprintf("%d-%d", req.GetAfter(), resp.NextAfter)
-	if err := s.store.RecordAudit(ctx, c.actor, store.ActionRead, store.RecordCaseFeed, rng); err != nil {
+	if err := s.store.RecordAudit(ctx, c.actor, store.ActionRead, store.RecordCaseFeed, rng, places...); err != nil {
 		return nil, grpcerr.From(err)
 	}
 	return resp, nil
@@ -667,9 +681,19 @@ func (s *server) WatchCaseChanges(req *casesv1.WatchCaseChangesRequest, stream g
 	if err := s.store.RecordAudit(ctx, c.actor, store.ActionRead, store.RecordCaseFeed, rng); err != nil {
 		return grpcerr.From(err)
 	}
+	// Besides the entry at the start, the first entry of each place sent is audited
+	// under that place before it is sent (see ListCaseChanges).
+	seen := map[store.Place]bool{}
 	err = s.store.Changes().Watch(ctx, req.GetAfter(), func(e changelog.Entry) error {
-		if !c.visible(e) {
+		ok, pl := c.visibleAt(e)
+		if !ok {
 			return nil
+		}
+		if pl != (store.Place{}) && !seen[pl] {
+			seen[pl] = true
+			if err := s.store.RecordAudit(ctx, c.actor, store.ActionRead, store.RecordCaseFeed, fmt.Sprintf("%d-", e.Position-1), pl); err != nil {
+				return err
+			}
 		}
 		ch, err := toChange(e)
 		if err != nil {

@@ -61,7 +61,8 @@ func (a *App) startCases(ctx context.Context, f *districtFollower) error {
 	svc.Register(a.srv.Registrar())
 	a.addPolicy(cases.Policy())
 	a.addReady("cases", svc.Ready)
-	a.addReady("cases: districts from the directory", copy.Ready)
+	// Not a readiness check: reads need no districts, and writes wait for the first
+	// catch-up (districts.FirstWait), then answer UNAVAILABLE while the copy is stale.
 	// The follower ends when the process starts shutting down (ctx), so that its watch
 	// stream never holds the gRPC server's graceful stop; Stop waits for it.
 	fctx, cancel := context.WithCancel(ctx)

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 	housingv1 "github.com/ponte-network/ponte/proto/ponte/housing/v1"
 
 	"github.com/ponte-network/ponte/libs/auth"
@@ -119,12 +120,15 @@ func (a *App) loadHousingDemo(ctx context.Context) error {
 		}
 		return fmt.Errorf("demo %s: %w", what, err)
 	}
+	if err := a.demoDistricts(ctx, directoryv1.NewTerritoryServiceClient(conn)); err != nil {
+		return err
+	}
+	caseIDs, err := demoCases(ctx, cases, d)
+	if err != nil {
+		return err
+	}
 	for _, r := range d.Requests {
-		_, err := cases.CreateCase(ctx, &casesv1.CreateCaseRequest{Case: &casesv1.Case{Id: r.CaseId,
-			MunicipalityCode: d.CaseMunicipality[r.CaseId], DistrictCode: d.CaseDistrict[r.CaseId], Category: casesv1.Category_CATEGORY_HOUSING}})
-		if err := keep("case "+r.CaseId, err); err != nil {
-			return err
-		}
+		r.CaseId = caseIDs[r.CaseId]
 	}
 	for _, o := range d.Owners {
 		_, err := hs.CreateOwner(ctx, &housingv1.CreateOwnerRequest{Owner: o})
@@ -147,4 +151,64 @@ func (a *App) loadHousingDemo(ctx context.Context) error {
 	a.tel.Logger.Info("demo housing data loaded (fictional)", slog.Int("created", created),
 		slog.Int("owners", len(d.Owners)), slog.Int("homes", len(d.Homes)), slog.Int("requests", len(d.Requests)))
 	return nil
+}
+
+// demoDistricts creates the demo districts in the directory, where the cases service
+// learns them from; districts already there are left as they are.
+func (a *App) demoDistricts(ctx context.Context, territories directoryv1.TerritoryServiceClient) error {
+	for _, dd := range demo.Districts {
+		_, err := territories.CreateTerritory(ctx, &directoryv1.CreateTerritoryRequest{Territory: &directoryv1.Territory{
+			Code: dd.Code, Name: dd.Code, Level: "district", MunicipalityCodes: dd.Municipalities}})
+		switch status.Code(err) {
+		case codes.OK, codes.AlreadyExists, codes.FailedPrecondition: // created, or there already
+		default:
+			return fmt.Errorf("demo district %s: %w", dd.Code, err)
+		}
+	}
+	return nil
+}
+
+// demoCases opens the demo requests' cases, keyed by source "demo-housing" and the demo's
+// case name, so that loading the demo again finds them; it returns their ids by name.
+// The cases service learns the districts just created a moment later from the
+// directory's feed: items it does not yet place are sent again, for up to 10 s.
+func demoCases(ctx context.Context, cases casesv1.CaseServiceClient, d demo.Data) (map[string]string, error) {
+	var items []*casesv1.CaseUpsert
+	for _, r := range d.Requests {
+		items = append(items, &casesv1.CaseUpsert{Case: &casesv1.Case{Source: "demo-housing", ExternalId: r.CaseId,
+			MunicipalityCode: d.CaseMunicipality[r.CaseId], DistrictCode: d.CaseDistrict[r.CaseId], Category: casesv1.Category_CATEGORY_HOUSING}})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := cases.BatchUpsertCases(ctx, &casesv1.BatchUpsertCasesRequest{Items: items})
+		if err != nil {
+			return nil, fmt.Errorf("demo cases: %w", err)
+		}
+		ids := map[string]string{}
+		var waiting error
+		for i, r := range resp.GetResults() {
+			switch r.GetOutcome() {
+			case casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED, casesv1.UpsertOutcome_UPSERT_OUTCOME_UPDATED, casesv1.UpsertOutcome_UPSERT_OUTCOME_UNCHANGED:
+				ids[items[i].GetCase().GetExternalId()] = r.GetId()
+			case casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID:
+				if r.GetField() != "case.district_code" {
+					return nil, fmt.Errorf("demo case %s: %s: %s", items[i].GetCase().GetExternalId(), r.GetField(), r.GetReason())
+				}
+				waiting = fmt.Errorf("demo case %s: %s", items[i].GetCase().GetExternalId(), r.GetReason())
+			default:
+				return nil, fmt.Errorf("demo case %s: %s", items[i].GetCase().GetExternalId(), r.GetReason())
+			}
+		}
+		if waiting == nil {
+			return ids, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, waiting
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

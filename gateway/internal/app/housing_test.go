@@ -46,6 +46,8 @@ func matchedHomes(m matchJSON) []string {
 func TestHousingOverREST(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, n *node) {
+		n.createDistrict(t, "ambito-cremasco", "019035", "019004")
+		n.createDistrict(t, "ambito-cremonese", "019036")
 		desk := n.token(t, auth.Principal{Subject: "desk-1", Organization: "comune-crema", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictOperator}})
 		otherDesk := n.token(t, auth.Principal{Subject: "desk-2", Organization: "comune-cremona", Territory: "ambito-cremonese", Roles: []string{auth.RoleDistrictOperator}})
 		partner := n.token(t, auth.Principal{Subject: "p-1", Organization: "caritas-crema", Roles: []string{auth.RolePartnerOperator}})

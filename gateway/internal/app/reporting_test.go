@@ -66,6 +66,8 @@ func waitIngested(t *testing.T, n *node, admin string, min int) {
 func TestReportingIndicatorsFromCasesDrivenThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, n *node) {
+		n.createDistrict(t, "cremasco", "019035", "019004")
+		n.createDistrict(t, "cremonese", "019036")
 		op := n.token(t, auth.Principal{Subject: "op-a", Organization: "org-a", Roles: []string{auth.RolePartnerOperator}})
 		admin := n.token(t, auth.Principal{Subject: "root", Roles: []string{auth.RoleAdmin}})
 		analyst := n.token(t, auth.Principal{Subject: "an", Territory: "03", Roles: []string{auth.RoleRegionAnalyst}})

@@ -112,16 +112,6 @@ func (c *Copy) Last() *Snapshot {
 // CaughtUp is closed once the copy has caught up with the directory the first time.
 func (c *Copy) CaughtUp() <-chan struct{} { return c.caughtUp }
 
-// Ready returns nil once the copy has caught up with the directory the first time.
-func (c *Copy) Ready(context.Context) error {
-	select {
-	case <-c.caughtUp:
-		return nil
-	default:
-		return staleError(time.Time{})
-	}
-}
-
 // Run follows the directory until ctx is done, reconnecting with backoff; it returns nil then.
 func (c *Copy) Run(ctx context.Context) error {
 	backoff := c.opts.MinBackoff
