@@ -88,6 +88,9 @@ type Storage struct {
 	DatabaseURL   string
 	QueryExecMode string
 	MaxConns      int
+	// ServeRole is the PostgreSQL role `ponte serve` connects as; `ponte migrate`
+	// grants it what serving needs (docs/operations.md, "Database roles").
+	ServeRole string
 }
 
 // Auth says how bearer tokens are verified, and how this process's services obtain
@@ -119,6 +122,7 @@ func (s *Storage) RegisterStorage(fs *flag.FlagSet) {
 	fs.StringVar(&s.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...); empty: the embedded store in --data-dir")
 	fs.StringVar(&s.QueryExecMode, "db-query-exec-mode", "", "pgx query exec mode; use exec or simple_protocol behind PgBouncer in transaction mode")
 	fs.IntVar(&s.MaxConns, "db-max-conns", 0, "PostgreSQL pool size per service (0: pgx default)")
+	fs.StringVar(&s.ServeRole, "db-serve-role", "", "with ponte migrate: the PostgreSQL role ponte serve connects as, granted what serving needs (append-only audit tables: SELECT and INSERT only); empty: one role migrates and serves (development)")
 }
 
 // Embedded reports whether the embedded store is used.
@@ -137,6 +141,7 @@ func (s *Storage) For(service string) storage.Config {
 		SQLitePath:    s.SQLitePath(service),
 		QueryExecMode: s.QueryExecMode,
 		MaxConns:      int32(s.MaxConns),
+		ServeRole:     s.ServeRole,
 	}
 }
 

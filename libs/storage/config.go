@@ -16,6 +16,10 @@ type Config struct {
 	SQLitePath    string // the embedded store's file
 	QueryExecMode string // pgx query exec mode ("" = pgx default)
 	MaxConns      int32  // PostgreSQL pool size (0 = pgx default)
+	// ServeRole is the PostgreSQL role `ponte serve` connects as, which `ponte migrate`
+	// (connected as the owner) grants what serving needs; "" = one role does both
+	// (development).
+	ServeRole string
 	// TracerProvider traces each SQL statement; nil = not traced.
 	TracerProvider trace.TracerProvider
 	// MeterProvider receives the connection pools' usage (PostgreSQL's and the embedded
@@ -30,7 +34,7 @@ func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 // with c's connection, pool and telemetry settings.
 func (c Config) Postgres(pc postgres.Config) postgres.Config {
 	pc.URL = c.DatabaseURL
-	pc.QueryExecMode, pc.MaxConns = c.QueryExecMode, c.MaxConns
+	pc.QueryExecMode, pc.MaxConns, pc.ServeRole = c.QueryExecMode, c.MaxConns, c.ServeRole
 	pc.TracerProvider, pc.MeterProvider = c.TracerProvider, c.MeterProvider
 	return pc
 }

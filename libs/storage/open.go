@@ -16,6 +16,9 @@ type Migrations struct {
 	Schema   string // PostgreSQL schema, e.g. "cases"; a lower-case identifier
 	Postgres fs.FS  // PostgreSQL migrations; may be nil
 	SQLite   fs.FS  // SQLite migrations; may be nil
+	// AppendOnly are the tables the serving role may only read and append to on
+	// PostgreSQL (an audit trail); see Config.ServeRole.
+	AppendOnly []string
 }
 
 // Backends are the two ways a service opens its store: on PostgreSQL and on the
@@ -31,7 +34,7 @@ type Backends[S any] struct {
 func Open[S any](ctx context.Context, cfg Config, m Migrations, b Backends[S]) (S, error) {
 	var zero S
 	if !cfg.Embedded() {
-		s, err := b.Postgres(ctx, cfg.Postgres(postgres.Config{Schema: m.Schema, Migrations: m.Postgres}))
+		s, err := b.Postgres(ctx, cfg.Postgres(postgres.Config{Schema: m.Schema, Migrations: m.Postgres, AppendOnly: m.AppendOnly}))
 		if err != nil {
 			return zero, fmt.Errorf("%s store: %w", m.Schema, err)
 		}
@@ -51,7 +54,7 @@ func Open[S any](ctx context.Context, cfg Config, m Migrations, b Backends[S]) (
 // (ponte migrate); re-running it is a no-op.
 func Migrate(ctx context.Context, cfg Config, m Migrations) error {
 	if !cfg.Embedded() {
-		if err := postgres.Migrate(ctx, cfg.Postgres(postgres.Config{Schema: m.Schema, Migrations: m.Postgres})); err != nil {
+		if err := postgres.Migrate(ctx, cfg.Postgres(postgres.Config{Schema: m.Schema, Migrations: m.Postgres, AppendOnly: m.AppendOnly})); err != nil {
 			return fmt.Errorf("%s store: %w", m.Schema, err)
 		}
 		return nil

@@ -46,6 +46,14 @@ type Config struct {
 	// for migrations (session advisory lock) and for the LISTEN connection, which do not
 	// work through PgBouncer in transaction mode. "" = URL.
 	DirectURL string
+	// ServeRole, if set, is the role `ponte serve` connects as, distinct from the owner
+	// that migrates: Migrate grants it what serving needs — SELECT, INSERT, UPDATE and
+	// DELETE on the schema's tables, only SELECT and INSERT on AppendOnly ones, only
+	// SELECT on the migration versions — and nothing that alters a table, so it cannot
+	// truncate, rewrite or un-trigger an append-only table.
+	ServeRole string
+	// AppendOnly are the service's tables ServeRole may only read and append to.
+	AppendOnly []string
 }
 
 const (
@@ -165,7 +173,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	targets, err := migrate(ctx, cfg)
+	targets, err := migrate(ctx, cfg, false)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}

@@ -17,7 +17,8 @@ var migrationFiles embed.FS
 
 // Migrations are the cases service's schema on both databases.
 func Migrations() storage.Migrations {
-	return storage.Migrations{Schema: Schema, Postgres: sub("migrations/postgres"), SQLite: sub("migrations/sqlite")}
+	return storage.Migrations{Schema: Schema, Postgres: sub("migrations/postgres"), SQLite: sub("migrations/sqlite"),
+		AppendOnly: []string{"audit_events"}}
 }
 
 func sub(dir string) fs.FS {
