@@ -4,7 +4,7 @@
 //
 // # Model
 //
-//   - A person has a pseudonymous id (a UUID the server assigns) and optional personal data
+//   - A person has a pseudonymous id (a UUID unless given) and optional personal data
 //     (names, birth date, sex, nationality ISO 3166-1 alpha-2, languages ISO 639,
 //     residence municipality ISTAT, tax code) with the GDPR legal basis and consent time.
 //     Personal data without a legal basis is refused. Deleting a person erases their
@@ -74,8 +74,12 @@
 // # No existence oracle
 //
 // A record outside the caller's reach answers exactly as a missing one on every write
-// path. Ids are the server's: a create request naming an id is refused whether or not
-// the id exists (INVALID_ARGUMENT), so an id of another organization cannot be probed.
+// path. Case ids are the server's: a create request naming one is refused whether or
+// not it exists (INVALID_ARGUMENT), so another organization's case id cannot be probed.
+// Person ids may still be chosen (pseudonymous ids shared across district nodes, which
+// reporting's federation counts once): CreatePerson with an id another organization
+// registered answers ALREADY_EXISTS — the one remaining oracle, to close by keying
+// persons per owner.
 // A case's source + external_id is unique per key owner — the writer's organization,
 // or "territory:<code>" for district staff without one — and batches look keys up in
 // the caller's namespace only: another owner's key is simply another key, and the

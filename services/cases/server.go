@@ -275,9 +275,6 @@ func (s *server) CreatePerson(ctx context.Context, req *casesv1.CreatePersonRequ
 	if err != nil {
 		return nil, err
 	}
-	if err := serverChosenID("person.id", req.GetPerson().GetId()); err != nil {
-		return nil, err
-	}
 	p := proto.CloneOf(req.GetPerson())
 	p.OrganizationId = c.scope.PersonOwner
 	if err := s.checkPerson(p); err != nil {

@@ -230,10 +230,6 @@ func TestForeignRecordsAnswerLikeMissingOnes(t *testing.T) {
 			name string
 			call func(id, personID, external string) string
 		}{
-			{"CreatePerson with a chosen id", func(id, _, _ string) string {
-				_, err := client.CreatePerson(other, &casesv1.CreatePersonRequest{Person: &casesv1.Person{Id: id}})
-				return answer(err)
-			}},
 			{"UpdatePerson", func(_, pid, _ string) string {
 				_, err := client.UpdatePerson(other, &casesv1.UpdatePersonRequest{Id: pid, Person: &casesv1.Person{GivenName: "X"},
 					UpdateMask: mask("given_name")})

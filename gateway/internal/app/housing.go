@@ -171,14 +171,14 @@ func (a *App) demoDistricts(ctx context.Context, territories directoryv1.Territo
 // demoCases opens the demo requests' cases, keyed by source "demo-housing" and the demo's
 // case name, so that loading the demo again finds them; it returns their ids by name.
 // The cases service learns the districts just created a moment later from the
-// directory's feed: items it does not yet place are sent again, for up to 10 s.
+// directory's feed: items it does not yet place are sent again, for up to a minute.
 func demoCases(ctx context.Context, cases casesv1.CaseServiceClient, d demo.Data) (map[string]string, error) {
 	var items []*casesv1.CaseUpsert
 	for _, r := range d.Requests {
 		items = append(items, &casesv1.CaseUpsert{Case: &casesv1.Case{Source: "demo-housing", ExternalId: r.CaseId,
 			MunicipalityCode: d.CaseMunicipality[r.CaseId], DistrictCode: d.CaseDistrict[r.CaseId], Category: casesv1.Category_CATEGORY_HOUSING}})
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		resp, err := cases.BatchUpsertCases(ctx, &casesv1.BatchUpsertCasesRequest{Items: items})
 		if err != nil {

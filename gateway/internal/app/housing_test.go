@@ -262,7 +262,9 @@ func TestHousingOverREST(t *testing.T) {
 // desk that may see the case attaches it and another desk cannot.
 func TestHousingSplitFromCases(t *testing.T) {
 	t.Parallel()
-	casesNode := startNode(t, "", "-target=cases")
+	casesNode := startNode(t, "", "-target=cases,directory,gateway")
+	casesNode.createDistrict(t, "ambito-cremasco", "019035")
+	casesNode.createDistrict(t, "ambito-cremonese", "019036")
 	// The same data directory: one development key, each service its own store file.
 	edge := startNode(t, "", "-target=housing,gateway", "--cases-endpoint="+casesNode.grpc, "--data-dir="+casesNode.dataDir)
 	desk := edge.token(t, auth.Principal{Subject: "desk-1", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictOperator}})

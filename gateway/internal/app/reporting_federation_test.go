@@ -40,6 +40,7 @@ func sharedDataDir(t *testing.T, from string) string {
 // three housing cases in Cremona, through the district's REST API.
 func seedDistrict(t *testing.T, n *node, district string, extra ...map[string]any) {
 	t.Helper()
+	n.createDistrict(t, district, "019035", "019036")
 	op := n.token(t, auth.Principal{Subject: "op-" + district, Organization: "org-" + district, Roles: []string{auth.RolePartnerOperator}})
 	for i := range 10 {
 		r := n.do(t, "POST", "/v1/persons", op, map[string]any{"id": fmt.Sprint("shared-", i), "sex": "SEX_MALE", "legalBasis": "LEGAL_BASIS_PUBLIC_TASK"})
