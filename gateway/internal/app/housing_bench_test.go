@@ -68,6 +68,9 @@ func BenchmarkHousingMatchREST(b *testing.B) {
 		return out, nil
 	}
 	places := demo.Districts
+	for _, d := range places { // the cases service places cases in the directory's districts
+		n.createDistrict(b, d.Code, d.Municipalities...)
+	}
 	mun := func(i int) (string, string) {
 		d := places[i%len(places)]
 		return d.Code, d.Municipalities[(i/len(places))%len(d.Municipalities)]
