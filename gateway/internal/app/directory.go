@@ -2,17 +2,12 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
-
-	"google.golang.org/grpc/metadata"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 
-	"github.com/ponte-network/ponte/libs/auth"
 	"github.com/ponte-network/ponte/libs/modules"
 	"github.com/ponte-network/ponte/services/directory"
 	"github.com/ponte-network/ponte/services/directory/hsds"
@@ -114,9 +109,6 @@ func (a *App) startDirectory(ctx context.Context, m *mirrors) error {
 // process, as the development admin. The import is idempotent by id: loading it at
 // every start changes nothing after the first.
 func (a *App) loadDemo(ctx context.Context) error {
-	if a.devKey == nil {
-		return errors.New("--demo needs the development key (no --jwt-keys-file or --jwks-url)")
-	}
 	raw, err := seed.Demo()
 	if err != nil {
 		return err
@@ -125,17 +117,11 @@ func (a *App) loadDemo(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("decode demo data: %w", err)
 	}
-	conn, err := a.srv.InProcessConn()
+	ctx, conn, err := a.demoLoader(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	tok, err := auth.MintHS256(a.devKey, auth.Principal{Subject: "ponte-demo-loader", Roles: []string{auth.RoleAdmin}},
-		DevIssuer, 10*time.Minute, time.Now())
-	if err != nil {
-		return err
-	}
-	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 	counts := map[hsds.Outcome]int{}
 	var firstErr error
 	for _, r := range hsds.Import(ctx, directoryv1.NewDirectoryServiceClient(conn), bundle, nil) {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -10,14 +9,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 	housingv1 "github.com/ponte-network/ponte/proto/ponte/housing/v1"
 
-	"github.com/ponte-network/ponte/libs/auth"
 	"github.com/ponte-network/ponte/libs/modules"
 	"github.com/ponte-network/ponte/services/housing"
 	"github.com/ponte-network/ponte/services/housing/demo"
@@ -93,20 +90,11 @@ func (a *App) callerConn(caller, target string) (*grpc.ClientConn, error) {
 // the cases service, then owners, homes and housing requests. Records already there
 // (same ids) are left as they are, so loading it at every start changes nothing.
 func (a *App) loadHousingDemo(ctx context.Context) error {
-	if a.devKey == nil {
-		return errors.New("--demo needs the development key (no --jwt-keys-file or --jwks-url)")
-	}
-	conn, err := a.srv.InProcessConn()
+	ctx, conn, err := a.demoLoader(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	tok, err := auth.MintHS256(a.devKey, auth.Principal{Subject: "ponte-demo-loader", Roles: []string{auth.RoleAdmin}},
-		DevIssuer, 10*time.Minute, time.Now())
-	if err != nil {
-		return err
-	}
-	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 	cases, hs := casesv1.NewCaseServiceClient(conn), housingv1.NewHousingServiceClient(conn)
 	d := demo.Generate(time.Now())
 	created := 0

@@ -2,19 +2,16 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	mediatorsv1 "github.com/ponte-network/ponte/proto/ponte/mediators/v1"
 
-	"github.com/ponte-network/ponte/libs/auth"
 	"github.com/ponte-network/ponte/libs/modules"
 	"github.com/ponte-network/ponte/services/mediators"
 	"github.com/ponte-network/ponte/services/mediators/demo"
@@ -65,20 +62,11 @@ const demoMediators = 40
 // admin. It runs once per data directory: when the first demo mediator exists it does
 // nothing.
 func (a *App) loadMediatorsDemo(ctx context.Context) error {
-	if a.devKey == nil {
-		return errors.New("--demo needs the development key (no --jwt-keys-file or --jwks-url)")
-	}
-	conn, err := a.srv.InProcessConn()
+	ctx, conn, err := a.demoLoader(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	tok, err := auth.MintHS256(a.devKey, auth.Principal{Subject: "ponte-demo-loader", Roles: []string{auth.RoleAdmin}},
-		DevIssuer, 10*time.Minute, time.Now())
-	if err != nil {
-		return err
-	}
-	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 	client := mediatorsv1.NewMediatorServiceClient(conn)
 	if _, err := client.GetMediator(ctx, &mediatorsv1.GetMediatorRequest{Id: demo.MediatorID(0)}); err == nil {
 		return nil // loaded at an earlier start
