@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,31 +11,6 @@ import (
 
 	"github.com/ponte-network/ponte/libs/auth"
 )
-
-// observatoryCaughtUp polls reporting's ingestion status until it has read the case feed
-// past position min.
-func observatoryCaughtUp(t *testing.T, n *node, admin string, min int) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		r := n.do(t, "GET", "/v1/reporting/ingestion", admin, nil)
-		if r.status == http.StatusOK {
-			st := decode[struct {
-				Sources []struct{ Source, Cursor, Head string } `json:"sources"`
-			}](t, r)
-			for _, s := range st.Sources {
-				var cur, head int
-				fmt.Sscan(s.Cursor, &cur)
-				fmt.Sscan(s.Head, &head)
-				if s.Source == "cases" && cur >= min && cur >= head {
-					return
-				}
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatal("reporting did not catch up with the case feed within 30s")
-}
 
 // TestObservatoryInABrowser signs in to /observatory in Chromium as a region analyst and
 // as a district operator (development sign-in), reads cases opened by municipality, and
@@ -59,7 +33,7 @@ func TestObservatoryInABrowser(t *testing.T) {
 			t.Fatalf("create case = %d %s", r.status, r.body)
 		}
 	}
-	observatoryCaughtUp(t, n, admin, 14)
+	waitIngested(t, n, admin, 14)
 	rome, _ := time.LoadLocation("Europe/Rome")
 	year := time.Now().In(rome).Format("2006")
 	query := "/observatory?hl=en&indicator=cases_opened&granularity=year&by=municipality&from=" + year + "-01-01&to=" + year + "-12-31"
