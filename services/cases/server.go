@@ -3,7 +3,6 @@ package cases
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"buf.build/go/protovalidate"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -29,8 +27,8 @@ import (
 	"github.com/ponte-network/ponte/libs/pagetoken"
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
-	"github.com/ponte-network/ponte/libs/textguard"
 	"github.com/ponte-network/ponte/libs/updatemask"
+	"github.com/ponte-network/ponte/libs/validate"
 	"github.com/ponte-network/ponte/services/cases/districts"
 	"github.com/ponte-network/ponte/services/cases/store"
 )
@@ -128,44 +126,9 @@ func cmpOr(a, b string) string {
 
 // ---------------------------------------------------------------- validation
 
-// validate checks m, the resource of request field field, against its protovalidate rules.
-func validate(field string, m proto.Message) grpcerr.Violations {
-	// A batch item escapes the server's check of the request's strings (it is checked
-	// here, per item): no NUL or invalid UTF-8 may reach the store.
-	if bad := textguard.Violations(m); len(bad) > 0 {
-		var out grpcerr.Violations
-		for _, b := range bad {
-			out.Add(field+"."+b.Field, "%s", b.Reason)
-		}
-		return out
-	}
-	err := protovalidate.Validate(m)
-	if err == nil {
-		return nil
-	}
-	var verr *protovalidate.ValidationError
-	if !errors.As(err, &verr) {
-		return grpcerr.Violations{{Field: field, Description: "cannot be validated"}}
-	}
-	var bad grpcerr.Violations
-	for _, v := range verr.Violations {
-		bad.Add(field+"."+protovalidate.FieldPathString(v.Proto.GetField()), "%s", v.Proto.GetMessage())
-	}
-	return bad
-}
-
-func (s *server) checkMunicipality(bad *grpcerr.Violations, field, code string) {
-	if code == "" {
-		return
-	}
-	if _, ok := s.catalog.Municipality(code); !ok {
-		bad.Add(field, "unknown ISTAT municipality %s", code)
-	}
-}
-
 func (s *server) checkPerson(p *casesv1.Person) error {
-	bad := validate("person", p)
-	s.checkMunicipality(&bad, "person.residence_municipality_code", p.GetResidenceMunicipalityCode())
+	bad := validate.Message("person", p)
+	validate.Municipality(&bad, s.catalog, "person.residence_municipality_code", p.GetResidenceMunicipalityCode())
 	personal := p.GetGivenName() != "" || p.GetFamilyName() != "" || p.GetBirthDate() != "" || p.GetSex() != 0 ||
 		p.GetNationality() != "" || len(p.GetLanguages()) > 0 || p.GetResidenceMunicipalityCode() != "" || p.GetTaxCode() != ""
 	if personal && p.GetLegalBasis() == casesv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED {
@@ -178,8 +141,8 @@ func (s *server) checkPerson(p *casesv1.Person) error {
 }
 
 func (s *server) caseViolations(field string, k *casesv1.Case) grpcerr.Violations {
-	bad := validate(field, k)
-	s.checkMunicipality(&bad, field+".municipality_code", k.GetMunicipalityCode())
+	bad := validate.Message(field, k)
+	validate.Municipality(&bad, s.catalog, field+".municipality_code", k.GetMunicipalityCode())
 	return bad
 }
 
@@ -507,7 +470,7 @@ func (s *server) CreateCaseEvent(ctx context.Context, req *casesv1.CreateCaseEve
 	if ev.GetPhaseChange() != nil {
 		bad.Add("event.phase_change", "phases change through TransitionCase")
 	}
-	s.checkMunicipality(&bad, "event.consultation.requester_municipality_code", ev.GetConsultation().GetRequesterMunicipalityCode())
+	validate.Municipality(&bad, s.catalog, "event.consultation.requester_municipality_code", ev.GetConsultation().GetRequesterMunicipalityCode())
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package directory
 import (
 	"context"
 
-	"buf.build/go/protovalidate"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/libs/updatemask"
+	"github.com/ponte-network/ponte/libs/validate"
 	"github.com/ponte-network/ponte/services/directory/searchindex"
 	"github.com/ponte-network/ponte/services/directory/store"
 )
@@ -182,7 +182,7 @@ func (k kindOps[T]) update(ctx context.Context, id string, m T, mask *fieldmaskp
 	if err != nil {
 		return zero, err
 	}
-	if err := validate(k.field, after); err != nil {
+	if err := validate.Message(k.field, after).Err(); err != nil {
 		return zero, err
 	}
 	r, err := k.record(after)
@@ -225,24 +225,6 @@ func (k kindOps[T]) delete(ctx context.Context, id, etag string) error {
 func (k kindOps[T]) mirrored(id, origin string) error {
 	return grpcerr.From(storage.FieldErrorf(store.ErrFailedPrecondition, k.field+".id",
 		"%s %q is mirrored from %s: change it at its origin", strings.ReplaceAll(string(k.kind), "_", " "), id, origin))
-}
-
-// validate checks m, the resource of request field field, against its protovalidate
-// rules, naming the fields as the request does.
-func validate(field string, m proto.Message) error {
-	err := protovalidate.Validate(m)
-	if err == nil {
-		return nil
-	}
-	var verr *protovalidate.ValidationError
-	if !errors.As(err, &verr) {
-		return fmt.Errorf("validate %s: %w", field, err)
-	}
-	var bad grpcerr.Violations
-	for _, v := range verr.Violations {
-		bad.Add(field+"."+protovalidate.FieldPathString(v.Proto.GetField()), "%s", v.Proto.GetMessage())
-	}
-	return bad.Err()
 }
 
 func setID(m proto.Message, id string) {

@@ -2,13 +2,11 @@ package housing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	"buf.build/go/protovalidate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -30,6 +28,7 @@ import (
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/libs/updatemask"
+	"github.com/ponte-network/ponte/libs/validate"
 	"github.com/ponte-network/ponte/services/housing/match"
 	"github.com/ponte-network/ponte/services/housing/store"
 )
@@ -150,56 +149,20 @@ func (s *server) callerDistrict(c caller) string {
 
 // ---------------------------------------------------------------- validation
 
-// validate checks m, the resource at request field field, against its protovalidate rules.
-func validate(field string, m proto.Message) grpcerr.Violations {
-	err := protovalidate.Validate(m)
-	if err == nil {
-		return nil
-	}
-	var verr *protovalidate.ValidationError
-	if !errors.As(err, &verr) {
-		return grpcerr.Violations{{Field: field, Description: "cannot be validated"}}
-	}
-	var bad grpcerr.Violations
-	for _, v := range verr.Violations {
-		bad.Add(field+"."+protovalidate.FieldPathString(v.Proto.GetField()), "%s", v.Proto.GetMessage())
-	}
-	return bad
-}
-
-func (s *server) checkMunicipality(bad *grpcerr.Violations, field, code string) {
-	if code == "" {
-		return
-	}
-	if _, ok := s.catalog.Municipality(code); !ok {
-		bad.Add(field, "unknown ISTAT municipality %s", code)
-	}
-}
-
-// checkDate refuses a YYYY-MM-DD that is not a calendar date (2026-02-30).
-func checkDate(bad *grpcerr.Violations, field, date string) {
-	if date == "" {
-		return
-	}
-	if _, err := time.Parse(time.DateOnly, date); err != nil {
-		bad.Add(field, "%s is not a calendar date", date)
-	}
-}
-
 func (s *server) homeViolations(h *housingv1.Home) grpcerr.Violations {
-	bad := validate("home", h)
-	s.checkMunicipality(&bad, "home.municipality_code", h.GetMunicipalityCode())
-	checkDate(&bad, "home.available_from", h.GetAvailableFrom())
+	bad := validate.Message("home", h)
+	validate.Municipality(&bad, s.catalog, "home.municipality_code", h.GetMunicipalityCode())
+	validate.CivilDate(&bad, "home.available_from", h.GetAvailableFrom())
 	return bad
 }
 
 func (s *server) requestViolations(r *housingv1.HousingRequest) grpcerr.Violations {
-	bad := validate("housing_request", r)
-	s.checkMunicipality(&bad, "housing_request.municipality_code", r.GetMunicipalityCode())
+	bad := validate.Message("housing_request", r)
+	validate.Municipality(&bad, s.catalog, "housing_request.municipality_code", r.GetMunicipalityCode())
 	for i, m := range r.GetPreferredMunicipalities() {
-		s.checkMunicipality(&bad, fmt.Sprintf("housing_request.preferred_municipalities[%d]", i), m)
+		validate.Municipality(&bad, s.catalog, fmt.Sprintf("housing_request.preferred_municipalities[%d]", i), m)
 	}
-	checkDate(&bad, "housing_request.wanted_by", r.GetWantedBy())
+	validate.CivilDate(&bad, "housing_request.wanted_by", r.GetWantedBy())
 	return bad
 }
 
@@ -316,7 +279,7 @@ func (s *server) UpdateOwner(ctx context.Context, req *housingv1.UpdateOwnerRequ
 		if err != nil {
 			return nil, err
 		}
-		if err := validate("owner", next).Err(); err != nil {
+		if err := validate.Message("owner", next).Err(); err != nil {
 			return nil, err
 		}
 		return next, s.checkOwnerDistrict(c, next)
@@ -687,8 +650,8 @@ func (s *server) SignContract(ctx context.Context, req *housingv1.SignContractRe
 	}
 	k := proto.CloneOf(req.GetContract())
 	var bad grpcerr.Violations
-	checkDate(&bad, "contract.start_date", k.GetStartDate())
-	checkDate(&bad, "contract.registration_date", k.GetRegistrationDate())
+	validate.CivilDate(&bad, "contract.start_date", k.GetStartDate())
+	validate.CivilDate(&bad, "contract.registration_date", k.GetRegistrationDate())
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}
@@ -781,7 +744,7 @@ func (s *server) CreateTenancyEvent(ctx context.Context, req *housingv1.CreateTe
 	}
 	ev := proto.CloneOf(req.GetEvent())
 	var bad grpcerr.Violations
-	checkDate(&bad, "event.registration.date", ev.GetRegistration().GetDate())
+	validate.CivilDate(&bad, "event.registration.date", ev.GetRegistration().GetDate())
 	if ev.OccurTime != nil && !ev.OccurTime.IsValid() {
 		bad.Add("event.occur_time", "is not a valid time")
 	}
@@ -799,7 +762,7 @@ func (s *server) EndTenancy(ctx context.Context, req *housingv1.EndTenancyReques
 		return nil, err
 	}
 	var bad grpcerr.Violations
-	checkDate(&bad, "end_date", req.GetEndDate())
+	validate.CivilDate(&bad, "end_date", req.GetEndDate())
 	if err := bad.Err(); err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"buf.build/go/protovalidate"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -23,6 +22,7 @@ import (
 	"github.com/ponte-network/ponte/libs/pagetoken"
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/updatemask"
+	"github.com/ponte-network/ponte/libs/validate"
 	"github.com/ponte-network/ponte/services/mediators/store"
 )
 
@@ -41,23 +41,14 @@ func pageSize(n int32) int {
 	return int(n)
 }
 
-// validate checks m, the resource of request field field, against its protovalidate
-// rules and the text rules.
-func validate(field string, m proto.Message) grpcerr.Violations {
-	bad := checkText(field, m)
-	err := protovalidate.Validate(m)
-	if err == nil {
+// checkRecord checks m, the resource of request field field, against the text rules
+// (checkText: no control characters either, as mediators' text ends in CSV statements and
+// calendars) and then libs/validate's.
+func checkRecord(field string, m proto.Message) grpcerr.Violations {
+	if bad := checkText(field, m); len(bad) > 0 {
 		return bad
 	}
-	var verr *protovalidate.ValidationError
-	if !errors.As(err, &verr) {
-		bad.Add(field, "cannot be validated")
-		return bad
-	}
-	for _, v := range verr.Violations {
-		bad.Add(field+"."+protovalidate.FieldPathString(v.Proto.GetField()), "%s", v.Proto.GetMessage())
-	}
-	return bad
+	return validate.Message(field, m)
 }
 
 func notFound(kind, id string) error {
@@ -70,7 +61,7 @@ func notFound(kind, id string) error {
 // checked (they are the directory's), dates are real dates, windows end after they
 // start, absences end after they start, rate cards have distinct dates.
 func (s *server) checkMediator(m *mediatorsv1.Mediator) error {
-	bad := validate("mediator", m)
+	bad := checkRecord("mediator", m)
 	for i, q := range m.GetQualifications() {
 		if d := q.GetValidUntil(); d != "" && !realDate(d) {
 			bad.Add(fmt.Sprintf("mediator.qualifications[%d].valid_until", i), "%q is not a date", d)
@@ -335,7 +326,7 @@ func (s *server) transition(c caller, b *mediatorsv1.Booking, to mediatorsv1.Boo
 
 // checkBooking validates a booking to create.
 func (s *server) checkBooking(field string, b *mediatorsv1.Booking) grpcerr.Violations {
-	bad := validate(field, b)
+	bad := checkRecord(field, b)
 	if b.GetMunicipalityCode() != "" {
 		if _, ok := s.deps.Catalog.Municipality(b.GetMunicipalityCode()); !ok {
 			bad.Add(field+".municipality_code", "unknown ISTAT municipality %s", b.GetMunicipalityCode())
