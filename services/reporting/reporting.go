@@ -69,8 +69,8 @@ type Service struct {
 
 // New builds the service.
 func New(deps Deps) (*Service, error) {
-	if deps.Store == nil || deps.Territory == nil || (deps.Cases == nil && len(deps.Districts) == 0) {
-		return nil, errors.New("reporting: store, territory catalog and a case feed (or district nodes) are required")
+	if deps.Store == nil || deps.Territory == nil {
+		return nil, errors.New("reporting: a store and the territory catalog are required")
 	}
 	if deps.Disclosure.Threshold < disclosure.MinThreshold {
 		return nil, disclosure.ErrThreshold
@@ -85,7 +85,10 @@ func New(deps Deps) (*Service, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	f := &ingest.Follower{Feed: deps.Cases, Store: deps.Store, Keys: keys, Logger: deps.Logger}
+	f := &ingest.Follower{Sources: sources(deps, keys), Store: deps.Store, Logger: deps.Logger}
+	if len(f.Sources) == 0 && len(deps.Districts) == 0 {
+		return nil, errors.New("reporting: a feed to follow (or district nodes) is required")
+	}
 	srv := &server{
 		store:   deps.Store,
 		catalog: deps.Catalog,
@@ -96,6 +99,15 @@ func New(deps Deps) (*Service, error) {
 		srv.region = &federation.Region{Nodes: deps.Districts, Deadline: deps.Deadline, Disclosure: deps.Disclosure}
 	}
 	return &Service{server: srv, store: deps.Store, follower: f}, nil
+}
+
+// sources are the feeds deps name, in the order they are read.
+func sources(deps Deps, keys ingest.Keys) []ingest.Source {
+	var out []ingest.Source
+	if deps.Cases != nil {
+		out = append(out, ingest.CaseSource{Feed: deps.Cases, Keys: keys})
+	}
+	return out
 }
 
 // ServiceNames are the full gRPC names of the service, for health checks.
@@ -128,8 +140,8 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	return s.follower.Rebuild(ctx, s.store.Reset)
 }
 
-// FeedLag returns how many entries the last read of the case feed left unread.
-func (s *Service) FeedLag() (int64, bool) { return s.follower.Lag() }
+// FeedLags returns, per source, how many entries its last read left unread.
+func (s *Service) FeedLags() map[string]ingest.Lag { return s.follower.Lags() }
 
 // Policy says who may call each method; the handlers decide what each caller sees.
 func Policy() auth.Policy {
