@@ -21,6 +21,22 @@ type Migrations struct {
 	AppendOnly []string
 }
 
+// EmbeddedMigrations are the migrations of schema kept, as a service embeds them, in
+// files under dir/postgres and dir/sqlite (e.g. //go:embed migrations, dir "migrations").
+// It panics when dir is not a valid path (a programming error, caught by any test that
+// opens the store); a missing directory gives no migrations for that dialect.
+func EmbeddedMigrations(schema string, files fs.FS, dir string) Migrations {
+	return Migrations{Schema: schema, Postgres: subFS(files, dir+"/postgres"), SQLite: subFS(files, dir+"/sqlite")}
+}
+
+func subFS(files fs.FS, dir string) fs.FS {
+	f, err := fs.Sub(files, dir)
+	if err != nil {
+		panic(fmt.Sprintf("storage: embedded migrations %s: %v", dir, err))
+	}
+	return f
+}
+
 // Backends are the two ways a service opens its store: on PostgreSQL and on the
 // embedded store. Services on package sqlstore never write them (sqlstore.Open does);
 // a service with two store implementations (the directory) names its own.

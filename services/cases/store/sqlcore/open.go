@@ -3,7 +3,6 @@ package sqlcore
 import (
 	"context"
 	"embed"
-	"io/fs"
 
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/storage/sqlstore"
@@ -17,16 +16,9 @@ var migrationFiles embed.FS
 
 // Migrations are the cases service's schema on both databases.
 func Migrations() storage.Migrations {
-	return storage.Migrations{Schema: Schema, Postgres: sub("migrations/postgres"), SQLite: sub("migrations/sqlite"),
-		AppendOnly: []string{"audit_events"}}
-}
-
-func sub(dir string) fs.FS {
-	f, err := fs.Sub(migrationFiles, dir)
-	if err != nil {
-		panic(err) // the embedded directory exists
-	}
-	return f
+	m := storage.EmbeddedMigrations(Schema, migrationFiles, "migrations")
+	m.AppendOnly = []string{"audit_events"}
+	return m
 }
 
 // Open opens the cases store where cfg says (PostgreSQL, or the embedded store when no

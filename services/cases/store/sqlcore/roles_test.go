@@ -2,10 +2,7 @@ package sqlcore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -19,47 +16,11 @@ import (
 	"github.com/ponte-network/ponte/services/cases/store/sqlcore"
 )
 
-// serveRole creates a login role for one test and drops it (with its grants) after.
-func serveRole(t *testing.T, ownerURL string) (role, roleURL string) {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	role = "ponte_serve_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, ownerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.Close(ctx)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, ownerURL)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		for _, s := range []string{"DROP OWNED BY " + role, "DROP ROLE " + role} {
-			if _, err := conn.Exec(ctx, s); err != nil {
-				t.Errorf("%s: %v", s, err)
-			}
-		}
-	})
-	u, err := url.Parse(ownerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	return role, u.String()
-}
-
 func TestTheServingRoleCannotRewriteTheAuditTrail(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ownerURL := pgtest.NewDatabase(t)
-	role, roleURL := serveRole(t, ownerURL)
+	role, roleURL := pgtest.ServeRole(t, ownerURL)
 	if err := sqlcore.Migrate(ctx, storage.Config{DatabaseURL: ownerURL, ServeRole: role}); err != nil {
 		t.Fatalf("ponte migrate as the owner: %v", err)
 	}

@@ -16,7 +16,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,20 +32,17 @@ import (
 	"github.com/ponte-network/ponte/services/housing/store"
 )
 
+// Schema is the PostgreSQL schema the housing service keeps its tables in.
+const Schema = "housing"
+
 //go:embed migrations
 var migrationFiles embed.FS
 
-func sub(dir string) fs.FS {
-	f, err := fs.Sub(migrationFiles, dir)
-	if err != nil {
-		panic(err) // the embedded directories exist
-	}
-	return f
-}
-
 // Migrations are the housing store's migrations, in the schema "housing" on PostgreSQL.
 func Migrations() storage.Migrations {
-	return storage.Migrations{Schema: "housing", Postgres: sub("migrations/postgres"), SQLite: sub("migrations/sqlite")}
+	m := storage.EmbeddedMigrations(Schema, migrationFiles, "migrations")
+	m.AppendOnly = []string{"audit_events"}
+	return m
 }
 
 // Open opens the configured database and applies the migrations.

@@ -5,7 +5,6 @@ package sqlcore
 import (
 	"context"
 	"embed"
-	"io/fs"
 
 	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/storage/sqlstore"
@@ -19,15 +18,7 @@ var migrationFiles embed.FS
 
 // Migrations are the reporting service's schema on both databases.
 func Migrations() storage.Migrations {
-	return storage.Migrations{Schema: Schema, Postgres: sub("migrations/postgres"), SQLite: sub("migrations/sqlite")}
-}
-
-func sub(dir string) fs.FS {
-	f, err := fs.Sub(migrationFiles, dir)
-	if err != nil {
-		panic(err) // the embedded directory exists
-	}
-	return f
+	return storage.EmbeddedMigrations(Schema, migrationFiles, "migrations")
 }
 
 // Open opens the reporting store where cfg says and applies its migrations.
