@@ -54,6 +54,9 @@ lighthouse: ## Lighthouse (mobile) on the public pages of a demo node: performan
 
 generate: tools ## regenerate Go, gateway and OpenAPI code from proto/
 	buf generate
+	@mkdir -p $(BIN)
+	buf build -o $(BIN)/ponte.binpb
+	$(GO) run ./proto/cmd/openapibounds -descriptors $(BIN)/ponte.binpb -openapi proto/openapi/openapi.yaml
 
 lint: tools ## buf lint and format check of the protos
 	buf lint

@@ -8,6 +8,9 @@ import (
 	"sort"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	rpccode "google.golang.org/genproto/googleapis/rpc/code"
+
+	"github.com/ponte-network/ponte/libs/problem"
 
 	ponteproto "github.com/ponte-network/ponte/proto"
 )
@@ -40,7 +43,7 @@ func OpenAPI(ctx context.Context, info APIInfo) ([]byte, error) {
 	doc.Components.Schemas["Problem"] = openapi3.NewSchemaRef("", problem)
 	doc.Components.SecuritySchemes = openapi3.SecuritySchemes{
 		"bearerAuth": &openapi3.SecuritySchemeRef{Value: openapi3.NewJWTSecurityScheme().
-			WithDescription("A JWT with the claims org, territory and roles. Public methods accept calls without it.")},
+			WithDescription("A JWT (a JWS) with the claims org, territory and roles, verified as RFC8725 asks: the algorithm is fixed by the key, never taken from the token, and `none` is refused. Public methods accept calls without it.")},
 	}
 	// Optional authentication at the document level: public methods need no token; the
 	// others answer 401 without one.
@@ -127,24 +130,36 @@ func problemSchema() *openapi3.Schema {
 		s.Description = desc
 		return s
 	}
-	str := func(desc string) *openapi3.SchemaRef {
-		return openapi3.NewSchemaRef("", described(openapi3.NewStringSchema(), desc))
+	// text is a string the edge writes: no control characters, at most max characters.
+	text := func(desc string, max uint64) *openapi3.Schema {
+		s := described(openapi3.NewStringSchema().WithMaxLength(int64(max)), desc)
+		s.Pattern = `^[^\x00-\x1F\x7F]*$`
+		return s
 	}
+	ref := func(s *openapi3.Schema) *openapi3.SchemaRef { return openapi3.NewSchemaRef("", s) }
 	param := openapi3.NewObjectSchema().WithProperties(map[string]*openapi3.Schema{
-		"name":   described(openapi3.NewStringSchema(), "The request field."),
-		"reason": described(openapi3.NewStringSchema(), "What is wrong with it."),
+		"name":   text("The request field.", 81),
+		"reason": text("What is wrong with it.", 301),
 	})
+	param.AdditionalProperties = openapi3.AdditionalProperties{Has: new(false)}
+	codes := make([]any, 0, 17)
+	for c := range int32(len(rpccode.Code_name)) {
+		codes = append(codes, rpccode.Code_name[c])
+	}
 	s := described(openapi3.NewObjectSchema(), "RFC 9457 problem details.")
+	s.AdditionalProperties = openapi3.AdditionalProperties{Has: new(false)}
+	s.Required = []string{"type", "title", "status"}
 	s.Properties = openapi3.Schemas{
-		"type":           str("A URI reference that identifies the problem type."),
-		"title":          str("A short summary of the problem type."),
-		"status":         openapi3.NewSchemaRef("", described(openapi3.NewInt32Schema(), "The HTTP status code.")),
-		"detail":         str("What went wrong with this request."),
-		"instance":       str("The request path."),
-		"code":           str("The gRPC status code name."),
-		"reason":         str("A machine-readable reason."),
-		"trace_id":       str("The request's trace id, for support."),
-		"invalid_params": openapi3.NewSchemaRef("", described(openapi3.NewArraySchema().WithItems(param), "One entry per invalid request field.")),
+		"type":     ref(described(openapi3.NewStringSchema().WithFormat("uri-reference").WithMaxLength(2048), "A URI reference that identifies the problem type.")),
+		"title":    ref(text("A short summary of the problem type.", 100)),
+		"status":   ref(described(openapi3.NewInt32Schema().WithMin(200).WithMax(599), "The HTTP status code.")),
+		"detail":   ref(text("What went wrong with this request.", 1000)),
+		"instance": ref(described(openapi3.NewStringSchema().WithFormat("uri-reference").WithMaxLength(problem.MaxInstanceBytes), "The request path.")),
+		"code":     ref(described(openapi3.NewStringSchema().WithEnum(codes...), "The gRPC status code name.")),
+		"reason":   ref(text("A machine-readable reason.", 301)),
+		"trace_id": ref(described(openapi3.NewStringSchema().WithPattern("^[0-9a-f]{32}$").WithMaxLength(32), "The request's trace id, for support.")),
+		"invalid_params": ref(described(openapi3.NewArraySchema().WithItems(param).
+			WithMinItems(1).WithMaxItems(problem.MaxInvalidParams), "One entry per invalid request field.")),
 	}
 	return s
 }

@@ -34,6 +34,14 @@ const maxDetailRunes = 300
 // maxNameRunes bounds a field name taken from client input.
 const maxNameRunes = 80
 
+// Bounds of a problem document, as the OpenAPI document's Problem schema states them.
+const (
+	// MaxInvalidParams is the most invalid_params entries a problem lists.
+	MaxInvalidParams = 100
+	// MaxInstanceBytes bounds instance, the request's escaped path.
+	MaxInstanceBytes = 2048
+)
+
 // Problem is an RFC 9457 problem details document.
 type Problem struct {
 	Type          string         `json:"type"`                     // "about:blank" unless a specific type URI applies
@@ -98,7 +106,7 @@ func FromStatus(st *status.Status) Problem {
 	// clients and as protovalidate's Violations: list each field and reason once.
 	seen := map[InvalidParam]bool{}
 	addParam := func(ip InvalidParam) {
-		if !seen[ip] {
+		if !seen[ip] && len(p.InvalidParams) < MaxInvalidParams {
 			seen[ip] = true
 			p.InvalidParams = append(p.InvalidParams, ip)
 		}
@@ -107,7 +115,7 @@ func FromStatus(st *status.Status) Problem {
 		switch d := d.(type) {
 		case *errdetails.ErrorInfo:
 			if p.Reason == "" {
-				p.Reason = d.GetReason()
+				p.Reason = clip(d.GetReason(), maxDetailRunes)
 			}
 		case *errdetails.RetryInfo:
 			if secs := int(math.Ceil(d.GetRetryDelay().AsDuration().Seconds())); secs > 0 && secs <= 3600 {
@@ -158,7 +166,10 @@ func Write(w http.ResponseWriter, r *http.Request, p Problem) {
 	}
 	if r != nil {
 		if p.Instance == "" {
-			p.Instance = r.URL.EscapedPath()
+			p.Instance = r.URL.EscapedPath() // ASCII: bytes are characters
+			if len(p.Instance) > MaxInstanceBytes {
+				p.Instance = p.Instance[:MaxInstanceBytes]
+			}
 		}
 		if p.TraceID == "" {
 			p.TraceID = spanTraceID(r.Context())

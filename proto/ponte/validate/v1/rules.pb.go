@@ -33,6 +33,14 @@ var file_ponte_validate_v1_rules_proto_extTypes = []protoimpl.ExtensionInfo{
 		Tag:           "varint,80100,opt,name=civil_date",
 		Filename:      "ponte/validate/v1/rules.proto",
 	},
+	{
+		ExtendedType:  (*validate.StringRules)(nil),
+		ExtensionType: (*bool)(nil),
+		Field:         80101,
+		Name:          "ponte.validate.v1.text",
+		Tag:           "varint,80101,opt,name=text",
+		Filename:      "ponte/validate/v1/rules.proto",
+	},
 }
 
 // Extension fields to validate.StringRules.
@@ -43,6 +51,12 @@ var (
 	//
 	// optional bool civil_date = 80100;
 	E_CivilDate = &file_ponte_validate_v1_rules_proto_extTypes[0]
+	// text: free text (names, notes, descriptions) holds no control character but tab,
+	// line feed and carriage return. The OpenAPI document says it as the pattern
+	// ^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$ (proto/cmd/openapibounds).
+	//
+	// optional bool text = 80101;
+	E_Text = &file_ponte_validate_v1_rules_proto_extTypes[1]
 )
 
 var File_ponte_validate_v1_rules_proto protoreflect.FileDescriptor
@@ -53,17 +67,21 @@ const file_ponte_validate_v1_rules_proto_rawDesc = "" +
 	"\n" +
 	"civil_date\x12\x19.buf.validate.StringRules\x18\xe4\xf1\x04 \x01(\bB\xda\x03\xc2H\xd6\x03\n" +
 	"\xd3\x03\n" +
-	"\x11string.civil_date\x12\x1fmust be a real date, YYYY-MM-DD\x1a\x9c\x03!rule || this == '' || (this.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}$') && int(this.substring(5, 7)) >= 1 && int(this.substring(5, 7)) <= 12 && int(this.substring(8, 10)) >= 1 && int(this.substring(8, 10)) <= [31, (int(this.substring(0, 4)) % 4 == 0 && (int(this.substring(0, 4)) % 100 != 0 || int(this.substring(0, 4)) % 400 == 0)) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][int(this.substring(5, 7)) - 1])R\tcivilDateBCZAgithub.com/ponte-network/ponte/proto/ponte/validate/v1;validatev1"
+	"\x11string.civil_date\x12\x1fmust be a real date, YYYY-MM-DD\x1a\x9c\x03!rule || this == '' || (this.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}$') && int(this.substring(5, 7)) >= 1 && int(this.substring(5, 7)) <= 12 && int(this.substring(8, 10)) >= 1 && int(this.substring(8, 10)) <= [31, (int(this.substring(0, 4)) % 4 == 0 && (int(this.substring(0, 4)) % 100 != 0 || int(this.substring(0, 4)) % 400 == 0)) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][int(this.substring(5, 7)) - 1])R\tcivilDate:\xae\x01\n" +
+	"\x04text\x12\x19.buf.validate.StringRules\x18\xe5\xf1\x04 \x01(\bB}\xc2Hz\n" +
+	"x\n" +
+	"\vstring.text\x12#must not contain control characters\x1aD!rule || this.matches('^[^\\\\x00-\\\\x08\\\\x0B\\\\x0C\\\\x0E-\\\\x1F\\\\x7F]*$')R\x04textBCZAgithub.com/ponte-network/ponte/proto/ponte/validate/v1;validatev1"
 
 var file_ponte_validate_v1_rules_proto_goTypes = []any{
 	(*validate.StringRules)(nil), // 0: buf.validate.StringRules
 }
 var file_ponte_validate_v1_rules_proto_depIdxs = []int32{
 	0, // 0: ponte.validate.v1.civil_date:extendee -> buf.validate.StringRules
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	0, // [0:1] is the sub-list for extension extendee
+	0, // 1: ponte.validate.v1.text:extendee -> buf.validate.StringRules
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	0, // [0:2] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
 }
 
@@ -79,7 +97,7 @@ func file_ponte_validate_v1_rules_proto_init() {
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ponte_validate_v1_rules_proto_rawDesc), len(file_ponte_validate_v1_rules_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   0,
-			NumExtensions: 1,
+			NumExtensions: 2,
 			NumServices:   0,
 		},
 		GoTypes:           file_ponte_validate_v1_rules_proto_goTypes,
