@@ -182,6 +182,60 @@ type decoder struct {
 	locs   map[string]*directoryv1.Location
 	terms  map[string]*directoryv1.TaxonomyTerm
 	svcs   map[string]*directoryv1.Service
+	// ids maps "<kind> <HSDS id>" to the internal id an export carried for it (see
+	// LinkTypeID), to be given back once the whole document is read.
+	ids map[string]string
+}
+
+// keepID notes that the record of kind with HSDS id hid had the internal id id, when id
+// is one Ponte derives hid from: a document that did not come from Ponte cannot rename
+// records this way.
+func (d *decoder) keepID(kind, hid, id string) {
+	if id != "" && hid != "" && id != hid && strings.EqualFold(ID(kind, id), hid) {
+		d.ids[kind+" "+hid] = id
+	}
+}
+
+// keepIDs notes the "ponte_id" attribute among attrs of the record of kind with HSDS id hid.
+func (d *decoder) keepIDs(kind, hid string, attrs []hAttr) {
+	for _, a := range attrs {
+		if a.LinkType == LinkTypeID {
+			d.keepID(kind, hid, string(a.Value))
+		}
+	}
+}
+
+// internalIDs gives the records and their references the internal ids noted by keepID.
+func (d *decoder) internalIDs() {
+	if len(d.ids) == 0 {
+		return
+	}
+	id := func(kind string, x *string) {
+		if v, ok := d.ids[kind+" "+*x]; ok {
+			*x = v
+		}
+	}
+	for _, o := range d.b.Organizations {
+		id(kindOrganization, &o.Id)
+	}
+	for _, t := range d.b.TaxonomyTerms {
+		id(kindTerm, &t.Id)
+		id(kindTerm, &t.ParentId)
+	}
+	for _, l := range d.b.Locations {
+		id(kindLocation, &l.Id)
+		id(kindOrganization, &l.OrganizationId)
+	}
+	for _, s := range d.b.Services {
+		id(kindService, &s.Id)
+		id(kindOrganization, &s.OrganizationId)
+		for _, sal := range s.ServiceAtLocations {
+			id(kindLocation, &sal.LocationId)
+		}
+		for i := range s.TaxonomyTermIds {
+			id(kindTerm, &s.TaxonomyTermIds[i])
+		}
+	}
 }
 
 // Decode reads an HSDS 3.1 document: an organization package (an array of
@@ -194,7 +248,8 @@ func Decode(raw []byte, locale string) (*Bundle, error) {
 		locale = "it"
 	}
 	d := &decoder{locale: locale, b: &Bundle{}, orgs: map[string]*directoryv1.Organization{},
-		locs: map[string]*directoryv1.Location{}, terms: map[string]*directoryv1.TaxonomyTerm{}, svcs: map[string]*directoryv1.Service{}}
+		locs: map[string]*directoryv1.Location{}, terms: map[string]*directoryv1.TaxonomyTerm{}, svcs: map[string]*directoryv1.Service{},
+		ids: map[string]string{}}
 	raw = bytes.TrimSpace(raw)
 	var items []json.RawMessage
 	switch {
@@ -236,6 +291,7 @@ func Decode(raw []byte, locale string) (*Bundle, error) {
 		d.organization(o)
 	}
 	d.orderTerms()
+	d.internalIDs()
 	return d.b, nil
 }
 
@@ -284,6 +340,7 @@ func (d *decoder) organization(o hOrg) {
 			Email: o.Email, Website: httpURL(o.Website), TaxId: o.TaxID,
 			Phones: d.phones(o.Phones, "organization "+o.ID), Contacts: d.contacts(o.Contacts, "organization "+o.ID)}
 		translations(o.Attributes, map[string]*map[string]string{"name": &org.Name, "description": &org.Description})
+		d.keepIDs(kindOrganization, o.ID, o.Attributes)
 		for _, a := range o.Attributes {
 			switch {
 			case a.LinkType == "ponte_organization_type":
@@ -455,6 +512,7 @@ func (d *decoder) location(l hLocation) {
 	if l.ExternalIdentifierType == "ISTAT municipality code" && reISTAT.MatchString(l.ExternalIdentifier) {
 		loc.MunicipalityCode = l.ExternalIdentifier
 	}
+	d.keepIDs(kindLocation, l.ID, l.Attributes)
 	for _, a := range l.Attributes {
 		if a.LinkType == "ponte_istat_municipality" && reISTAT.MatchString(string(a.Value)) {
 			loc.MunicipalityCode = string(a.Value)
@@ -576,9 +634,10 @@ func (d *decoder) service(s hService, orgID string) {
 			Schedules: d.schedules(sal.Schedules, owner), Phones: d.phones(sal.Phones, owner)})
 	}
 	translations(s.Attributes, map[string]*map[string]string{"name": &svc.Name, "description": &svc.Description})
+	d.keepIDs(kindService, s.ID, s.Attributes)
 	for _, a := range s.Attributes {
 		switch a.LinkType {
-		case "ponte_translation":
+		case "ponte_translation", LinkTypeID:
 		case "ponte_target_group", "target_group":
 			code := string(a.Value)
 			if a.TaxonomyTerm != nil && a.TaxonomyTerm.Code != "" {
@@ -592,8 +651,11 @@ func (d *decoder) service(s hService, orgID string) {
 				svc.TargetGroups = append(svc.TargetGroups, code)
 			}
 		default:
-			if id := d.term(a.TaxonomyTerm, a.TaxonomyTermID); id != "" && !slices.Contains(svc.TaxonomyTermIds, id) {
-				svc.TaxonomyTermIds = append(svc.TaxonomyTermIds, id)
+			if id := d.term(a.TaxonomyTerm, a.TaxonomyTermID); id != "" {
+				d.keepID(kindTerm, id, string(a.Value)) // an export's term keeps its id in value
+				if !slices.Contains(svc.TaxonomyTermIds, id) {
+					svc.TaxonomyTermIds = append(svc.TaxonomyTermIds, id)
+				}
 			}
 		}
 	}

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
+	"sync"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+
+	"github.com/ponte-network/ponte/services/directory/seed"
 )
 
 // Export writes the whole directory (at most maxScan records of each kind) to w as an
@@ -54,22 +58,27 @@ func Export(ctx context.Context, c directoryv1.DirectoryServiceClient, w io.Writ
 	for _, id := range ids {
 		o := s.orgs[id]
 		m := s.organization(o, locale, nil)
-		attrs := translationAttrs(id, locale, map[string]map[string]string{"name": o.GetName(), "description": o.GetDescription()})
+		ok, hid := key(kindOrganization, id), ID(kindOrganization, id)
+		attrs := idAttrs(kindOrganization, id)
+		attrs = append(attrs, translationAttrs(kindOrganization, id, locale, map[string]map[string]string{"name": o.GetName(), "description": o.GetDescription()})...)
 		if t := orgTypeCode(o.GetType()); t != "" {
-			attrs = append(attrs, map[string]any{"id": id + "/attributes/type", "link_id": id, "link_entity": "organization",
+			attrs = append(attrs, map[string]any{"id": subID(ok + "/attributes/type"), "link_id": hid, "link_entity": "organization",
 				"link_type": "ponte_organization_type", "value": t, "label": t})
 		}
 		if code := o.GetMunicipalityCode(); code != "" {
-			attrs = append(attrs, map[string]any{"id": id + "/attributes/istat", "link_id": id, "link_entity": "organization",
+			attrs = append(attrs, map[string]any{"id": subID(ok + "/attributes/istat"), "link_id": hid, "link_entity": "organization",
 				"link_type": "ponte_istat_municipality", "value": code, "label": code})
 		}
 		put(m, "attributes", attrs)
 		if locs, ok := m["locations"].([]map[string]any); ok {
 			for _, l := range locs {
+				lid := s.byHSDS[kindLocation+" "+strings.ToLower(l["id"].(string))]
+				la := idAttrs(kindLocation, lid)
 				if code, _ := l["external_identifier"].(string); code != "" {
-					l["attributes"] = []map[string]any{{"id": l["id"].(string) + "/attributes/istat", "link_id": l["id"], "link_entity": "location",
-						"link_type": "ponte_istat_municipality", "value": code, "label": code}}
+					la = append(la, map[string]any{"id": subID(key(kindLocation, lid) + "/attributes/istat"), "link_id": l["id"], "link_entity": "location",
+						"link_type": "ponte_istat_municipality", "value": code, "label": code})
 				}
+				put(l, "attributes", la)
 			}
 		}
 		services := []map[string]any{}
@@ -79,11 +88,19 @@ func Export(ctx context.Context, c directoryv1.DirectoryServiceClient, w io.Writ
 			delete(sm, "organization") // the enclosing organization
 			attrs, _ := sm["attributes"].([]map[string]any)
 			for i := range attrs {
-				if attrs[i]["link_type"] == "target_group" {
+				switch attrs[i]["link_type"] {
+				case "target_group":
 					attrs[i]["link_type"] = "ponte_target_group"
+				case "taxonomy_term":
+					// The term's internal id, for Decode, when its HSDS id is derived.
+					tid, _ := attrs[i]["taxonomy_term_id"].(string)
+					if internal := s.byHSDS[kindTerm+" "+strings.ToLower(tid)]; internal != "" && internal != tid {
+						attrs[i]["value"] = internal
+					}
 				}
 			}
-			attrs = append(attrs, translationAttrs(sv.GetId(), locale, map[string]map[string]string{"name": sv.GetName(), "description": sv.GetDescription()})...)
+			attrs = append(idAttrs(kindService, sv.GetId()), attrs...)
+			attrs = append(attrs, translationAttrs(kindService, sv.GetId(), locale, map[string]map[string]string{"name": sv.GetName(), "description": sv.GetDescription()})...)
 			put(sm, "attributes", attrs)
 			services = append(services, sm)
 		}
@@ -98,8 +115,33 @@ func Export(ctx context.Context, c directoryv1.DirectoryServiceClient, w io.Writ
 	return nil
 }
 
+// LinkTypeID is the link_type of the attribute that carries, in an export, the internal id
+// of a record whose HSDS id is derived from it (see ID), so that Decode gives the record
+// its id back.
+const LinkTypeID = "ponte_id"
+
+// idAttrs is the "ponte_id" attribute of the record of kind with internal id, when its
+// HSDS id is not that id.
+func idAttrs(kind, id string) []map[string]any {
+	if id == "" || ID(kind, id) == id {
+		return nil
+	}
+	return []map[string]any{{"id": subID(key(kind, id) + "/attributes/ponte_id"), "link_id": ID(kind, id), "link_entity": kind,
+		"link_type": LinkTypeID, "value": id, "label": "Ponte id"}}
+}
+
+// localeTerms are the built-in locale terms by code, embedded in translation attributes.
+var localeTerms = sync.OnceValue(func() map[string]seed.Term {
+	out := map[string]seed.Term{}
+	terms, _ := seed.LocaleTerms() // the embedded file is tested
+	for _, t := range terms {
+		out[t.Code] = t
+	}
+	return out
+})
+
 // translationAttrs are the "ponte_translation" attributes of the texts not in locale.
-func translationAttrs(owner, locale string, texts map[string]map[string]string) []map[string]any {
+func translationAttrs(kind, owner, locale string, texts map[string]map[string]string) []map[string]any {
 	var out []map[string]any
 	fields := []string{"name", "description"}
 	for _, field := range fields {
@@ -113,10 +155,13 @@ func translationAttrs(owner, locale string, texts map[string]map[string]string) 
 			if k == locale {
 				continue // the record's own text
 			}
+			lt := map[string]any{"id": subID("locale/" + k), "code": k, "name": k, "description": "", "taxonomy": seed.LocaleTaxonomy, "taxonomy_id": seed.LocalesTaxonomyID}
+			if t, ok := localeTerms()[k]; ok {
+				lt["id"], lt["name"] = t.ID, t.Labels[locale]
+			}
 			out = append(out, map[string]any{
-				"id": owner + "/translations/" + field + "/" + k, "link_id": owner, "link_type": "ponte_translation",
-				"label": field, "value": m[k],
-				"taxonomy_term": map[string]any{"id": "ponte-locale-" + k, "code": k, "name": k, "description": "", "taxonomy": "ponte-locales"},
+				"id": subID(key(kind, owner) + "/translations/" + field + "/" + k), "link_id": ID(kind, owner), "link_entity": kind,
+				"link_type": "ponte_translation", "label": field, "value": m[k], "taxonomy_term_id": lt["id"], "taxonomy_term": lt,
 			})
 		}
 	}

@@ -1,18 +1,27 @@
 // Package hsds serves the directory's read endpoints of the Open Referral HSDS 3.1 API
 // under /hsds/: /hsds/, /hsds/services[/{id}], /hsds/organizations[/{id}],
-// /hsds/taxonomies, /hsds/taxonomy_terms and /hsds/service_at_locations, with the
-// query parameters search, page, per_page, taxonomy_term_id, taxonomy_id,
-// organization_id, modified_after, minimal, full, full_service, postcode and proximity.
+// /hsds/taxonomies[/{id}], /hsds/taxonomy_terms[/{id}] and
+// /hsds/service_at_locations[/{id}], with the query parameters search, page, per_page,
+// taxonomy_term_id, taxonomy_id, organization_id, modified_after, minimal, full,
+// full_service, postcode, proximity, top_only and parent_id.
 //
 // It reads through the directory's gRPC API (in process or remote), so every call passes
 // the same interceptors as any other. Decisions where HSDS is silent or does not fit:
 //   - Text is returned in one language: the `locale` parameter (a Ponte extension),
 //     default Italian, with the fallbacks of the directory's locale rule.
-//   - Ids HSDS requires on nested records Ponte does not keep as records (phones,
-//     schedules, languages, addresses, attributes...) are derived from the owner's id
-//     ("<service id>/phones/0"): stable while the record does not change.
+//   - Every id is a UUID (HSDS says "format": "uuid"; see ID): a record's internal id
+//     when it is one, else the UUIDv5 of its key ("service/l2-crema") under Namespace;
+//     records HSDS wants that Ponte does not keep as such (phones, schedules, languages,
+//     addresses, attributes, services at locations...) get the UUIDv5 of their owner's
+//     key and place ("service/l2-crema/phones/0", "service/l2-crema/at/loc-crema"):
+//     the same on every node and run, stable while the record does not change. Paths
+//     and filters take these UUIDs, and the internal ids as well.
 //   - Taxonomy terms are linked to services as HSDS attributes with link_entity
-//     "service"; a taxonomy is the set of terms with one `taxonomy` value.
+//     "service"; a taxonomy is the set of terms with one `taxonomy` value. A built-in
+//     vocabulary (package seed) is one taxonomy whether its terms carry its code or its
+//     id, with the vocabulary's id, name and description; any other value is a taxonomy
+//     named by that value. An unknown taxonomy_id is a 400, as an unknown
+//     taxonomy_term_id is.
 //   - Weekly openings are WEEKLY schedules with byday; an exception is a schedule valid
 //     on its date only (valid_from = valid_to), with description "closed" when closed.
 //   - minimal=true returns id, name, status and last_modified (name and status are
@@ -25,6 +34,11 @@
 //   - Phone extensions are numbers, as the HSDS schema types them.
 //   - Lists of services are what the directory's search finds, in its ranking:
 //     inactive and defunct services are left out (read them by id).
+//
+// Export carries, for a record whose HSDS id is derived, its internal id in a "ponte_id"
+// attribute (and a term's in the value of the attribute that links it); Decode gives the
+// record that id back only when the UUID is the one derived from it, so a document that
+// did not come from Ponte cannot rename records.
 //
 // Decode and Import read HSDS JSON (an organization package, a service list, one service
 // or organization, or a page of them) into the directory, idempotently by id: missing
@@ -52,6 +66,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -86,8 +101,11 @@ func Handler(client directoryv1.DirectoryServiceClient) http.Handler {
 	mux.HandleFunc("GET /hsds/organizations", h.organizations)
 	mux.HandleFunc("GET /hsds/organizations/{id}", h.organization)
 	mux.HandleFunc("GET /hsds/taxonomies", h.taxonomies)
+	mux.HandleFunc("GET /hsds/taxonomies/{id}", h.taxonomy)
 	mux.HandleFunc("GET /hsds/taxonomy_terms", h.taxonomyTerms)
+	mux.HandleFunc("GET /hsds/taxonomy_terms/{id}", h.taxonomyTerm)
 	mux.HandleFunc("GET /hsds/service_at_locations", h.serviceAtLocations)
+	mux.HandleFunc("GET /hsds/service_at_locations/{id}", h.serviceAtLocation)
 	mux.HandleFunc("/hsds/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such HSDS endpoint", "")
 	})
@@ -244,10 +262,59 @@ type snapshot struct {
 	orgs  map[string]*directoryv1.Organization
 	locs  map[string]*directoryv1.Location
 	terms map[string]*directoryv1.TaxonomyTerm
+	// byHSDS maps the HSDS id of every organization, location and term to its internal id.
+	byHSDS map[string]string
+}
+
+// resolve returns the internal id of the record of kind that id names, by its HSDS id
+// (a UUID) or by its internal id; false if there is none.
+func (s *snapshot) resolve(kind, id string) (string, bool) {
+	has := func(x string) bool {
+		switch kind {
+		case kindOrganization:
+			return s.orgs[x] != nil
+		case kindLocation:
+			return s.locs[x] != nil
+		case kindTerm:
+			return s.terms[x] != nil
+		}
+		return false
+	}
+	if has(id) {
+		return id, true
+	}
+	if x, ok := s.byHSDS[kind+" "+strings.ToLower(id)]; ok {
+		return x, true
+	}
+	return "", false
+}
+
+// taxonomies returns the taxonomies of the snapshot's terms, by HSDS id.
+func (s *snapshot) taxonomies() map[string]taxonomyInfo {
+	out := map[string]taxonomyInfo{}
+	for _, t := range s.terms {
+		if t.GetTaxonomy() != "" {
+			tx := taxonomyOf(t.GetTaxonomy())
+			out[tx.ID] = tx
+		}
+	}
+	return out
+}
+
+// taxonomy returns the taxonomy that id names: by its HSDS id or by the value its terms
+// carry ("ponte-services").
+func (s *snapshot) taxonomy(id string) (taxonomyInfo, bool) {
+	for _, tx := range s.taxonomies() {
+		if strings.EqualFold(tx.ID, id) || tx.Code == id {
+			return tx, true
+		}
+	}
+	return taxonomyInfo{}, false
 }
 
 func (h *handler) snapshot(ctx context.Context, locale string) (*snapshot, error) {
-	s := &snapshot{orgs: map[string]*directoryv1.Organization{}, locs: map[string]*directoryv1.Location{}, terms: map[string]*directoryv1.TaxonomyTerm{}}
+	s := &snapshot{orgs: map[string]*directoryv1.Organization{}, locs: map[string]*directoryv1.Location{},
+		terms: map[string]*directoryv1.TaxonomyTerm{}, byHSDS: map[string]string{}}
 	for tok, n := "", 0; n < maxScan; n += maxPerPage {
 		resp, err := h.c.ListOrganizations(ctx, &directoryv1.ListOrganizationsRequest{PageSize: maxPerPage, PageToken: tok, Locale: locale})
 		if err != nil {
@@ -255,6 +322,7 @@ func (h *handler) snapshot(ctx context.Context, locale string) (*snapshot, error
 		}
 		for _, o := range resp.GetOrganizations() {
 			s.orgs[o.GetId()] = o
+			s.byHSDS[kindOrganization+" "+strings.ToLower(ID(kindOrganization, o.GetId()))] = o.GetId()
 		}
 		if tok = resp.GetNextPageToken(); tok == "" {
 			break
@@ -267,6 +335,7 @@ func (h *handler) snapshot(ctx context.Context, locale string) (*snapshot, error
 		}
 		for _, l := range resp.GetLocations() {
 			s.locs[l.GetId()] = l
+			s.byHSDS[kindLocation+" "+strings.ToLower(ID(kindLocation, l.GetId()))] = l.GetId()
 		}
 		if tok = resp.GetNextPageToken(); tok == "" {
 			break
@@ -278,6 +347,7 @@ func (h *handler) snapshot(ctx context.Context, locale string) (*snapshot, error
 	}
 	for _, t := range terms {
 		s.terms[t.GetId()] = t
+		s.byHSDS[kindTerm+" "+strings.ToLower(ID(kindTerm, t.GetId()))] = t.GetId()
 	}
 	return s, nil
 }
@@ -301,10 +371,10 @@ func (h *handler) allTerms(ctx context.Context, locale string) ([]*directoryv1.T
 // directory's search ranks them.
 func (h *handler) matchingServices(ctx context.Context, p params, s *snapshot) ([]*directoryv1.Service, error) {
 	req := &directoryv1.SearchServicesRequest{Q: p.search, Locale: p.locale, PageSize: maxPerPage}
+	if err := p.resolve(s); err != nil {
+		return nil, err
+	}
 	if p.taxonomyTermID != "" {
-		if s.terms[p.taxonomyTermID] == nil {
-			return nil, &badParam{"taxonomy_term_id", fmt.Sprintf("unknown taxonomy term %q", p.taxonomyTermID)}
-		}
 		req.Taxonomy = []string{p.taxonomyTermID}
 	}
 	var out []*directoryv1.Service
@@ -333,7 +403,7 @@ func keepService(sv *directoryv1.Service, p params, s *snapshot) bool {
 		return false
 	}
 	if p.taxonomyID != "" && !slices.ContainsFunc(sv.GetTaxonomyTermIds(), func(id string) bool {
-		return s.terms[id] != nil && s.terms[id].GetTaxonomy() == p.taxonomyID
+		return s.terms[id] != nil && s.terms[id].GetTaxonomy() != "" && taxonomyOf(s.terms[id].GetTaxonomy()).ID == p.taxonomyID
 	}) {
 		return false
 	}
@@ -398,7 +468,7 @@ func (h *handler) services(w http.ResponseWriter, r *http.Request) {
 	for _, sv := range svcs {
 		switch {
 		case p.minimal:
-			items = append(items, map[string]any{"id": sv.GetId(), "name": directory.Text(sv.GetName(), p.locale), "status": serviceStatus(sv), "last_modified": ts(sv.GetUpdateTime())})
+			items = append(items, map[string]any{"id": ID(kindService, sv.GetId()), "name": directory.Text(sv.GetName(), p.locale), "status": serviceStatus(sv), "last_modified": ts(sv.GetUpdateTime())})
 		case p.full:
 			items = append(items, s.service(sv, p.locale))
 		default:
@@ -414,7 +484,7 @@ func (h *handler) service(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	sv, err := h.c.GetService(r.Context(), &directoryv1.GetServiceRequest{Id: r.PathValue("id"), Locale: p.locale})
+	sv, err := h.getService(r.Context(), r.PathValue("id"), p.locale)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -438,29 +508,36 @@ func (h *handler) organizations(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
+	if err := p.resolve(s); err != nil {
+		fail(w, r, err)
+		return
+	}
 	ids := make([]string, 0, len(s.orgs))
 	for id, o := range s.orgs {
 		if p.search == "" || containsFold(directory.Text(o.GetName(), p.locale)+" "+o.GetAlternateName()+" "+directory.Text(o.GetDescription(), p.locale), p.search) {
 			ids = append(ids, id)
 		}
 	}
-	if p.taxonomyTermID != "" || p.taxonomyID != "" {
+	var byOrg map[string][]*directoryv1.Service
+	if p.taxonomyTermID != "" || p.taxonomyID != "" || p.full || p.fullService {
 		svcs, err := h.matchingServices(r.Context(), params{taxonomyTermID: p.taxonomyTermID, taxonomyID: p.taxonomyID, locale: p.locale}, s)
 		if err != nil {
 			fail(w, r, err)
 			return
 		}
-		with := map[string]bool{}
+		byOrg = map[string][]*directoryv1.Service{}
 		for _, sv := range svcs {
-			with[sv.GetOrganizationId()] = true
+			byOrg[sv.GetOrganizationId()] = append(byOrg[sv.GetOrganizationId()], sv)
 		}
-		ids = slices.DeleteFunc(ids, func(id string) bool { return !with[id] })
+		if p.taxonomyTermID != "" || p.taxonomyID != "" {
+			ids = slices.DeleteFunc(ids, func(id string) bool { return len(byOrg[id]) == 0 })
+		}
 	}
 	sort.Strings(ids)
 	items := make([]map[string]any, 0, len(ids))
 	for _, id := range ids {
-		if p.full {
-			items = append(items, s.organization(s.orgs[id], p.locale, nil))
+		if p.full || p.fullService {
+			items = append(items, s.organizationWithServices(s.orgs[id], byOrg[id], p.fullService, p.locale))
 		} else {
 			items = append(items, s.organizationSummary(s.orgs[id], p.locale))
 		}
@@ -474,7 +551,49 @@ func (h *handler) organization(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	o, err := h.c.GetOrganization(r.Context(), &directoryv1.GetOrganizationRequest{Id: r.PathValue("id"), Locale: p.locale})
+	s, err := h.snapshot(r.Context(), p.locale)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	id, ok := s.resolve(kindOrganization, r.PathValue("id"))
+	if !ok {
+		writeProblem(w, r, http.StatusNotFound, "no such organization", "")
+		return
+	}
+	svcs, err := h.matchingServices(r.Context(), params{organizationID: id, locale: p.locale}, s)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	writeJSON(w, s.organizationWithServices(s.orgs[id], svcs, p.fullService, p.locale))
+}
+
+// organizationWithServices is the fully nested organization with its services, in full
+// when full is set, else as summaries.
+func (s *snapshot) organizationWithServices(o *directoryv1.Organization, svcs []*directoryv1.Service, full bool, locale string) map[string]any {
+	out := s.organization(o, locale, nil)
+	services := make([]map[string]any, 0, len(svcs))
+	for _, sv := range svcs {
+		if full {
+			services = append(services, s.service(sv, locale))
+		} else {
+			services = append(services, s.serviceSummary(sv, locale))
+		}
+	}
+	out["services"] = services
+	return out
+}
+
+// taxonomyRecord is the HSDS taxonomy record of tx.
+func taxonomyRecord(tx taxonomyInfo) map[string]any {
+	m := map[string]any{"id": tx.ID, "name": tx.Name, "description": tx.Description}
+	put(m, "version", tx.Version)
+	return m
+}
+
+func (h *handler) taxonomies(w http.ResponseWriter, r *http.Request) {
+	p, err := parseParams(r)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -484,47 +603,37 @@ func (h *handler) organization(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	svcs, err := h.matchingServices(r.Context(), params{organizationID: o.GetId(), locale: p.locale}, s)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	out := s.organization(o, p.locale, nil)
-	services := make([]map[string]any, 0, len(svcs))
-	for _, sv := range svcs {
-		if p.fullService {
-			services = append(services, s.service(sv, p.locale))
-		} else {
-			services = append(services, s.serviceSummary(sv, p.locale))
+	var list []taxonomyInfo
+	for _, tx := range s.taxonomies() {
+		if p.search == "" || containsFold(tx.Name+" "+tx.Code+" "+tx.Description, p.search) {
+			list = append(list, tx)
 		}
 	}
-	out["services"] = services
-	writeJSON(w, out)
+	slices.SortFunc(list, func(a, b taxonomyInfo) int { return strings.Compare(a.Name+"\x00"+a.ID, b.Name+"\x00"+b.ID) })
+	items := make([]map[string]any, 0, len(list))
+	for _, tx := range list {
+		items = append(items, taxonomyRecord(tx))
+	}
+	page(w, p, items)
 }
 
-func (h *handler) taxonomies(w http.ResponseWriter, r *http.Request) {
+func (h *handler) taxonomy(w http.ResponseWriter, r *http.Request) {
 	p, err := parseParams(r)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	terms, err := h.allTerms(r.Context(), p.locale)
+	s, err := h.snapshot(r.Context(), p.locale)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	var names []string
-	for _, t := range terms {
-		if t.GetTaxonomy() != "" && !slices.Contains(names, t.GetTaxonomy()) && (p.search == "" || containsFold(t.GetTaxonomy(), p.search)) {
-			names = append(names, t.GetTaxonomy())
-		}
+	tx, ok := s.taxonomy(r.PathValue("id"))
+	if !ok {
+		writeProblem(w, r, http.StatusNotFound, "no such taxonomy", "")
+		return
 	}
-	sort.Strings(names)
-	items := make([]map[string]any, 0, len(names))
-	for _, n := range names {
-		items = append(items, map[string]any{"id": n, "name": n, "description": "Taxonomy " + n + " of the Ponte directory"})
-	}
-	page(w, p, items)
+	writeJSON(w, taxonomyRecord(tx))
 }
 
 func (h *handler) taxonomyTerms(w http.ResponseWriter, r *http.Request) {
@@ -533,18 +642,42 @@ func (h *handler) taxonomyTerms(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	terms, err := h.allTerms(r.Context(), p.locale)
+	s, err := h.snapshot(r.Context(), p.locale)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
+	if err := p.resolve(s); err != nil {
+		fail(w, r, err)
+		return
+	}
 	q := r.URL.Query()
-	topOnly, _ := strconv.ParseBool(q.Get("top_only"))
+	var topOnly bool
+	if v := q.Get("top_only"); v != "" {
+		if topOnly, err = strconv.ParseBool(v); err != nil {
+			fail(w, r, &badParam{"top_only", "must be true or false"})
+			return
+		}
+	}
+	parent := q.Get("parent_id")
+	if parent != "" {
+		var ok bool
+		if parent, ok = s.resolve(kindTerm, parent); !ok {
+			fail(w, r, &badParam{"parent_id", fmt.Sprintf("unknown taxonomy term %q", q.Get("parent_id"))})
+			return
+		}
+	}
+	ids := make([]string, 0, len(s.terms))
+	for id := range s.terms {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
 	items := []map[string]any{}
-	for _, t := range terms {
+	for _, id := range ids {
+		t := s.terms[id]
 		switch {
-		case p.taxonomyID != "" && t.GetTaxonomy() != p.taxonomyID,
-			q.Get("parent_id") != "" && t.GetParentId() != q.Get("parent_id"),
+		case p.taxonomyID != "" && (t.GetTaxonomy() == "" || taxonomyOf(t.GetTaxonomy()).ID != p.taxonomyID),
+			parent != "" && t.GetParentId() != parent,
 			topOnly && t.GetParentId() != "",
 			p.search != "" && !containsFold(directory.Text(t.GetName(), p.locale)+" "+t.GetCode(), p.search):
 			continue
@@ -552,6 +685,25 @@ func (h *handler) taxonomyTerms(w http.ResponseWriter, r *http.Request) {
 		items = append(items, term(t, p.locale))
 	}
 	page(w, p, items)
+}
+
+func (h *handler) taxonomyTerm(w http.ResponseWriter, r *http.Request) {
+	p, err := parseParams(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	s, err := h.snapshot(r.Context(), p.locale)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	id, ok := s.resolve(kindTerm, r.PathValue("id"))
+	if !ok {
+		writeProblem(w, r, http.StatusNotFound, "no such taxonomy term", "")
+		return
+	}
+	writeJSON(w, term(s.terms[id], p.locale))
 }
 
 func (h *handler) serviceAtLocations(w http.ResponseWriter, r *http.Request) {
@@ -576,16 +728,138 @@ func (h *handler) serviceAtLocations(w http.ResponseWriter, r *http.Request) {
 			if p.postcode != "" && p.proximity == 0 && s.locs[sal.GetLocationId()].GetAddress().GetPostalCode() != p.postcode {
 				continue
 			}
-			item := s.serviceAtLocation(sv, i, sal, p.locale)
-			if p.full {
-				item["service"] = s.serviceSummary(sv, p.locale)
-			} else {
-				item["service"] = map[string]any{"id": sv.GetId(), "name": directory.Text(sv.GetName(), p.locale), "status": serviceStatus(sv)}
-			}
-			items = append(items, item)
+			items = append(items, s.serviceAtLocationWithService(sv, i, sal, p.full, p.locale))
 		}
 	}
 	page(w, p, items)
+}
+
+// serviceAtLocationWithService is the service at a location with its service: its summary
+// when full is set, else its id, name and status.
+func (s *snapshot) serviceAtLocationWithService(sv *directoryv1.Service, i int, sal *directoryv1.ServiceAtLocation, full bool, locale string) map[string]any {
+	item := s.serviceAtLocation(sv, i, sal, locale)
+	if full {
+		item["service"] = s.serviceSummary(sv, locale)
+	} else {
+		item["service"] = map[string]any{"id": ID(kindService, sv.GetId()), "name": directory.Text(sv.GetName(), locale), "status": serviceStatus(sv)}
+	}
+	return item
+}
+
+func (h *handler) serviceAtLocation(w http.ResponseWriter, r *http.Request) {
+	p, err := parseParams(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	want := strings.ToLower(r.PathValue("id"))
+	if !isUUID(want) {
+		writeProblem(w, r, http.StatusNotFound, "no such service at location", "")
+		return
+	}
+	var found *directoryv1.Service
+	var at int
+	err = h.eachService(r.Context(), func(sv *directoryv1.Service) bool {
+		for i, sal := range sv.GetServiceAtLocations() {
+			if subID(salKey(sv.GetId(), sal.GetLocationId())) == want {
+				found, at = sv, i
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if found == nil {
+		writeProblem(w, r, http.StatusNotFound, "no such service at location", "")
+		return
+	}
+	sv, err := h.c.GetService(r.Context(), &directoryv1.GetServiceRequest{Id: found.GetId(), Locale: p.locale})
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	s, err := h.snapshot(r.Context(), p.locale)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if at >= len(sv.GetServiceAtLocations()) {
+		writeProblem(w, r, http.StatusNotFound, "no such service at location", "")
+		return
+	}
+	writeJSON(w, s.serviceAtLocationWithService(sv, at, sv.GetServiceAtLocations()[at], true, p.locale))
+}
+
+// eachService calls f with every service (at most maxScan), inactive and defunct ones
+// too, until f returns false.
+func (h *handler) eachService(ctx context.Context, f func(*directoryv1.Service) bool) error {
+	for tok, n := "", 0; n < maxScan; n += maxPerPage {
+		resp, err := h.c.ListServices(ctx, &directoryv1.ListServicesRequest{PageSize: maxPerPage, PageToken: tok})
+		if err != nil {
+			return err
+		}
+		for _, sv := range resp.GetServices() {
+			if !f(sv) {
+				return nil
+			}
+		}
+		if tok = resp.GetNextPageToken(); tok == "" {
+			return nil
+		}
+	}
+	return nil
+}
+
+// getService reads the service that id names: by its internal id, or by its HSDS id.
+func (h *handler) getService(ctx context.Context, id, locale string) (*directoryv1.Service, error) {
+	sv, err := h.c.GetService(ctx, &directoryv1.GetServiceRequest{Id: id, Locale: locale})
+	if status.Code(err) != codes.NotFound || !isUUID(id) {
+		return sv, err
+	}
+	want, internal := strings.ToLower(id), ""
+	if err := h.eachService(ctx, func(sv *directoryv1.Service) bool {
+		if strings.ToLower(ID(kindService, sv.GetId())) == want {
+			internal = sv.GetId()
+			return false
+		}
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	if internal == "" {
+		return nil, status.Error(codes.NotFound, "no such service")
+	}
+	return h.c.GetService(ctx, &directoryv1.GetServiceRequest{Id: internal, Locale: locale})
+}
+
+// resolve turns the filters that name records into the ids the directory knows: a
+// taxonomy term (by HSDS or internal id) into its internal id, a taxonomy (by HSDS id or
+// the value its terms carry) into its HSDS id, an organization into its internal id. An
+// unknown term or taxonomy is a bad parameter; an unknown organization matches nothing.
+func (p *params) resolve(s *snapshot) error {
+	if p.taxonomyTermID != "" {
+		id, ok := s.resolve(kindTerm, p.taxonomyTermID)
+		if !ok {
+			return &badParam{"taxonomy_term_id", fmt.Sprintf("unknown taxonomy term %q", p.taxonomyTermID)}
+		}
+		p.taxonomyTermID = id
+	}
+	if p.taxonomyID != "" {
+		tx, ok := s.taxonomy(p.taxonomyID)
+		if !ok {
+			return &badParam{"taxonomy_id", fmt.Sprintf("unknown taxonomy %q", p.taxonomyID)}
+		}
+		p.taxonomyID = tx.ID
+	}
+	if p.organizationID != "" {
+		if id, ok := s.resolve(kindOrganization, p.organizationID); ok {
+			p.organizationID = id
+		}
+	}
+	return nil
 }
 
 // containsFold: sub occurs in s, ignoring case and accents.

@@ -3,6 +3,7 @@ package hsds
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -41,6 +42,26 @@ func Stopped(r Result) bool {
 		return true
 	}
 	return false
+}
+
+// termsByHSDSOnce returns a function that maps the HSDS id of every term of the directory to
+// its internal id, reading the terms the first time it is called.
+func termsByHSDSOnce() func(ctx context.Context, c directoryv1.DirectoryServiceClient) map[string]string {
+	var m map[string]string
+	return func(ctx context.Context, c directoryv1.DirectoryServiceClient) map[string]string {
+		if m != nil {
+			return m
+		}
+		m = map[string]string{}
+		terms, err := (&handler{c: c}).allTerms(ctx, "")
+		if err != nil {
+			return m // the parent is left out, as for an unknown one
+		}
+		for _, t := range terms {
+			m[strings.ToLower(ID(kindTerm, t.GetId()))] = t.GetId()
+		}
+		return m
+	}
 }
 
 // Import writes b through the directory's API with the caller's credentials in ctx,
@@ -82,6 +103,7 @@ func Import(ctx context.Context, c directoryv1.DirectoryServiceClient, b *Bundle
 				return err
 			}))
 	}
+	termsByHSDS := termsByHSDSOnce()
 	inBundle := map[string]bool{}
 	for _, t := range b.TaxonomyTerms {
 		inBundle[t.GetId()] = true
@@ -93,7 +115,8 @@ func Import(ctx context.Context, c directoryv1.DirectoryServiceClient, b *Bundle
 		if p := t.GetParentId(); p != "" && !inBundle[p] {
 			if _, err := c.GetTaxonomyTerm(ctx, &directoryv1.GetTaxonomyTermRequest{Id: p}); status.Code(err) == codes.NotFound {
 				t = proto.Clone(t).(*directoryv1.TaxonomyTerm)
-				t.ParentId = ""
+				// The HSDS id of a term whose internal id is not a UUID (an export's).
+				t.ParentId = termsByHSDS(ctx, c)[strings.ToLower(p)]
 			}
 		}
 		report(upsert(ctx, "taxonomy_term", t,

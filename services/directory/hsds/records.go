@@ -42,11 +42,12 @@ var byday = map[directoryv1.Weekday]string{
 	directoryv1.Weekday_WEEKDAY_SUNDAY: "SU",
 }
 
-// schedules maps schedules; link names the owner ("service_id": id...).
-func schedules(scheds []*directoryv1.Schedule, idPrefix string, link map[string]string, locale string) []map[string]any {
+// schedules maps schedules; owner is the owner's key, link names the owner by its HSDS
+// id ("service_id": id...).
+func schedules(scheds []*directoryv1.Schedule, owner string, link map[string]string, locale string) []map[string]any {
 	out := []map[string]any{}
 	for i, sc := range scheds {
-		m := map[string]any{"id": fmt.Sprintf("%s/schedules/%d", idPrefix, i)}
+		m := map[string]any{"id": subID(fmt.Sprintf("%s/schedules/%d", owner, i))}
 		for k, v := range link {
 			m[k] = v
 		}
@@ -68,10 +69,11 @@ func schedules(scheds []*directoryv1.Schedule, idPrefix string, link map[string]
 	return out
 }
 
-func phones(ps []*directoryv1.Phone, idPrefix string, link map[string]string, locale string) []map[string]any {
+func phones(ps []*directoryv1.Phone, owner string, link map[string]string, locale string) []map[string]any {
 	out := []map[string]any{}
 	for i, p := range ps {
-		id := fmt.Sprintf("%s/phones/%d", idPrefix, i)
+		k := fmt.Sprintf("%s/phones/%d", owner, i)
+		id := subID(k)
 		m := map[string]any{"id": id, "number": p.GetNumber()}
 		for k, v := range link {
 			m[k] = v
@@ -81,16 +83,16 @@ func phones(ps []*directoryv1.Phone, idPrefix string, link map[string]string, lo
 		}
 		put(m, "type", p.GetType())
 		put(m, "description", directory.Text(p.GetDescription(), locale))
-		put(m, "languages", languages(p.GetLanguages(), id, map[string]string{"phone_id": id}))
+		put(m, "languages", languages(p.GetLanguages(), k, map[string]string{"phone_id": id}))
 		out = append(out, m)
 	}
 	return out
 }
 
-func languages(codes []string, idPrefix string, link map[string]string) []map[string]any {
+func languages(codes []string, owner string, link map[string]string) []map[string]any {
 	out := []map[string]any{}
 	for _, c := range codes {
-		m := map[string]any{"id": idPrefix + "/languages/" + c, "code": c}
+		m := map[string]any{"id": subID(owner + "/languages/" + c), "code": c}
 		for k, v := range link {
 			m[k] = v
 		}
@@ -99,33 +101,36 @@ func languages(codes []string, idPrefix string, link map[string]string) []map[st
 	return out
 }
 
-func contacts(cs []*directoryv1.Contact, idPrefix string, link map[string]string, locale string) []map[string]any {
+func contacts(cs []*directoryv1.Contact, owner string, link map[string]string, locale string) []map[string]any {
 	out := []map[string]any{}
 	for i, c := range cs {
-		id := fmt.Sprintf("%s/contacts/%d", idPrefix, i)
+		k := fmt.Sprintf("%s/contacts/%d", owner, i)
+		id := subID(k)
 		m := map[string]any{"id": id, "name": c.GetName()}
 		for k, v := range link {
 			m[k] = v
 		}
 		put(m, "title", directory.Text(c.GetTitle(), locale))
 		put(m, "email", c.GetEmail())
-		put(m, "phones", phones(c.GetPhones(), id, map[string]string{"contact_id": id}, locale))
+		put(m, "phones", phones(c.GetPhones(), k, map[string]string{"contact_id": id}, locale))
 		out = append(out, m)
 	}
 	return out
 }
 
 func term(t *directoryv1.TaxonomyTerm, locale string) map[string]any {
-	m := map[string]any{"id": t.GetId(), "name": directory.Text(t.GetName(), locale), "description": directory.Text(t.GetDescription(), locale)}
+	m := map[string]any{"id": ID(kindTerm, t.GetId()), "name": directory.Text(t.GetName(), locale), "description": directory.Text(t.GetDescription(), locale)}
 	put(m, "code", t.GetCode())
-	put(m, "parent_id", t.GetParentId())
-	put(m, "taxonomy", t.GetTaxonomy())
-	put(m, "taxonomy_id", t.GetTaxonomy())
+	put(m, "parent_id", ID(kindTerm, t.GetParentId()))
+	if t.GetTaxonomy() != "" {
+		tx := taxonomyOf(t.GetTaxonomy())
+		m["taxonomy"], m["taxonomy_id"] = tx.Code, tx.ID
+	}
 	return m
 }
 
 func (s *snapshot) organizationSummary(o *directoryv1.Organization, locale string) map[string]any {
-	m := map[string]any{"id": o.GetId(), "name": directory.Text(o.GetName(), locale), "description": directory.Text(o.GetDescription(), locale)}
+	m := map[string]any{"id": ID(kindOrganization, o.GetId()), "name": directory.Text(o.GetName(), locale), "description": directory.Text(o.GetDescription(), locale)}
 	put(m, "alternate_name", o.GetAlternateName())
 	put(m, "email", o.GetEmail())
 	put(m, "website", o.GetWebsite())
@@ -135,9 +140,10 @@ func (s *snapshot) organizationSummary(o *directoryv1.Organization, locale strin
 
 func (s *snapshot) organization(o *directoryv1.Organization, locale string, _ []string) map[string]any {
 	m := s.organizationSummary(o, locale)
-	link := map[string]string{"organization_id": o.GetId()}
-	put(m, "phones", phones(o.GetPhones(), o.GetId(), link, locale))
-	put(m, "contacts", contacts(o.GetContacts(), o.GetId(), link, locale))
+	k := key(kindOrganization, o.GetId())
+	link := map[string]string{"organization_id": ID(kindOrganization, o.GetId())}
+	put(m, "phones", phones(o.GetPhones(), k, link, locale))
+	put(m, "contacts", contacts(o.GetContacts(), k, link, locale))
 	var ids []string
 	for id, l := range s.locs {
 		if l.GetOrganizationId() == o.GetId() {
@@ -154,7 +160,9 @@ func (s *snapshot) organization(o *directoryv1.Organization, locale string, _ []
 }
 
 func (s *snapshot) location(l *directoryv1.Location, locale string) map[string]any {
-	m := map[string]any{"id": l.GetId(), "location_type": "physical", "organization_id": l.GetOrganizationId()}
+	k, id := key(kindLocation, l.GetId()), ID(kindLocation, l.GetId())
+	m := map[string]any{"id": id, "location_type": "physical"}
+	put(m, "organization_id", ID(kindOrganization, l.GetOrganizationId()))
 	put(m, "name", directory.Text(l.GetName(), locale))
 	put(m, "description", directory.Text(l.GetDescription(), locale))
 	if l.Latitude != nil && l.Longitude != nil {
@@ -170,29 +178,29 @@ func (s *snapshot) location(l *directoryv1.Location, locale string) map[string]a
 			country = "IT"
 		}
 		m["addresses"] = []map[string]any{{
-			"id": l.GetId() + "/address", "location_id": l.GetId(), "address_type": "physical",
+			"id": subID(k + "/address"), "location_id": id, "address_type": "physical",
 			"address_1": a.GetAddress_1(), "address_2": a.GetAddress_2(), "city": a.GetCity(),
 			"state_province": a.GetStateProvince(), "postal_code": a.GetPostalCode(), "country": country,
 		}}
 	}
 	if acc := directory.Text(l.GetAccessibility(), locale); acc != "" || l.GetWheelchairAccessible() {
-		a := map[string]any{"id": l.GetId() + "/accessibility", "location_id": l.GetId()}
+		a := map[string]any{"id": subID(k + "/accessibility"), "location_id": id}
 		put(a, "description", acc)
 		if l.GetWheelchairAccessible() {
 			a["details"] = "wheelchair accessible"
 		}
 		m["accessibility"] = []map[string]any{a}
 	}
-	link := map[string]string{"location_id": l.GetId()}
-	put(m, "languages", languages(l.GetLanguages(), l.GetId(), link))
-	put(m, "phones", phones(l.GetPhones(), l.GetId(), link, locale))
-	put(m, "schedules", schedules(l.GetSchedules(), l.GetId(), link, locale))
+	link := map[string]string{"location_id": id}
+	put(m, "languages", languages(l.GetLanguages(), k, link))
+	put(m, "phones", phones(l.GetPhones(), k, link, locale))
+	put(m, "schedules", schedules(l.GetSchedules(), k, link, locale))
 	return m
 }
 
 func (s *snapshot) serviceSummary(sv *directoryv1.Service, locale string) map[string]any {
-	m := map[string]any{"id": sv.GetId(), "name": directory.Text(sv.GetName(), locale), "status": serviceStatus(sv)}
-	put(m, "organization_id", sv.GetOrganizationId())
+	m := map[string]any{"id": ID(kindService, sv.GetId()), "name": directory.Text(sv.GetName(), locale), "status": serviceStatus(sv)}
+	put(m, "organization_id", ID(kindOrganization, sv.GetOrganizationId()))
 	put(m, "description", directory.Text(sv.GetDescription(), locale))
 	put(m, "url", sv.GetUrl())
 	put(m, "email", sv.GetEmail())
@@ -216,12 +224,13 @@ func (s *snapshot) serviceSummary(sv *directoryv1.Service, locale string) map[st
 }
 
 func (s *snapshot) serviceAtLocation(sv *directoryv1.Service, _ int, sal *directoryv1.ServiceAtLocation, locale string) map[string]any {
-	id := sv.GetId() + "/at/" + sal.GetLocationId()
-	m := map[string]any{"id": id, "service_id": sv.GetId(), "location_id": sal.GetLocationId()}
+	k := salKey(sv.GetId(), sal.GetLocationId())
+	id := subID(k)
+	m := map[string]any{"id": id, "service_id": ID(kindService, sv.GetId()), "location_id": ID(kindLocation, sal.GetLocationId())}
 	put(m, "description", directory.Text(sal.GetDescription(), locale))
 	link := map[string]string{"service_at_location_id": id}
-	put(m, "phones", phones(sal.GetPhones(), id, link, locale))
-	put(m, "schedules", schedules(sal.GetSchedules(), id, link, locale))
+	put(m, "phones", phones(sal.GetPhones(), k, link, locale))
+	put(m, "schedules", schedules(sal.GetSchedules(), k, link, locale))
 	if l := s.locs[sal.GetLocationId()]; l != nil {
 		m["location"] = s.location(l, locale)
 	}
@@ -231,11 +240,12 @@ func (s *snapshot) serviceAtLocation(sv *directoryv1.Service, _ int, sal *direct
 // service is the fully nested HSDS service.
 func (s *snapshot) service(sv *directoryv1.Service, locale string) map[string]any {
 	m := s.serviceSummary(sv, locale)
-	link := map[string]string{"service_id": sv.GetId()}
-	put(m, "phones", phones(sv.GetPhones(), sv.GetId(), link, locale))
-	put(m, "contacts", contacts(sv.GetContacts(), sv.GetId(), link, locale))
-	put(m, "schedules", schedules(sv.GetSchedules(), sv.GetId(), link, locale))
-	put(m, "languages", languages(sv.GetLanguages(), sv.GetId(), link))
+	k, id := key(kindService, sv.GetId()), ID(kindService, sv.GetId())
+	link := map[string]string{"service_id": id}
+	put(m, "phones", phones(sv.GetPhones(), k, link, locale))
+	put(m, "contacts", contacts(sv.GetContacts(), k, link, locale))
+	put(m, "schedules", schedules(sv.GetSchedules(), k, link, locale))
+	put(m, "languages", languages(sv.GetLanguages(), k, link))
 	var sals []map[string]any
 	for i, sal := range sv.GetServiceAtLocations() {
 		sals = append(sals, s.serviceAtLocation(sv, i, sal, locale))
@@ -243,15 +253,15 @@ func (s *snapshot) service(sv *directoryv1.Service, locale string) map[string]an
 	put(m, "service_at_locations", sals)
 	var docs []map[string]any
 	for i, d := range sv.GetRequiredDocuments() {
-		doc := map[string]any{"id": fmt.Sprintf("%s/required_documents/%d", sv.GetId(), i), "service_id": sv.GetId(), "document": directory.Text(d.GetDocument(), locale)}
+		doc := map[string]any{"id": subID(fmt.Sprintf("%s/required_documents/%d", k, i)), "service_id": id, "document": directory.Text(d.GetDocument(), locale)}
 		put(doc, "uri", d.GetUri())
 		docs = append(docs, doc)
 	}
 	put(m, "required_documents", docs)
 	var attrs []map[string]any
 	for _, tid := range sv.GetTaxonomyTermIds() {
-		a := map[string]any{"id": sv.GetId() + "/attributes/" + tid, "link_id": sv.GetId(), "link_entity": "service",
-			"link_type": "taxonomy_term", "taxonomy_term_id": tid}
+		a := map[string]any{"id": subID(k + "/attributes/" + tid), "link_id": id, "link_entity": "service",
+			"link_type": "taxonomy_term", "taxonomy_term_id": ID(kindTerm, tid)}
 		if t := s.terms[tid]; t != nil {
 			a["taxonomy_term"] = term(t, locale)
 			a["label"] = directory.Text(t.GetName(), locale)
@@ -259,9 +269,15 @@ func (s *snapshot) service(sv *directoryv1.Service, locale string) map[string]an
 		attrs = append(attrs, a)
 	}
 	for _, g := range sv.GetTargetGroups() {
-		attrs = append(attrs, map[string]any{"id": sv.GetId() + "/attributes/target_group/" + g, "link_id": sv.GetId(),
+		attrs = append(attrs, map[string]any{"id": subID(k + "/attributes/target_group/" + g), "link_id": id,
 			"link_entity": "service", "link_type": "target_group", "value": g, "label": g})
 	}
 	put(m, "attributes", attrs)
 	return m
+}
+
+// salKey is the key of the service at a location: the service's key, "/at/", the
+// location's internal id.
+func salKey(serviceID, locationID string) string {
+	return key(kindService, serviceID) + "/at/" + locationID
 }
