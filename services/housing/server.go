@@ -804,11 +804,15 @@ func (s *server) ListHousingChanges(ctx context.Context, req *housingv1.ListHous
 	if err != nil {
 		return nil, err
 	}
+	head, err := s.store.Changes().Head(ctx)
+	if err != nil {
+		return nil, grpcerr.From(fmt.Errorf("read housing feed head: %w", err))
+	}
 	entries, err := s.store.Changes().List(ctx, req.GetAfter(), pageSize(req.GetPageSize(), defaultPageSize))
 	if err != nil {
 		return nil, grpcerr.From(fmt.Errorf("read housing changes: %w", err))
 	}
-	resp := &housingv1.ListHousingChangesResponse{NextAfter: req.GetAfter()}
+	resp := &housingv1.ListHousingChangesResponse{NextAfter: req.GetAfter(), Head: head}
 	for _, e := range entries {
 		resp.NextAfter = e.Position
 		ch, err := toChange(e)

@@ -50,11 +50,15 @@ func (s *server) ListMediatorChanges(ctx context.Context, req *mediatorsv1.ListM
 	if err := feedReader(ctx); err != nil {
 		return nil, err
 	}
+	head, err := s.store.Changes().Head(ctx)
+	if err != nil {
+		return nil, grpcerr.From(fmt.Errorf("read mediator feed head: %w", err))
+	}
 	entries, err := s.store.Changes().List(ctx, req.GetAfter(), pageSize(req.GetPageSize()))
 	if err != nil {
 		return nil, grpcerr.From(fmt.Errorf("read mediator changes: %w", err))
 	}
-	resp := &mediatorsv1.ListMediatorChangesResponse{NextAfter: req.GetAfter()}
+	resp := &mediatorsv1.ListMediatorChangesResponse{NextAfter: req.GetAfter(), Head: head}
 	for _, e := range entries {
 		ch, err := toChange(e)
 		if err != nil {

@@ -48,6 +48,9 @@ type Deps struct {
 	Catalog   *catalog.Catalog // nil: catalog.Default()
 	// Cases is the case feed (the reporting projection), read as service:reporting.
 	Cases ingest.CaseFeed
+	// Mediators is the mediators' booking feed, read as service:reporting; nil: not
+	// followed (the mediators service is not part of this deployment).
+	Mediators ingest.MediatorFeed
 	// Secret keys pseudonyms and cell keys (at least 16 bytes).
 	Secret []byte
 	// Disclosure is the deployment's disclosure control (threshold at least 3).
@@ -106,6 +109,9 @@ func sources(deps Deps, keys ingest.Keys) []ingest.Source {
 	var out []ingest.Source
 	if deps.Cases != nil {
 		out = append(out, ingest.CaseSource{Feed: deps.Cases, Keys: keys})
+	}
+	if deps.Mediators != nil {
+		out = append(out, ingest.MediatorSource{Feed: deps.Mediators, Keys: keys})
 	}
 	return out
 }

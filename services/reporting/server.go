@@ -124,6 +124,9 @@ func (s *server) answer(ctx context.Context, req spec, raw bool, territory strin
 	if err != nil {
 		return ind, query.Answer{}, nil, err
 	}
+	if !query.Federated(ind) && (raw || s.region != nil) {
+		return ind, query.Answer{}, nil, status.Errorf(codes.FailedPrecondition, "indicator %s is not federated yet: query it on the district nodes", ind.ID)
+	}
 	if s.region != nil && !raw {
 		ans, missing, err := s.region.Query(ctx, ind, &reportingv1.ExportAggregatesRequest{
 			Id: req.GetId(), From: req.GetFrom(), To: req.GetTo(), Granularity: req.GetGranularity(),

@@ -51,6 +51,17 @@ func (a *App) serviceConn(ctx context.Context, caller, target string) (*grpc.Cli
 	return conn, nil
 }
 
+// hasService reports whether target runs in this process or has a --<target>-endpoint:
+// whether a module that can do without it (reporting without a feed) should connect.
+func (a *App) hasService(target string) (bool, error) {
+	selected, err := a.manager.Resolve(a.cfg.TargetList())
+	if err != nil {
+		return false, err
+	}
+	e, ok := a.cfg.Endpoints[target]
+	return slices.Contains(selected, target) || (ok && e != nil && *e != ""), nil
+}
+
 // serviceTokens is where the service principal name gets its tokens: the identity
 // provider by client credentials when --service-token-url is set, else minted with the
 // development key; with neither, a service that calls another cannot start.

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+	mediatorsv1 "github.com/ponte-network/ponte/proto/ponte/mediators/v1"
 	reportingv1 "github.com/ponte-network/ponte/proto/ponte/reporting/v1"
 
 	"github.com/ponte-network/ponte/libs/auth"
@@ -21,8 +22,9 @@ import (
 	"github.com/ponte-network/ponte/services/reporting/federation"
 )
 
-// reportingModule runs the observatory: it follows the case feed as service:reporting
-// and serves the indicators.
+// reportingModule runs the observatory: it follows the case feed (and the mediators'
+// and housing feeds, when their services run here or have an endpoint) as
+// service:reporting and serves the indicators.
 func (a *App) reportingModule() modules.Module {
 	m := &reportingRun{}
 	return modules.Module{Name: "reporting", Start: func(ctx context.Context) error { return a.startReporting(ctx, m) }, Stop: m.stop}
@@ -69,6 +71,27 @@ func (a *App) startReporting(ctx context.Context, m *reportingRun) error {
 			return err
 		}
 		deps.Cases = casesv1.NewCaseServiceClient(conn)
+		// The other feeds are followed when their service runs here or has an endpoint.
+		for _, feed := range []struct {
+			service string
+			set     func(*grpc.ClientConn)
+		}{
+			{"mediators", func(c *grpc.ClientConn) { deps.Mediators = mediatorsv1.NewMediatorServiceClient(c) }},
+		} {
+			ok, err := a.hasService(feed.service)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				a.tel.Logger.Info("reporting: feed not followed, its service is neither here nor given an endpoint", "service", feed.service)
+				continue
+			}
+			conn, err := a.serviceConn(ctx, "reporting", feed.service)
+			if err != nil {
+				return err
+			}
+			feed.set(conn)
+		}
 	}
 	st, err := reporting.OpenStore(ctx, a.storeConfig("reporting"))
 	if err != nil {

@@ -23,20 +23,28 @@ const (
 	Count           Measure = iota + 1 // facts
 	DistinctPersons                    // distinct keyed pseudonyms
 	Sum                                // the facts' quantity
-	Median                             // the median of the facts' quantity over persons
+	Median                             // the median of the facts' values (DimValue) over the facts
+	Rate                               // the facts' quantities summed over the number of facts
 )
 
 // The dimensions facts carry. Territory levels are dimensions of their own: a query
 // groups by one of them.
 const (
-	DimMunicipality = "municipality" // six-digit ISTAT code
-	DimDistrict     = "district"     // the network's district (ambito) code
-	DimProvince     = "province"     // three-digit ISTAT code
-	DimRegion       = "region"       // two-digit ISTAT code
-	DimCategory     = "category"     // the case category ("family_reunification")
-	DimAgeBand      = "age_band"     // "0-17", "18-24", ... "65+"
-	DimSex          = "sex"          // F, M, O (SDMX codes)
-	DimCitizenship  = "citizenship"  // ISO 3166-1 alpha-2
+	DimMunicipality = "municipality"      // six-digit ISTAT code
+	DimDistrict     = "district"          // the network's district (ambito) code
+	DimProvince     = "province"          // three-digit ISTAT code
+	DimRegion       = "region"            // two-digit ISTAT code
+	DimCategory     = "category"          // the case category ("family_reunification")
+	DimAgeBand      = "age_band"          // "0-17", "18-24", ... "65+"
+	DimSex          = "sex"               // F, M, O (SDMX codes)
+	DimCitizenship  = "citizenship"       // ISO 3166-1 alpha-2
+	DimLanguage     = "language"          // ISO 639 code of the language mediated
+	DimServiceType  = "service_type"      // who asked a mediator: school, health, social, legal, housing...
+	DimOrgType      = "organization_type" // the kind of requesting organization
+	DimMode         = "mode"              // in_person, phone, video
+	// DimValue is no dimension one may group by: the facts of a median indicator carry
+	// their measured value in it, so that their rollup rows are the value's distribution.
+	DimValue = "value"
 )
 
 // TerritoryDims are the territory levels, widest first.
@@ -46,6 +54,10 @@ var TerritoryDims = []string{DimRegion, DimProvince, DimDistrict, DimMunicipalit
 const (
 	KindCaseOpened      = "case_opened"      // a case, on the day it was created
 	KindDeliveryReached = "delivery_reached" // a case, on the day it was first seen in delivery or monitoring
+
+	KindMediationDelivered = "mediation_delivered" // a completed booking, on its day; quantity: actual minutes
+	KindMediationClosed    = "mediation_closed"    // a booking completed, cancelled or no-show, on its day; quantity: 1 if completed
+	KindMediationAssigned  = "mediation_lead_time" // a booking that got a mediator, on its day; value: hours from request to assignment
 )
 
 // Text is a text in Italian and English.
@@ -71,6 +83,9 @@ func (ind Indicator) Allows(dim string) bool { return slices.Contains(ind.Dimens
 
 // caseDims are the dimensions of every fact derived from a case.
 var caseDims = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimCategory, DimAgeBand, DimSex, DimCitizenship}
+
+// mediationDims are the dimensions of every fact derived from a booking.
+var mediationDims = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimLanguage, DimServiceType, DimOrgType, DimMode}
 
 // Catalog is the set of indicators; it is read-only.
 type Catalog struct {
@@ -137,6 +152,33 @@ func Default() *Catalog {
 			},
 			Unit: "persons", Measure: DistinctPersons, Kind: KindCaseOpened, Where: map[string]string{DimCategory: "family_reunification"},
 			Dimensions: caseDims, Public: true, Source: "cases", AMIF: "SO2 output: participants receiving information and/or assistance to apply for family reunification",
+		},
+		{
+			ID:    "mediation_hours",
+			Title: Text{"Ore di mediazione linguistico-culturale", "Hours of linguistic-cultural mediation"},
+			Definition: Text{
+				"Ore di mediazione svolte: la durata effettiva (fine meno inizio registrati) delle prenotazioni completate, per giorno dell'incontro (Europe/Rome), lingua, distretto, comune, tipo di servizio richiedente, tipo di ente e modalità. Le cancellazioni tardive e le assenze della persona, pagate al mediatore secondo il tariffario, non sono ore di mediazione svolte e non sono contate (sono nei rendiconti). Contributori: le prenotazioni completate; una cella con meno prenotazioni della soglia è soppressa.",
+				"Hours of mediation delivered: the actual duration (recorded end minus start) of completed bookings, by the day of the meeting (Europe/Rome), language, district, municipality, requesting service type, organization type and mode. Late cancellations and no-shows, which the rate card pays the mediator, are not mediation delivered and are not counted (they are in the statements). Contributors: the completed bookings; a cell with fewer bookings than the threshold is suppressed.",
+			},
+			Unit: "hours", Measure: Sum, Kind: KindMediationDelivered, Dimensions: mediationDims, Public: true, Source: "mediators",
+		},
+		{
+			ID:    "mediation_requests_fulfilled_rate",
+			Title: Text{"Richieste di mediazione soddisfatte (tasso)", "Mediation requests fulfilled (rate)"},
+			Definition: Text{
+				"Quota delle richieste di mediazione chiuse che sono state soddisfatte: prenotazioni completate diviso prenotazioni chiuse (completate, cancellate — in tempo o tardi, da chiunque — o con la persona assente), per giorno dell'incontro. Le richieste ancora aperte (richieste, assegnate, confermate) non sono nel denominatore, perché il loro esito non è noto. Valore tra 0 e 1; soppresso quando le richieste chiuse della cella sono meno della soglia, o per proteggerne un'altra.",
+				"Share of closed mediation requests that were fulfilled: bookings completed divided by bookings closed (completed, cancelled — in time or late, by anyone — or no-show), by the day of the meeting. Requests still open (requested, assigned, confirmed) are not in the denominator, their outcome being unknown. A value between 0 and 1; suppressed when the cell's closed requests are fewer than the threshold, or to protect another cell.",
+			},
+			Unit: "ratio", Measure: Rate, Kind: KindMediationClosed, Dimensions: mediationDims, Public: true, Source: "mediators",
+		},
+		{
+			ID:    "mediation_lead_time_median",
+			Title: Text{"Tempo dalla richiesta all'assegnazione del mediatore (mediana)", "Lead time from request to mediator assignment (median)"},
+			Definition: Text{
+				"Mediana, in ore intere (arrotondate per eccesso), del tempo tra la richiesta di una prenotazione e la sua prima assegnazione a un mediatore, sulle prenotazioni che hanno avuto un mediatore, per giorno dell'incontro. Soppressa quando le prenotazioni della cella sono meno della soglia.",
+				"Median, in whole hours (rounded up), of the time from a booking's request to its first assignment to a mediator, over the bookings that got one, by the day of the meeting. Suppressed when the cell's bookings are fewer than the threshold.",
+			},
+			Unit: "hours", Measure: Median, Kind: KindMediationAssigned, Dimensions: mediationDims, Public: true, Source: "mediators",
 		},
 	})
 }

@@ -52,3 +52,26 @@ func TestCivilDaysAreCountedInRome(t *testing.T) {
 		t.Fatalf("civil day = %s, want 2026-01-01", got)
 	}
 }
+
+func TestLowerMedian(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		dist map[int64]int64
+		want int64
+	}{
+		{"an empty distribution has median zero", map[int64]int64{}, 0},
+		{"one value is its own median", map[int64]int64{7: 1}, 7},
+		{"an odd count takes the middle value", map[int64]int64{1: 1, 5: 1, 9: 1}, 5},
+		{"an even count takes the lower of the two middle values", map[int64]int64{1: 2, 9: 2}, 1},
+		{"repeated values weigh by their count", map[int64]int64{2: 1, 3: 5, 100: 3}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := lowerMedian(tt.dist); got != tt.want {
+				t.Fatalf("lowerMedian(%v) = %d, want %d", tt.dist, got, tt.want)
+			}
+		})
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -119,14 +120,32 @@ func (e *Engine) Run(ctx context.Context, req Request) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	cube, _, err := e.cube(ctx, p)
+	cube, extra, err := e.cube(ctx, p)
 	if err != nil {
 		return Answer{}, err
 	}
-	if _, err := e.Disclosure.Protect(&cube.Table); err != nil {
+	if p.ind.Measure == catalog.Median {
+		// A median is no sum of its parts: no relation links its cells, each is
+		// published or not on the number of its contributors alone.
+		for i := range cube.Table.Cells {
+			c := &cube.Table.Cells[i]
+			if c.Contributors > 0 {
+				c.Status, c.Reason = e.Disclosure.MedianStatus(c.Contributors)
+			}
+		}
+	} else if _, err := e.Disclosure.Protect(&cube.Table); err != nil {
 		return Answer{}, fmt.Errorf("protect answer: %w", err)
 	}
-	return e.answer(p, cube, true), nil
+	return e.answer(p, cube, extra, true), nil
+}
+
+// ErrNotFederated is returned for a raw answer of an indicator whose cells a region
+// cannot sum (medians, rates).
+var ErrNotFederated = errors.New("medians and rates are not federated yet")
+
+// Federated reports whether a region node can answer ind from its districts' sums.
+func Federated(ind catalog.Indicator) bool {
+	return ind.Measure != catalog.Median && ind.Measure != catalog.Rate
 }
 
 // Raw answers the request without disclosure control, for a region node's federation.
@@ -135,11 +154,15 @@ func (e *Engine) Raw(ctx context.Context, req Request) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	cube, persons, err := e.cube(ctx, p)
+	if !Federated(p.ind) {
+		return Answer{}, ErrNotFederated
+	}
+	cube, extra, err := e.cube(ctx, p)
 	if err != nil {
 		return Answer{}, err
 	}
-	ans := e.answer(p, cube, false)
+	persons := extra.persons
+	ans := e.answer(p, cube, extra, false)
 	if persons != nil {
 		all := append(ans.Rows, ans.Totals...)
 		for k, c := range all {
@@ -295,7 +318,14 @@ type leaf struct {
 	pres  store.PersonRow
 }
 
-func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, []map[string]struct{}, error) {
+// extra is what a cube's cells need besides their values: the persons of each cell
+// (distinct counts, for sketches) and the numerators of rates.
+type extra struct {
+	persons    []map[string]struct{}
+	numerators []int64
+}
+
+func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, extra, error) {
 	var leaves []leaf
 	distinct := p.ind.Measure == catalog.DistinctPersons
 	place := func(period string, cell string) ([]string, bool) {
@@ -316,7 +346,7 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, []map[st
 	if distinct {
 		rows, err := e.Reader.Persons(ctx, p.ind.Kind, p.from, p.to)
 		if err != nil {
-			return nil, nil, err
+			return nil, extra{}, err
 		}
 		for _, r := range rows {
 			if codes, ok := place(periodLabel(r.Day, p.gran), r.Cell); ok {
@@ -327,7 +357,7 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, []map[st
 		from, to := p.from, p.to
 		rows, err := e.Reader.Counts(ctx, p.ind.Kind, from, to, p.monthly)
 		if err != nil {
-			return nil, nil, err
+			return nil, extra{}, err
 		}
 		for _, r := range rows {
 			label := periodLabel(r.Period, p.gran)
@@ -353,12 +383,12 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, []map[st
 	for _, d := range dims {
 		size *= len(d.Codes)
 		if size > disclosure.MaxCubeCells {
-			return nil, nil, invalid("group_by", "the answer would be too large: narrow the period or the breakdown")
+			return nil, extra{}, invalid("group_by", "the answer would be too large: narrow the period or the breakdown")
 		}
 	}
 	cube, err := disclosure.NewCube(dims)
 	if err != nil {
-		return nil, nil, fmt.Errorf("build the answer's cube: %w", err)
+		return nil, extra{}, fmt.Errorf("build the answer's cube: %w", err)
 	}
 	index := make([]map[string]int, len(dims))
 	for d, dim := range dims {
@@ -375,6 +405,32 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, []map[st
 		return out
 	}
 	cells := cube.Table.Cells
+	switch p.ind.Measure {
+	case catalog.Median:
+		return cube, extra{}, e.medians(cube, dims, leaves, coords)
+	case catalog.Rate:
+		// The denominators are the cube (protected as counts); the numerators, the sums
+		// of the facts' quantities, are aggregated alike beside it.
+		num, err := disclosure.NewCube(dims)
+		if err != nil {
+			return nil, extra{}, fmt.Errorf("build the answer's cube: %w", err)
+		}
+		for _, l := range leaves {
+			i := cube.Index(coords(l.codes)...)
+			cells[i].Value += l.row.N
+			cells[i].Contributors += l.row.N
+			cells[i].Key += l.row.KeySum
+			num.Table.Cells[i].Value += l.row.Sum
+			num.Table.Cells[i].Contributors += l.row.N
+		}
+		cube.Aggregate()
+		num.Aggregate()
+		out := extra{numerators: make([]int64, len(cells))}
+		for i, c := range num.Table.Cells {
+			out.numerators[i] = c.Value
+		}
+		return cube, out, nil
+	}
 	if !distinct {
 		for _, l := range leaves {
 			c := &cells[cube.Index(coords(l.codes)...)]
@@ -387,7 +443,7 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, []map[st
 			c.Key += l.row.KeySum
 		}
 		cube.Aggregate()
-		return cube, nil, nil
+		return cube, extra{}, nil
 	}
 	// Distinct persons: each cell, margins included, counts its persons once.
 	cube.Table.Inexact = true
@@ -416,7 +472,66 @@ func (e *Engine) cube(ctx context.Context, p parsed) (*disclosure.Cube, []map[st
 			cells[i].Key += l.pres.PersonKey
 		}
 	}
-	return cube, seen, nil
+	return cube, extra{persons: seen}, nil
+}
+
+// medians sets each cell of the cube, margins included, to the median of the values
+// of its facts: a median indicator's facts carry their value in the cell (dimension
+// catalog.DimValue), so the rollup rows are the distribution of the values. The lower
+// median is taken for an even number of facts. Contributors are the facts.
+func (e *Engine) medians(cube *disclosure.Cube, dims []disclosure.Dimension, leaves []leaf, coords func([]string) []int) error {
+	cells := cube.Table.Cells
+	dist := make([]map[int64]int64, len(cells))
+	for _, l := range leaves {
+		v, err := strconv.ParseInt(e.attrs(l.row.Cell)[catalog.DimValue], 10, 64)
+		if err != nil {
+			return fmt.Errorf("fact cell %q without a value: %w", l.row.Cell, err)
+		}
+		leafCoords := coords(l.codes)
+		target := make([]int, len(leafCoords))
+		for mask := 0; mask < 1<<len(leafCoords); mask++ {
+			for d := range leafCoords {
+				if mask&(1<<d) != 0 {
+					target[d] = len(dims[d].Codes) - 1
+				} else {
+					target[d] = leafCoords[d]
+				}
+			}
+			i := cube.Index(target...)
+			if dist[i] == nil {
+				dist[i] = map[int64]int64{}
+			}
+			dist[i][v] += l.row.N
+			cells[i].Contributors += l.row.N
+			cells[i].Key += l.row.KeySum
+		}
+	}
+	for i, d := range dist {
+		cells[i].Value = lowerMedian(d)
+	}
+	return nil
+}
+
+// lowerMedian is the lower median of a distribution (value → how many times).
+func lowerMedian(dist map[int64]int64) int64 {
+	var n int64
+	values := make([]int64, 0, len(dist))
+	for v, k := range dist {
+		values = append(values, v)
+		n += k
+	}
+	if n == 0 {
+		return 0
+	}
+	slices.Sort(values)
+	rank := (n + 1) / 2 // 1-based rank of the lower median
+	for _, v := range values {
+		if rank <= dist[v] {
+			return v
+		}
+		rank -= dist[v]
+	}
+	return values[len(values)-1]
 }
 
 // codeIndexes returns the cube coordinates of a cell's codes.
@@ -444,7 +559,7 @@ func flatDim(name string, codes []string) disclosure.Dimension {
 	return d
 }
 
-func (e *Engine) answer(p parsed, cube *disclosure.Cube, protected bool) Answer {
+func (e *Engine) answer(p parsed, cube *disclosure.Cube, x extra, protected bool) Answer {
 	ans := Answer{Columns: append([]string{"period"}, p.groupBy...)}
 	for i, cell := range cube.Table.Cells {
 		co := cube.Coords(i)
@@ -457,6 +572,12 @@ func (e *Engine) answer(p parsed, cube *disclosure.Cube, protected bool) Answer 
 		out := Cell{Codes: codes, Status: cell.Status, Reason: cell.Reason, Raw: cell}
 		if protected && !cell.Status.Suppressed() {
 			out.Value = Value(e.Disclosure, p.ind, cell)
+			if p.ind.Measure == catalog.Rate {
+				out.Value = 0
+				if cell.Value > 0 {
+					out.Value = float64(x.numerators[i]) / float64(cell.Value)
+				}
+			}
 		}
 		if !protected {
 			out.Status, out.Reason = disclosure.StatusPublished, disclosure.ReasonNone
@@ -475,6 +596,8 @@ func (e *Engine) answer(p parsed, cube *disclosure.Cube, protected bool) Answer 
 // they are (minutes shown in hours when the unit says so).
 func Value(cfg disclosure.Config, ind catalog.Indicator, c disclosure.Cell) float64 {
 	switch ind.Measure {
+	case catalog.Median:
+		return float64(c.Value)
 	case catalog.Sum:
 		if ind.Unit == "hours" {
 			return float64(c.Value) / 60

@@ -5088,7 +5088,9 @@ type ListHousingChangesResponse struct {
 	Changes []*HousingChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// Position to pass as after to continue (past the entries read, including
 	// those the caller may not see).
-	NextAfter     int64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	NextAfter int64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	// The feed's last position when read: next_after below it means more to read.
+	Head          int64 `protobuf:"varint,3,opt,name=head,proto3" json:"head,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5133,6 +5135,13 @@ func (x *ListHousingChangesResponse) GetChanges() []*HousingChange {
 func (x *ListHousingChangesResponse) GetNextAfter() int64 {
 	if x != nil {
 		return x.NextAfter
+	}
+	return 0
+}
+
+func (x *ListHousingChangesResponse) GetHead() int64 {
+	if x != nil {
+		return x.Head
 	}
 	return 0
 }
@@ -5623,11 +5632,12 @@ const file_ponte_housing_v1_housing_proto_rawDesc = "" +
 	"\x19ListHousingChangesRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"v\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"\x8a\x01\n" +
 	"\x1aListHousingChangesResponse\x129\n" +
 	"\achanges\x18\x01 \x03(\v2\x1f.ponte.housing.v1.HousingChangeR\achanges\x12\x1d\n" +
 	"\n" +
-	"next_after\x18\x02 \x01(\x03R\tnextAfter\";\n" +
+	"next_after\x18\x02 \x01(\x03R\tnextAfter\x12\x12\n" +
+	"\x04head\x18\x03 \x01(\x03R\x04head\";\n" +
 	"\x1aWatchHousingChangesRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\"\xc6\x01\n" +
 	"\rHousingChange\x12\x1a\n" +

@@ -3642,7 +3642,9 @@ type ListMediatorChangesResponse struct {
 	// The changes, in position order.
 	Changes []*MediatorChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// Position to pass as after to continue.
-	NextAfter     int64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	NextAfter int64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	// The feed's last position when read: next_after below it means more to read.
+	Head          int64 `protobuf:"varint,3,opt,name=head,proto3" json:"head,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3687,6 +3689,13 @@ func (x *ListMediatorChangesResponse) GetChanges() []*MediatorChange {
 func (x *ListMediatorChangesResponse) GetNextAfter() int64 {
 	if x != nil {
 		return x.NextAfter
+	}
+	return 0
+}
+
+func (x *ListMediatorChangesResponse) GetHead() int64 {
+	if x != nil {
+		return x.Head
 	}
 	return 0
 }
@@ -4472,11 +4481,12 @@ const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"\x1aListMediatorChangesRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"z\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"\x8e\x01\n" +
 	"\x1bListMediatorChangesResponse\x12<\n" +
 	"\achanges\x18\x01 \x03(\v2\".ponte.mediators.v1.MediatorChangeR\achanges\x12\x1d\n" +
 	"\n" +
-	"next_after\x18\x02 \x01(\x03R\tnextAfter\"<\n" +
+	"next_after\x18\x02 \x01(\x03R\tnextAfter\x12\x12\n" +
+	"\x04head\x18\x03 \x01(\x03R\x04head\"<\n" +
 	"\x1bWatchMediatorChangesRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\"\xbf\x01\n" +
 	"\x0eMediatorChange\x12\x1a\n" +

@@ -38,8 +38,11 @@ const (
 	Measure_MEASURE_DISTINCT_PERSONS Measure = 2
 	// A sum of a quantity (minutes, euro cents).
 	Measure_MEASURE_SUM Measure = 3
-	// The median of a quantity over persons (days).
+	// The median of a quantity over its contributors (hours, days).
 	Measure_MEASURE_MEDIAN Measure = 4
+	// A ratio of a numerator to a denominator that counts the contributors (requests
+	// fulfilled out of requests closed).
+	Measure_MEASURE_RATE Measure = 5
 )
 
 // Enum value maps for Measure.
@@ -50,6 +53,7 @@ var (
 		2: "MEASURE_DISTINCT_PERSONS",
 		3: "MEASURE_SUM",
 		4: "MEASURE_MEDIAN",
+		5: "MEASURE_RATE",
 	}
 	Measure_value = map[string]int32{
 		"MEASURE_UNSPECIFIED":      0,
@@ -57,6 +61,7 @@ var (
 		"MEASURE_DISTINCT_PERSONS": 2,
 		"MEASURE_SUM":              3,
 		"MEASURE_MEDIAN":           4,
+		"MEASURE_RATE":             5,
 	}
 )
 
@@ -1565,13 +1570,14 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x0flast_entry_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\rlastEntryTime\x127\n" +
 	"\tread_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\breadTime\"M\n" +
 	"\x0fIngestionStatus\x12:\n" +
-	"\asources\x18\x01 \x03(\v2 .ponte.reporting.v1.SourceStatusR\asources*x\n" +
+	"\asources\x18\x01 \x03(\v2 .ponte.reporting.v1.SourceStatusR\asources*\x8a\x01\n" +
 	"\aMeasure\x12\x17\n" +
 	"\x13MEASURE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rMEASURE_COUNT\x10\x01\x12\x1c\n" +
 	"\x18MEASURE_DISTINCT_PERSONS\x10\x02\x12\x0f\n" +
 	"\vMEASURE_SUM\x10\x03\x12\x12\n" +
-	"\x0eMEASURE_MEDIAN\x10\x04*\x9b\x01\n" +
+	"\x0eMEASURE_MEDIAN\x10\x04\x12\x10\n" +
+	"\fMEASURE_RATE\x10\x05*\x9b\x01\n" +
 	"\vGranularity\x12\x1b\n" +
 	"\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fGRANULARITY_DAY\x10\x01\x12\x14\n" +

@@ -1,0 +1,276 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	_ "github.com/ponte-network/ponte/proto/ponte/mediators/v1" // registers the service for callEach
+
+	"github.com/ponte-network/ponte/libs/auth"
+	"github.com/ponte-network/ponte/services/mediators"
+)
+
+// waitSource polls the ingestion status until reporting has read source to its head
+// and past position min.
+func waitSource(t *testing.T, n *node, admin, source string, min int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		r := n.do(t, "GET", "/v1/reporting/ingestion", admin, nil)
+		if r.status == http.StatusOK {
+			st := decode[struct {
+				Sources []struct{ Source, Cursor, Head string } `json:"sources"`
+			}](t, r)
+			for _, s := range st.Sources {
+				var cur, head int
+				fmt.Sscan(s.Cursor, &cur)
+				fmt.Sscan(s.Head, &head)
+				if s.Source == source && cur >= min && cur >= head {
+					return
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("reporting did not catch up with the %s feed within 20s", source)
+}
+
+// lastMonth is the first and last day of the previous month in Rome.
+func lastMonth(t *testing.T) (string, string) {
+	t.Helper()
+	now := time.Now().In(mustRome(t))
+	first := time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, time.UTC)
+	return first.Format(time.DateOnly), first.AddDate(0, 1, -1).Format(time.DateOnly)
+}
+
+func TestReportingIndicatorsFromMediatorsDrivenThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, n *node) {
+		coord := n.token(t, auth.Principal{Subject: "coord-1", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictAdmin}})
+		school := n.token(t, auth.Principal{Subject: "teacher-1", Organization: "ic-crema-uno", Roles: []string{auth.RolePartnerAdmin}})
+		mediator := n.token(t, auth.Principal{Subject: "med-rep", Roles: []string{auth.RoleMediator}})
+		admin := n.token(t, auth.Principal{Subject: "root", Roles: []string{auth.RoleAdmin}})
+		analyst := n.token(t, auth.Principal{Subject: "an", Territory: "03", Roles: []string{auth.RoleRegionAnalyst}})
+
+		everyDay := []map[string]any{}
+		for d := 1; d <= 7; d++ {
+			everyDay = append(everyDay, map[string]any{"weekday": d, "start": "00:00", "end": "24:00"})
+		}
+		if r := n.do(t, "POST", "/v1/mediators", coord, map[string]any{
+			"id": "med-rep", "displayName": "Amina Benali", "taxCode": "BNLMNA85A41Z330K",
+			"languages":     []map[string]any{{"code": "ar", "level": "LANGUAGE_LEVEL_NATIVE"}},
+			"districtCodes": []string{"ambito-cremasco"}, "qualifications": []map[string]any{{"name": "Mediatrice"}}, "availability": everyDay,
+			"rateCards": []map[string]any{{"validFrom": "2020-01-01", "rates": []map[string]any{{"serviceType": "SERVICE_TYPE_SCHOOL", "hourlyCents": 2500}},
+				"minimumMinutes": 60, "lateCancellationNoticeHours": 24}},
+		}); r.status != http.StatusCreated {
+			t.Fatalf("register mediator = %d %s", r.status, r.body)
+		}
+		// Six bookings of last month, each assigned: five in person completed (61
+		// minutes each), one by phone a no-show.
+		start, _ := lastMonthWeekday(t)
+		for i := range 6 {
+			at := start.AddDate(0, 0, i)
+			booking := map[string]any{
+				"requestingOrganizationType": "ORGANIZATION_TYPE_SCHOOL", "serviceType": "SERVICE_TYPE_SCHOOL", "language": "ar",
+				"districtCode": "ambito-cremasco", "municipalityCode": "019035", "mode": "MODE_IN_PERSON",
+				"address": "Via Mazzini 1, Crema", "startTime": at.UTC().Format(time.RFC3339), "durationMinutes": 60,
+			}
+			if i == 5 {
+				booking["mode"] = "MODE_PHONE"
+				delete(booking, "address")
+			}
+			r := n.do(t, "POST", "/v1/bookings", school, booking)
+			if r.status != http.StatusCreated {
+				t.Fatalf("book = %d %s", r.status, r.body)
+			}
+			id := decode[map[string]any](t, r)["id"].(string)
+			if r := n.do(t, "POST", "/v1/bookings/"+id+":assign", coord, map[string]any{}); r.status != http.StatusOK {
+				t.Fatalf("assign = %d %s", r.status, r.body)
+			}
+			if r := n.do(t, "POST", "/v1/bookings/"+id+":confirm", mediator, map[string]any{}); r.status != http.StatusOK {
+				t.Fatalf("confirm = %d %s", r.status, r.body)
+			}
+			if i == 5 {
+				if r := n.do(t, "POST", "/v1/bookings/"+id+":markNoShow", mediator, map[string]any{}); r.status != http.StatusOK {
+					t.Fatalf("no-show = %d %s", r.status, r.body)
+				}
+				continue
+			}
+			r = n.do(t, "POST", "/v1/bookings/"+id+":complete", mediator, map[string]any{
+				"actualStartTime": at.UTC().Format(time.RFC3339), "actualEndTime": at.Add(61 * time.Minute).UTC().Format(time.RFC3339)})
+			if r.status != http.StatusOK {
+				t.Fatalf("complete = %d %s", r.status, r.body)
+			}
+		}
+		// 6 creations, 6 assignments, 6 confirmations, 6 completions or no-shows.
+		waitSource(t, n, admin, "mediators", 24)
+
+		from, to := lastMonth(t)
+		period := from[:7]
+		q := func(id, extra string) answerJSON {
+			t.Helper()
+			r := n.do(t, "GET", "/v1/indicators/"+id+":query?from="+from+"&to="+to+"&granularity=GRANULARITY_MONTH"+extra, analyst, nil)
+			if r.status != http.StatusOK {
+				t.Fatalf("query %s = %d %s", id, r.status, r.body)
+			}
+			return decode[answerJSON](t, r)
+		}
+		check := func(t *testing.T, label string) {
+			t.Helper()
+			hours, _ := q("mediation_hours", "&groupBy=language").cell(period, "ar")
+			if hours.Value == nil || math.Abs(*hours.Value-5*61.0/60) > 1e-9 {
+				t.Fatalf("%s: hours in Arabic = %+v, want 5 × 61 minutes", label, hours)
+			}
+			rate, _ := q("mediation_requests_fulfilled_rate", "&groupBy=district").cell(period, "ambito-cremasco")
+			if rate.Value == nil || math.Abs(*rate.Value-5.0/6) > 1e-9 {
+				t.Fatalf("%s: requests fulfilled = %+v, want 5 of 6 closed", label, rate)
+			}
+			lead, _ := q("mediation_lead_time_median", "&groupBy=service_type").cell(period, "school")
+			if lead.Value == nil || *lead.Value > 1 {
+				t.Fatalf("%s: median lead time = %+v, want at most an hour (assigned at once)", label, lead)
+			}
+			// The phone booking alone: its median is suppressed; its rate too, and the
+			// in-person rate with it (the total would give it away).
+			byMode := q("mediation_lead_time_median", "&groupBy=mode")
+			phone, _ := byMode.cell(period, "phone")
+			inPerson, _ := byMode.cell(period, "in_person")
+			if phone.Status != "CELL_STATUS_PRIMARY" || phone.Reason != "median_few_persons" || phone.Value != nil || inPerson.Value == nil {
+				t.Fatalf("%s: median lead time by mode = %+v / %+v, want phone suppressed, in person published", label, phone, inPerson)
+			}
+			byMode = q("mediation_requests_fulfilled_rate", "&groupBy=mode")
+			phone, _ = byMode.cell(period, "phone")
+			inPerson, _ = byMode.cell(period, "in_person")
+			total, _ := byMode.cell(period, "_T")
+			if phone.Status != "CELL_STATUS_PRIMARY" || inPerson.Status != "CELL_STATUS_SECONDARY" || total.Value == nil {
+				t.Fatalf("%s: rate by mode = %+v / %+v / %+v, want phone primary, in person secondary, total published", label, phone, inPerson, total)
+			}
+			hours, _ = q("mediation_hours", "&groupBy=mode").cell(period, "phone")
+			if hours.Value != nil && *hours.Value != 0 {
+				t.Fatalf("%s: hours by phone = %+v, want none (a no-show is no mediation delivered)", label, hours)
+			}
+		}
+		check(t, "as ingested")
+		if r := n.do(t, "POST", "/v1/reporting/ingestion:rebuild", admin, map[string]any{}); r.status != http.StatusOK {
+			t.Fatalf("rebuild = %d %s", r.status, r.body)
+		}
+		check(t, "after a rebuild from zero")
+	})
+}
+
+// callEach calls every method of the gRPC service named service with an empty request
+// as the holder of token, and returns each method's status code.
+func callEach(t *testing.T, n *node, service, token string) map[string]codes.Code {
+	t.Helper()
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(service))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	}
+	out := map[string]codes.Code{}
+	methods := d.(protoreflect.ServiceDescriptor).Methods()
+	for i := range methods.Len() {
+		m := methods.Get(i)
+		full := "/" + service + "/" + string(m.Name())
+		in, err := protoregistry.GlobalTypes.FindMessageByName(m.Input().FullName())
+		if err != nil {
+			t.Fatal(err)
+		}
+		outType, err := protoregistry.GlobalTypes.FindMessageByName(m.Output().FullName())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.IsStreamingServer() {
+			sctx, stop := context.WithTimeout(ctx, 2*time.Second)
+			stream, err := conn.NewStream(sctx, &grpc.StreamDesc{ServerStreams: true}, full)
+			if err == nil {
+				if err = stream.SendMsg(in.New().Interface()); err == nil {
+					_ = stream.CloseSend()
+					err = stream.RecvMsg(outType.New().Interface())
+				}
+			}
+			stop()
+			code := status.Code(err)
+			if code == codes.DeadlineExceeded {
+				code = codes.OK // the stream was open, waiting for entries
+			}
+			out[full] = code
+			continue
+		}
+		err = conn.Invoke(ctx, full, in.New().Interface(), outType.New().Interface())
+		out[full] = status.Code(err)
+	}
+	return out
+}
+
+func TestReportingReadsTheMediatorsFeedAndNothingElse(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, "")
+	const service = "ponte.mediators.v1.MediatorService"
+	feed := []string{"/" + service + "/ListMediatorChanges", "/" + service + "/WatchMediatorChanges"}
+	policy := mediators.Policy()
+	for method, code := range callEach(t, n, service, n.token(t, auth.ServicePrincipal("reporting"))) {
+		switch {
+		case slices.Contains(feed, method):
+			if code != codes.OK {
+				t.Errorf("service:reporting calls %s: %v, want OK", method, code)
+			}
+		case policy[method].Public:
+			// Open to anyone by design (the calendar, authenticated by its own token):
+			// an empty request reads nothing.
+			if code == codes.OK {
+				t.Errorf("service:reporting calls the public %s with an empty request: OK, want a refusal", method)
+			}
+		case code != codes.PermissionDenied:
+			t.Errorf("service:reporting calls %s: %v, want PermissionDenied", method, code)
+		}
+	}
+	others := []struct {
+		name  string
+		p     auth.Principal
+		wants codes.Code
+	}{
+		{"a district admin", auth.Principal{Subject: "c", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictAdmin}}, codes.PermissionDenied},
+		{"a district operator", auth.Principal{Subject: "o", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictOperator}}, codes.PermissionDenied},
+		{"a school", auth.Principal{Subject: "s", Organization: "ic", Roles: []string{auth.RolePartnerAdmin}}, codes.PermissionDenied},
+		{"a mediator", auth.Principal{Subject: "m", Roles: []string{auth.RoleMediator}}, codes.PermissionDenied},
+		{"a region analyst", auth.Principal{Subject: "r", Territory: "03", Roles: []string{auth.RoleRegionAnalyst}}, codes.PermissionDenied},
+		{"the cases service", auth.ServicePrincipal("cases"), codes.PermissionDenied},
+		{"the housing service", auth.ServicePrincipal("housing"), codes.PermissionDenied},
+	}
+	for _, o := range others {
+		codesOf := callEach(t, n, service, n.token(t, o.p))
+		for _, m := range feed {
+			if codesOf[m] != o.wants {
+				t.Errorf("%s reads %s: %v, want %v", o.name, m, codesOf[m], o.wants)
+			}
+		}
+	}
+	anonymous := callEach(t, n, service, "")
+	for _, m := range feed {
+		if anonymous[m] != codes.Unauthenticated {
+			t.Errorf("no token reads %s: %v, want Unauthenticated", m, anonymous[m])
+		}
+	}
+}
