@@ -65,11 +65,12 @@ lint: tools ## buf lint and format check of the protos
 openapi-lint: ## the served OpenAPI document against the Italian PA guidelines (main and security rulesets) and spectral:oas
 	@mkdir -p $(BIN)
 	$(GO) run ./gateway/cmd/ponte openapi --public-url=https://ponte.example.org > $(BIN)/openapi.json
-	@for rs in third_party/italian-api-guidelines/spectral.yml third_party/italian-api-guidelines/security/spectral-security.yml third_party/spectral-oas.yml; do \
-		echo "== $$rs"; \
-		npx --yes -p @stoplight/spectral-cli@6 spectral lint --fail-severity=error -f text -r $$rs $(BIN)/openapi.json > $(BIN)/spectral.txt || { cat $(BIN)/spectral.txt; exit 1; }; \
+	$(GO) run ./gateway/cmd/ponte openapi --hsds --public-url=https://ponte.example.org > $(BIN)/openapi-hsds.json
+	@for doc in openapi openapi-hsds; do for rs in third_party/italian-api-guidelines/spectral.yml third_party/italian-api-guidelines/security/spectral-security.yml third_party/spectral-oas.yml; do \
+		echo "== $$doc.json: $$rs"; \
+		npx --yes -p @stoplight/spectral-cli@6 spectral lint --fail-severity=error -f text -r $$rs $(BIN)/$$doc.json > $(BIN)/spectral.txt || { cat $(BIN)/spectral.txt; exit 1; }; \
 		grep -Eo ' (warning|information|hint) +[A-Za-z0-9-]+' $(BIN)/spectral.txt | sort | uniq -c | sort -rn || true; \
-	done
+	done; done
 
 vet:
 	$(GO) vet $(PKGS)

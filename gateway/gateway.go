@@ -97,10 +97,18 @@ func registerAll(fns ...func(context.Context, *runtime.ServeMux, *grpc.ClientCon
 }
 
 // httpMounts maps a service to plain HTTP handlers the edge mounts beside its gRPC
-// routes, by path pattern: the directory's HSDS 3.1 read endpoints.
-var httpMounts = map[string]func(*grpc.ClientConn) map[string]http.Handler{
-	"directory": func(conn *grpc.ClientConn) map[string]http.Handler {
-		return map[string]http.Handler{"/hsds/": hsds.Handler(directoryv1.NewDirectoryServiceClient(conn))}
+// routes, by path pattern: the directory's HSDS 3.1 read endpoints and their OpenAPI
+// document.
+var httpMounts = map[string]func(context.Context, *grpc.ClientConn, Config) (map[string]http.Handler, error){
+	"directory": func(ctx context.Context, conn *grpc.ClientConn, cfg Config) (map[string]http.Handler, error) {
+		doc, err := HSDSOpenAPI(ctx, cfg.API)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]http.Handler{
+			"/hsds/":                 hsds.Handler(directoryv1.NewDirectoryServiceClient(conn), hsds.Options{PublicURL: cfg.API.PublicURL, OpenAPIPath: HSDSOpenAPIPath}),
+			"GET " + HSDSOpenAPIPath: serveHSDSOpenAPI(doc),
+		}, nil
 	},
 }
 
@@ -157,7 +165,11 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 	root.Handle("/", limitBody(cfg.MaxBodyBytes, reportingFormats(mux)))
 	for _, b := range backends {
 		if mount, ok := httpMounts[b.Service]; ok {
-			for pattern, h := range mount(b.Conn) {
+			handlers, err := mount(ctx, b.Conn, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("gateway: mount %s: %w", b.Service, err)
+			}
+			for pattern, h := range handlers {
 				root.Handle(pattern, limitBody(cfg.MaxBodyBytes, h))
 			}
 		}

@@ -59,7 +59,7 @@ var synopses = map[string]string{
 	"serve":   "usage: ponte serve [-target=all|gateway|cases|directory|...] [flags]\n\nRuns the selected services and/or the REST edge until SIGTERM.",
 	"migrate": "usage: ponte migrate [--database-url=postgres://...] [--data-dir=DIR]\n\nApplies every service's migrations and exits; running it again changes nothing.",
 	"token":   "usage: ponte token [--roles=...] [--org=...] [--territory=...] [--subject=...] [--ttl=...]\n\nMints a development token signed with the data directory's key.",
-	"openapi": "usage: ponte openapi [--public-url=https://...]\n\nPrints the REST edge's OpenAPI 3 document (JSON).",
+	"openapi": "usage: ponte openapi [--hsds] [--public-url=https://...]\n\nPrints the REST edge's OpenAPI 3 document (JSON); with --hsds, the document of the HSDS 3.1 endpoints (/hsds/openapi.json).",
 }
 
 // parseFlags parses a command's flags; on -h or --help it prints the command's usage
@@ -206,10 +206,15 @@ func openAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var api config.API
 	fs := newFlagSet("openapi", stderr)
 	api.RegisterAPI(fs)
+	hsdsDoc := fs.Bool("hsds", false, "print the OpenAPI document of the HSDS 3.1 endpoints instead")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	doc, err := gateway.OpenAPI(ctx, gateway.APIInfo{PublicURL: api.PublicURL, ContactEmail: api.ContactEmail})
+	build := gateway.OpenAPI
+	if *hsdsDoc {
+		build = gateway.HSDSOpenAPI
+	}
+	doc, err := build(ctx, gateway.APIInfo{PublicURL: api.PublicURL, ContactEmail: api.ContactEmail})
 	if err != nil {
 		return err
 	}

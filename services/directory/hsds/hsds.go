@@ -1,9 +1,9 @@
 // Package hsds serves the directory's read endpoints of the Open Referral HSDS 3.1 API
 // under /hsds/: /hsds/, /hsds/services[/{id}], /hsds/organizations[/{id}],
-// /hsds/taxonomies[/{id}], /hsds/taxonomy_terms[/{id}] and
-// /hsds/service_at_locations[/{id}], with the query parameters search, page, per_page,
-// taxonomy_term_id, taxonomy_id, organization_id, modified_after, minimal, full,
-// full_service, postcode, proximity, top_only and parent_id.
+// /hsds/taxonomies[/{id}], /hsds/taxonomy_terms[/{id}],
+// /hsds/service_at_locations[/{id}] and /hsds/status, with the query parameters search,
+// page, per_page, taxonomy_term_id, taxonomy_id, organization_id, modified_after,
+// minimal, full, full_service, postcode, proximity, top_only and parent_id.
 //
 // It reads through the directory's gRPC API (in process or remote), so every call passes
 // the same interceptors as any other. Decisions where HSDS is silent or does not fit:
@@ -63,6 +63,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -91,11 +92,22 @@ const (
 	maxScan        = 10000
 )
 
+// Options are what the HSDS endpoints say about where they are served.
+type Options struct {
+	// PublicURL is the URL clients reach the edge at (--public-url); the meta endpoint's
+	// openapi_url is built on it. Empty: on the scheme and Host of each request (a
+	// development edge: behind a proxy, set it).
+	PublicURL string
+	// OpenAPIPath is the path of the OpenAPI document of these endpoints on the edge.
+	OpenAPIPath string
+}
+
 // Handler serves the HSDS read endpoints; mount it at "/hsds/".
-func Handler(client directoryv1.DirectoryServiceClient) http.Handler {
-	h := &handler{c: client}
+func Handler(client directoryv1.DirectoryServiceClient, opts Options) http.Handler {
+	h := &handler{c: client, opts: opts}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /hsds/{$}", h.root)
+	mux.HandleFunc("GET /hsds/status", h.status)
 	mux.HandleFunc("GET /hsds/services", h.services)
 	mux.HandleFunc("GET /hsds/services/{id}", h.service)
 	mux.HandleFunc("GET /hsds/organizations", h.organizations)
@@ -113,7 +125,8 @@ func Handler(client directoryv1.DirectoryServiceClient) http.Handler {
 }
 
 type handler struct {
-	c directoryv1.DirectoryServiceClient
+	c    directoryv1.DirectoryServiceClient
+	opts Options
 }
 
 // badParam is a query parameter the request got wrong.
@@ -154,12 +167,43 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (h *handler) root(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, map[string]any{
-		"version":     Version,
-		"profile":     "https://docs.openreferral.org/en/latest/hsds/",
-		"openapi_url": "/openapi.json",
-	})
+func (h *handler) root(w http.ResponseWriter, r *http.Request) {
+	m := map[string]any{
+		"version": Version,
+		"profile": "https://docs.openreferral.org/en/latest/hsds/",
+	}
+	if h.opts.OpenAPIPath != "" {
+		m["openapi_url"] = h.baseURL(r) + h.opts.OpenAPIPath
+	}
+	writeJSON(w, m)
+}
+
+// status answers, as the Italian guidelines' /status does, problem+json with 200 when the
+// directory behind these endpoints answers, 503 otherwise.
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.c.ListTaxonomyTerms(r.Context(), &directoryv1.ListTaxonomyTermsRequest{PageSize: 1}); err != nil {
+		writeProblem(w, r, http.StatusServiceUnavailable, "the directory does not answer", "")
+		return
+	}
+	w.Header().Set("Content-Type", problem.ContentType)
+	_, _ = w.Write([]byte(`{"type":"about:blank","title":"OK","status":200,"detail":"ready"}` + "\n"))
+}
+
+// baseURL is the absolute URL of the edge: the configured public URL, else the scheme
+// and Host of the request (a Host that is not a host[:port] is taken as localhost).
+func (h *handler) baseURL(r *http.Request) string {
+	if h.opts.PublicURL != "" {
+		return strings.TrimSuffix(h.opts.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if u, err := url.Parse(scheme + "://" + host); err != nil || u.Host != host || host == "" || u.User != nil {
+		host = "localhost"
+	}
+	return scheme + "://" + host
 }
 
 // params are the parsed query parameters.
