@@ -51,6 +51,8 @@ type Deps struct {
 	// Mediators is the mediators' booking feed, read as service:reporting; nil: not
 	// followed (the mediators service is not part of this deployment).
 	Mediators ingest.MediatorFeed
+	// Housing is the housing feed, read as service:reporting; nil: not followed.
+	Housing ingest.HousingFeed
 	// Secret keys pseudonyms and cell keys (at least 16 bytes).
 	Secret []byte
 	// Disclosure is the deployment's disclosure control (threshold at least 3).
@@ -112,6 +114,9 @@ func sources(deps Deps, keys ingest.Keys) []ingest.Source {
 	}
 	if deps.Mediators != nil {
 		out = append(out, ingest.MediatorSource{Feed: deps.Mediators, Keys: keys})
+	}
+	if deps.Housing != nil {
+		out = append(out, ingest.HousingSource{Feed: deps.Housing, Keys: keys})
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+	housingv1 "github.com/ponte-network/ponte/proto/ponte/housing/v1"
 	mediatorsv1 "github.com/ponte-network/ponte/proto/ponte/mediators/v1"
 	reportingv1 "github.com/ponte-network/ponte/proto/ponte/reporting/v1"
 
@@ -77,6 +78,7 @@ func (a *App) startReporting(ctx context.Context, m *reportingRun) error {
 			set     func(*grpc.ClientConn)
 		}{
 			{"mediators", func(c *grpc.ClientConn) { deps.Mediators = mediatorsv1.NewMediatorServiceClient(c) }},
+			{"housing", func(c *grpc.ClientConn) { deps.Housing = housingv1.NewHousingServiceClient(c) }},
 		} {
 			ok, err := a.hasService(feed.service)
 			if err != nil {

@@ -17,9 +17,11 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	_ "github.com/ponte-network/ponte/proto/ponte/housing/v1"   // registers the service for callEach
 	_ "github.com/ponte-network/ponte/proto/ponte/mediators/v1" // registers the service for callEach
 
 	"github.com/ponte-network/ponte/libs/auth"
+	"github.com/ponte-network/ponte/services/housing"
 	"github.com/ponte-network/ponte/services/mediators"
 )
 
@@ -224,53 +226,162 @@ func callEach(t *testing.T, n *node, service, token string) map[string]codes.Cod
 	return out
 }
 
-func TestReportingReadsTheMediatorsFeedAndNothingElse(t *testing.T) {
+func TestReportingReadsTheMediatorsAndHousingFeedsAndNothingElse(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, "")
-	const service = "ponte.mediators.v1.MediatorService"
-	feed := []string{"/" + service + "/ListMediatorChanges", "/" + service + "/WatchMediatorChanges"}
-	policy := mediators.Policy()
-	for method, code := range callEach(t, n, service, n.token(t, auth.ServicePrincipal("reporting"))) {
-		switch {
-		case slices.Contains(feed, method):
-			if code != codes.OK {
-				t.Errorf("service:reporting calls %s: %v, want OK", method, code)
-			}
-		case policy[method].Public:
-			// Open to anyone by design (the calendar, authenticated by its own token):
-			// an empty request reads nothing.
-			if code == codes.OK {
-				t.Errorf("service:reporting calls the public %s with an empty request: OK, want a refusal", method)
-			}
-		case code != codes.PermissionDenied:
-			t.Errorf("service:reporting calls %s: %v, want PermissionDenied", method, code)
-		}
-	}
-	others := []struct {
-		name  string
-		p     auth.Principal
-		wants codes.Code
+	for _, svc := range []struct {
+		service string
+		feed    []string
+		policy  auth.Policy
 	}{
-		{"a district admin", auth.Principal{Subject: "c", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictAdmin}}, codes.PermissionDenied},
-		{"a district operator", auth.Principal{Subject: "o", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictOperator}}, codes.PermissionDenied},
-		{"a school", auth.Principal{Subject: "s", Organization: "ic", Roles: []string{auth.RolePartnerAdmin}}, codes.PermissionDenied},
-		{"a mediator", auth.Principal{Subject: "m", Roles: []string{auth.RoleMediator}}, codes.PermissionDenied},
-		{"a region analyst", auth.Principal{Subject: "r", Territory: "03", Roles: []string{auth.RoleRegionAnalyst}}, codes.PermissionDenied},
-		{"the cases service", auth.ServicePrincipal("cases"), codes.PermissionDenied},
-		{"the housing service", auth.ServicePrincipal("housing"), codes.PermissionDenied},
+		{"ponte.mediators.v1.MediatorService", []string{"ListMediatorChanges", "WatchMediatorChanges"}, mediators.Policy()},
+		{"ponte.housing.v1.HousingService", []string{"ListHousingChanges", "WatchHousingChanges"}, housing.Policy()},
+	} {
+		t.Run(svc.service, func(t *testing.T) {
+			t.Parallel()
+			var feed []string
+			for _, m := range svc.feed {
+				feed = append(feed, "/"+svc.service+"/"+m)
+			}
+			got := callEach(t, n, svc.service, n.token(t, auth.ServicePrincipal("reporting")))
+			if len(got) < 10 {
+				t.Fatalf("called %d methods of %s, want them all", len(got), svc.service)
+			}
+			for method, code := range got {
+				switch {
+				case slices.Contains(feed, method):
+					if code != codes.OK {
+						t.Errorf("service:reporting calls %s: %v, want OK", method, code)
+					}
+				case svc.policy[method].Public:
+					// Open to anyone by design (the mediators' calendar, authenticated by
+					// its own token): an empty request reads nothing.
+					if code == codes.OK {
+						t.Errorf("service:reporting calls the public %s with an empty request: OK, want a refusal", method)
+					}
+				case code != codes.PermissionDenied:
+					t.Errorf("service:reporting calls %s: %v, want PermissionDenied", method, code)
+				}
+			}
+			others := []struct {
+				name string
+				p    auth.Principal
+			}{
+				{"a district admin", auth.Principal{Subject: "c", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictAdmin}}},
+				{"a district operator", auth.Principal{Subject: "o", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictOperator}}},
+				{"a partner", auth.Principal{Subject: "s", Organization: "ic", Roles: []string{auth.RolePartnerAdmin}}},
+				{"a mediator", auth.Principal{Subject: "m", Roles: []string{auth.RoleMediator}}},
+				{"a region analyst", auth.Principal{Subject: "r", Territory: "03", Roles: []string{auth.RoleRegionAnalyst}}},
+				{"the cases service", auth.ServicePrincipal("cases")},
+				{"the housing service", auth.ServicePrincipal("housing")},
+				{"the mediators service", auth.ServicePrincipal("mediators")},
+			}
+			for _, o := range others {
+				codesOf := callEach(t, n, svc.service, n.token(t, o.p))
+				for _, m := range feed {
+					if codesOf[m] != codes.PermissionDenied {
+						t.Errorf("%s reads %s: %v, want PermissionDenied", o.name, m, codesOf[m])
+					}
+				}
+			}
+			anonymous := callEach(t, n, svc.service, "")
+			for _, m := range feed {
+				if anonymous[m] != codes.Unauthenticated {
+					t.Errorf("no token reads %s: %v, want Unauthenticated", m, anonymous[m])
+				}
+			}
+		})
 	}
-	for _, o := range others {
-		codesOf := callEach(t, n, service, n.token(t, o.p))
-		for _, m := range feed {
-			if codesOf[m] != o.wants {
-				t.Errorf("%s reads %s: %v, want %v", o.name, m, codesOf[m], o.wants)
+}
+
+func TestReportingIndicatorsFromHousingDrivenThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, n *node) {
+		n.createDistrict(t, "ambito-cremasco", "019035", "019004")
+		desk := n.token(t, auth.Principal{Subject: "desk-1", Organization: "comune-crema", Territory: "ambito-cremasco", Roles: []string{auth.RoleDistrictOperator}})
+		admin := n.token(t, auth.Principal{Subject: "root", Roles: []string{auth.RoleAdmin}})
+		analyst := n.token(t, auth.Principal{Subject: "an", Territory: "03", Roles: []string{auth.RoleRegionAnalyst}})
+		post := func(path string, body any) map[string]any {
+			t.Helper()
+			r := n.do(t, "POST", path, desk, body)
+			if r.status != http.StatusOK && r.status != http.StatusCreated {
+				t.Fatalf("POST %s = %d %s", path, r.status, r.body)
+			}
+			return decode[map[string]any](t, r)
+		}
+		// Seven owners, six engaged, each offering a home in Crema; six households
+		// housed there on an agreed-rent contract, signed the day they asked.
+		contract := map[string]any{"type": "CONTRACT_TYPE_AGREED_3_2", "startDate": "2026-12-15", "rentCents": 40000, "chargesCents": 4000}
+		for i := range 7 {
+			status := "ENGAGEMENT_STATUS_ENGAGED"
+			if i == 6 {
+				status = "ENGAGEMENT_STATUS_CONTACTED"
+			}
+			owner := post("/v1/owners", map[string]any{"displayName": fmt.Sprint("Owner ", i), "consent": true, "consentTime": "2026-11-20T10:00:00Z",
+				"reachedVia": "REACH_CHANNEL_MUNICIPALITY", "engagementStatus": status})
+			if i == 6 {
+				continue
+			}
+			home := post("/v1/homes", map[string]any{"ownerId": owner["id"], "municipalityCode": "019035", "address": "Via dei Mille 3",
+				"bedrooms": 2, "floorAreaM2": 80, "rentCents": 40000, "chargesCents": 4000, "availableFrom": "2026-11-01",
+				"contractTypes": []string{"CONTRACT_TYPE_AGREED_3_2"}})
+			r := n.do(t, "POST", "/v1/cases", desk, map[string]any{"municipalityCode": "019035", "category": "CATEGORY_HOUSING"})
+			if r.status != http.StatusCreated {
+				t.Fatalf("create case = %d %s", r.status, r.body)
+			}
+			req := post("/v1/housingRequests", map[string]any{"caseId": decode[map[string]any](t, r)["id"], "household": map[string]any{"adults": 2},
+				"maxRentCents": 70000, "municipalityCode": "019035", "contractTypes": []string{"CONTRACT_TYPE_AGREED_3_2"}})
+			prop := post("/v1/proposals", map[string]any{"housingRequestId": req["id"], "homeId": home["id"]})
+			post("/v1/proposals/"+prop["id"].(string)+":signContract", map[string]any{"contract": contract})
+		}
+		head := decode[struct{ Head string }](t, n.do(t, "GET", "/v1/housingChanges?after=0&pageSize=1", admin, nil))
+		var min int
+		fmt.Sscan(head.Head, &min)
+		if min < 7+6*4 {
+			t.Fatalf("housing feed head = %q, want at least the 31 records written", head.Head)
+		}
+		waitSource(t, n, admin, "housing", min)
+
+		year := time.Now().In(mustRome(t)).Format("2006")
+		q := func(token, id, extra string) answerJSON {
+			t.Helper()
+			r := n.do(t, "GET", "/v1/indicators/"+id+":query?from="+year+"-01-01&to="+year+"-12-31&granularity=GRANULARITY_YEAR"+extra, token, nil)
+			if r.status != http.StatusOK {
+				t.Fatalf("query %s = %d %s", id, r.status, r.body)
+			}
+			return decode[answerJSON](t, r)
+		}
+		within := func(c cellJSON, want float64) bool {
+			return c.Value != nil && *c.Value >= want-3 && *c.Value <= want+3
+		}
+		check := func(t *testing.T, label string) {
+			t.Helper()
+			// Owners have only a district: the admin sees them by district.
+			owners, _ := q(admin, "housing_owners_engaged", "&groupBy=district").cell(year, "ambito-cremasco")
+			if !within(owners, 6) {
+				t.Fatalf("%s: owners engaged = %+v, want 6 within 3", label, owners)
+			}
+			homes, _ := q(analyst, "housing_homes_made_available", "&groupBy=municipality").cell(year, "019035")
+			if !within(homes, 6) {
+				t.Fatalf("%s: homes made available in Crema = %+v, want 6 within 3", label, homes)
+			}
+			signed, _ := q(analyst, "housing_contracts_signed", "&groupBy=contract_type").cell(year, "agreed_3_2")
+			if !within(signed, 6) {
+				t.Fatalf("%s: agreed-rent contracts = %+v, want 6 within 3", label, signed)
+			}
+			days, _ := q(analyst, "housing_days_to_contract_median", "&groupBy=district").cell(year, "ambito-cremasco")
+			if days.Value == nil || *days.Value != 0 {
+				t.Fatalf("%s: median days to contract = %+v, want 0 (signed the day they asked)", label, days)
+			}
+			byType, _ := q(analyst, "housing_days_to_contract_median", "&groupBy=contract_type&filter=municipality:019035").cell(year, "agreed_3_2")
+			if byType.Value == nil || *byType.Value != 0 {
+				t.Fatalf("%s: median over the six agreed-rent contracts of Crema = %+v, want 0, published", label, byType)
 			}
 		}
-	}
-	anonymous := callEach(t, n, service, "")
-	for _, m := range feed {
-		if anonymous[m] != codes.Unauthenticated {
-			t.Errorf("no token reads %s: %v, want Unauthenticated", m, anonymous[m])
+		check(t, "as ingested")
+		if r := n.do(t, "POST", "/v1/reporting/ingestion:rebuild", admin, map[string]any{}); r.status != http.StatusOK {
+			t.Fatalf("rebuild = %d %s", r.status, r.body)
 		}
-	}
+		check(t, "after a rebuild from zero")
+	})
 }

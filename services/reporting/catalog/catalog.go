@@ -42,6 +42,9 @@ const (
 	DimServiceType  = "service_type"      // who asked a mediator: school, health, social, legal, housing...
 	DimOrgType      = "organization_type" // the kind of requesting organization
 	DimMode         = "mode"              // in_person, phone, video
+	DimReachedVia   = "reached_via"       // how the network reached a home owner: desk, municipality, agency...
+	DimBedrooms     = "bedrooms"          // a home's bedrooms: 0 (studio) to 4 (4 or more)
+	DimContractType = "contract_type"     // free_4_4, agreed_3_2, transitional, student
 	// DimValue is no dimension one may group by: the facts of a median indicator carry
 	// their measured value in it, so that their rollup rows are the value's distribution.
 	DimValue = "value"
@@ -58,6 +61,11 @@ const (
 	KindMediationDelivered = "mediation_delivered" // a completed booking, on its day; quantity: actual minutes
 	KindMediationClosed    = "mediation_closed"    // a booking completed, cancelled or no-show, on its day; quantity: 1 if completed
 	KindMediationAssigned  = "mediation_lead_time" // a booking that got a mediator, on its day; value: hours from request to assignment
+
+	KindOwnerEngaged   = "housing_owner_engaged"    // a home owner, on the day first seen engaged
+	KindHomeAvailable  = "housing_home_available"   // a home offered, on the day it was created
+	KindContractSigned = "housing_contract_signed"  // a tenancy, on the day it was signed
+	KindDaysToContract = "housing_days_to_contract" // a tenancy, on the day it was signed; value: days from request to contract
 )
 
 // Text is a text in Italian and English.
@@ -86,6 +94,13 @@ var caseDims = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, Di
 
 // mediationDims are the dimensions of every fact derived from a booking.
 var mediationDims = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimLanguage, DimServiceType, DimOrgType, DimMode}
+
+// Dimensions of the housing facts: owners have only a district.
+var (
+	ownerDims    = []string{DimDistrict, DimReachedVia}
+	homeDims     = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimBedrooms}
+	contractDims = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimContractType}
+)
 
 // Catalog is the set of indicators; it is read-only.
 type Catalog struct {
@@ -179,6 +194,42 @@ func Default() *Catalog {
 				"Median, in whole hours (rounded up), of the time from a booking's request to its first assignment to a mediator, over the bookings that got one, by the day of the meeting. Suppressed when the cell's bookings are fewer than the threshold.",
 			},
 			Unit: "hours", Measure: Median, Kind: KindMediationAssigned, Dimensions: mediationDims, Public: true, Source: "mediators",
+		},
+		{
+			ID:    "housing_owners_engaged",
+			Title: Text{"Proprietari coinvolti", "Home owners engaged"},
+			Definition: Text{
+				"Numero di proprietari di casa entrati nello stato «coinvolto» nel periodo (il giorno in cui reporting li ha visti coinvolti per la prima volta), per distretto e canale con cui la rete li ha raggiunti. Un proprietario che poi rinuncia resta contato: è stato coinvolto. I proprietari non hanno un comune: l'indicatore non ha dimensione comunale e chi vede un territorio ISTAT (regione, provincia) non ne vede i fatti.",
+				"Number of home owners who became \"engaged\" in the period (the day reporting first saw them engaged), by district and the channel through which the network reached them. An owner who later declines stays counted: they were engaged. Owners have no municipality: the indicator has no municipal breakdown, and callers scoped to an ISTAT territory (region, province) do not see its facts.",
+			},
+			Unit: "owners", Measure: Count, Kind: KindOwnerEngaged, Dimensions: ownerDims, Public: true, Source: "housing",
+		},
+		{
+			ID:    "housing_homes_made_available",
+			Title: Text{"Case messe a disposizione", "Homes made available"},
+			Definition: Text{
+				"Numero di case offerte alla rete nel periodo (giorno di registrazione della casa), per comune, distretto e numero di camere (0 = monolocale, 4 = quattro o più). Una casa ritirata in seguito resta contata.",
+				"Number of homes offered to the network in the period (the day the home was registered), by municipality, district and bedrooms (0 = studio, 4 = four or more). A home withdrawn later stays counted.",
+			},
+			Unit: "homes", Measure: Count, Kind: KindHomeAvailable, Dimensions: homeDims, Public: true, Source: "housing",
+		},
+		{
+			ID:    "housing_contracts_signed",
+			Title: Text{"Contratti di locazione firmati", "Lease contracts signed"},
+			Definition: Text{
+				"Numero di contratti di locazione firmati tramite lo sportello nel periodo (giorno della firma), per comune e distretto della casa e tipo di contratto (4+4, 3+2 a canone concordato, transitorio, studenti).",
+				"Number of lease contracts signed through the desk in the period (the day of signing), by the home's municipality and district and the contract type (4+4, agreed-rent 3+2, transitional, student).",
+			},
+			Unit: "contracts", Measure: Count, Kind: KindContractSigned, Dimensions: contractDims, Public: true, Source: "housing",
+		},
+		{
+			ID:    "housing_days_to_contract_median",
+			Title: Text{"Giorni dalla richiesta di casa al contratto (mediana)", "Days from housing request to contract (median)"},
+			Definition: Text{
+				"Mediana dei giorni tra l'apertura della richiesta di casa di un nucleo e la firma del suo contratto, sui contratti firmati nel periodo, per comune, distretto e tipo di contratto. Soppressa quando i contratti della cella sono meno della soglia.",
+				"Median of the days from a household's housing request being opened to its contract being signed, over the contracts signed in the period, by municipality, district and contract type. Suppressed when the cell's contracts are fewer than the threshold.",
+			},
+			Unit: "days", Measure: Median, Kind: KindDaysToContract, Dimensions: contractDims, Public: true, Source: "housing",
 		},
 	})
 }
