@@ -6,6 +6,8 @@ package storage
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ponte-network/ponte/libs/storage/internal/kinds"
 )
 
 // The kinds of failure a store reports. Wrap them (fmt.Errorf("...: %w", ErrNotFound)) or
@@ -21,7 +23,7 @@ var (
 	ErrFailedPrecondition = errors.New("failed precondition")
 	// ErrUnavailable: the database cannot be reached now (connection refused or lost,
 	// server shutting down, embedded store locked too long); the caller may retry.
-	ErrUnavailable = errors.New("database unavailable")
+	ErrUnavailable = kinds.Unavailable
 )
 
 // Error is a store failure with a message meant for the API caller (no SQL, no

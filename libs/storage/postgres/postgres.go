@@ -235,7 +235,13 @@ func channelName(schema string) string {
 
 // WriteTx runs fn in a transaction and commits it with the change-log entries fn appended.
 // An error from fn (returned as is) or a panic (re-raised) rolls everything back.
+//
+// Failures to reach the server come back wrapped in storage.ErrUnavailable (MapUnavailable).
 func (db *DB) WriteTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, log changelog.Appender) error) error {
+	return MapUnavailable(db.writeTx(ctx, fn))
+}
+
+func (db *DB) writeTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, log changelog.Appender) error) error {
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("write transaction: begin: %w", err)
@@ -326,7 +332,7 @@ func (db *DB) Feed() changelog.Feed { return feed{db} }
 func (db *DB) Ready(ctx context.Context) error {
 	var lib, svc int64
 	if err := db.Pool.QueryRow(ctx, db.sql.versions).Scan(&lib, &svc); err != nil {
-		return fmt.Errorf("postgres ready: %w", err)
+		return MapUnavailable(fmt.Errorf("postgres ready: %w", err))
 	}
 	if lib < db.targets.changelog || svc < db.targets.service {
 		return fmt.Errorf("postgres ready: schema %s at versions %d/%d, want %d/%d",
@@ -351,7 +357,7 @@ func (f feed) List(ctx context.Context, after int64, limit int) ([]changelog.Ent
 	}
 	rows, err := f.db.Pool.Query(ctx, f.db.sql.list, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list changes: %w", err)
+		return nil, MapUnavailable(fmt.Errorf("list changes: %w", err))
 	}
 	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (changelog.Entry, error) {
 		var e changelog.Entry
@@ -361,7 +367,7 @@ func (f feed) List(ctx context.Context, after int64, limit int) ([]changelog.Ent
 		return e, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list changes: %w", err)
+		return nil, MapUnavailable(fmt.Errorf("list changes: %w", err))
 	}
 	return entries, nil
 }
@@ -379,7 +385,7 @@ func (f feed) Watch(ctx context.Context, after int64, fn func(changelog.Entry) e
 func (f feed) Head(ctx context.Context) (int64, error) {
 	var h int64
 	if err := f.db.Pool.QueryRow(ctx, f.db.sql.head).Scan(&h); err != nil {
-		return 0, fmt.Errorf("changes head: %w", err)
+		return 0, MapUnavailable(fmt.Errorf("changes head: %w", err))
 	}
 	return h, nil
 }

@@ -3,9 +3,6 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net"
 	"strconv"
 	"strings"
 
@@ -133,14 +130,10 @@ const (
 	pgExclusionViolation  = "23P01"
 	pgForeignKeyViolation = "23503"
 	pgCheckViolation      = "23514"
-	pgAdminShutdown       = "57P01"
-	pgCrashShutdown       = "57P02"
-	pgCannotConnectNow    = "57P03"
-	pgTooManyConnections  = "53300"
 )
 
 // mapPgErr turns constraint violations into *ConstraintError and failures to reach the
-// server into storage.ErrUnavailable; other errors pass unchanged.
+// server into storage.ErrUnavailable (postgres.MapUnavailable); other errors pass unchanged.
 func mapPgErr(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, storage.ErrUnavailable) {
@@ -159,19 +152,6 @@ func mapPgErr(err error) error {
 		if kind != nil {
 			return &ConstraintError{Kind: kind, Constraint: pgErr.ConstraintName, Err: err}
 		}
-		switch {
-		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
-			pgErr.Code == pgAdminShutdown, pgErr.Code == pgCrashShutdown,
-			pgErr.Code == pgCannotConnectNow, pgErr.Code == pgTooManyConnections:
-			return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
-		}
-		return err
 	}
-	var connectErr *pgconn.ConnectError
-	var netErr net.Error
-	if errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) || pgconn.SafeToRetry(err) {
-		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
-	}
-	return err
+	return postgres.MapUnavailable(err)
 }

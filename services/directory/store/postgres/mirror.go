@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ponte-network/ponte/libs/changelog"
+	pgstore "github.com/ponte-network/ponte/libs/storage/postgres"
 	"github.com/ponte-network/ponte/services/directory/store"
 	"github.com/ponte-network/ponte/services/directory/store/internal/recordsql"
 )
@@ -21,7 +22,7 @@ func (s *Store) MirrorCursor(ctx context.Context, upstream string) (int64, error
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read mirror cursor: %w", err)
+		return 0, pgstore.MapUnavailable(fmt.Errorf("read mirror cursor: %w", err))
 	}
 	return pos, nil
 }

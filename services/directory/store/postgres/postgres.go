@@ -127,7 +127,7 @@ func (s *Store) districts(ctx context.Context, where string, args ...any) ([]sto
 		 FROM districts d LEFT JOIN district_municipalities m ON m.district_code = d.code `+where+`
 		 GROUP BY d.code ORDER BY d.code`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("query districts: %w", err)
+		return nil, pgstore.MapUnavailable(fmt.Errorf("query districts: %w", err))
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.District, error) {
 		var d store.District
@@ -136,7 +136,7 @@ func (s *Store) districts(ctx context.Context, where string, args ...any) ([]sto
 		return d, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read districts: %w", err)
+		return nil, pgstore.MapUnavailable(fmt.Errorf("read districts: %w", err))
 	}
 	return out, nil
 }

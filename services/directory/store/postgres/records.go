@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ponte-network/ponte/libs/changelog"
+	pgstore "github.com/ponte-network/ponte/libs/storage/postgres"
 	"github.com/ponte-network/ponte/services/directory/store"
 	"github.com/ponte-network/ponte/services/directory/store/internal/recordsql"
 )
@@ -158,7 +159,7 @@ func (s *Store) ListRecords(ctx context.Context, kind store.Kind, f store.ListFi
 func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Record, error) {
 	rows, err := s.db.Pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("query records: %w", err)
+		return nil, pgstore.MapUnavailable(fmt.Errorf("query records: %w", err))
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Record, error) {
 		var (
@@ -172,7 +173,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]store.Recor
 		return r, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read records: %w", err)
+		return nil, pgstore.MapUnavailable(fmt.Errorf("read records: %w", err))
 	}
 	return out, nil
 }
