@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -31,6 +32,7 @@ import (
 	"github.com/ponte-network/ponte/libs/problem"
 	"github.com/ponte-network/ponte/libs/telemetry"
 	"github.com/ponte-network/ponte/libs/territory"
+	"github.com/ponte-network/ponte/services/directory"
 	"github.com/ponte-network/ponte/services/directory/hsds"
 )
 
@@ -143,8 +145,9 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return edgejson.Request() }),
 		runtime.WithMetadata(noteGatewayRoute),
 		runtime.WithForwardResponseOption(forwardResponse),
-		// gRPC response metadata is the services' business, not REST clients'.
-		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		// gRPC response metadata is the services' business, not REST clients', but for
+		// the staleness of an answer served while a store is down.
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
 	)
 	for _, b := range backends {
@@ -215,7 +218,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 			AllowedOrigins:   cfg.CORSOrigins,
 			AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
 			AllowedHeaders:   []string{"Authorization", "Content-Type", "Traceparent", "Tracestate", "If-Match", "If-None-Match", "Accept-Language"},
-			ExposedHeaders:   []string{"Traceparent", "X-Trace-Id", "Etag", "Location", "Content-Language", "Allow", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"},
+			ExposedHeaders:   []string{"Traceparent", "X-Trace-Id", "Etag", "Location", "Content-Language", "Allow", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After", StaleHeader},
 			AllowCredentials: false,
 			MaxAge:           600,
 		}).Handler(h)
@@ -224,6 +227,18 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 	h = traceHeaders(h)
 	// Outermost: the deadline is set on the connection itself.
 	return bodyDeadline(cfg.BodyTimeout, instrument(cfg, h)), nil
+}
+
+// StaleHeader is the header of a search or territory read answered from the directory's
+// index while its store is down: the seconds since the index last caught up.
+const StaleHeader = "Ponte-Index-Stale"
+
+// outgoingHeader passes the one gRPC response header REST clients get: StaleHeader.
+func outgoingHeader(key string) (string, bool) {
+	if strings.EqualFold(key, directory.StaleHeader) {
+		return StaleHeader, true
+	}
+	return "", false
 }
 
 // traceHeaders returns the request's trace context to the caller, as traceparent and

@@ -94,6 +94,7 @@ func OpenAPI(ctx context.Context, info APIInfo) ([]byte, error) {
 			}
 		}
 	}
+	markStaleReads(doc)
 	if err := doc.Validate(ctx); err != nil {
 		return nil, fmt.Errorf("OpenAPI document is invalid: %w", err)
 	}
@@ -162,4 +163,32 @@ func problemSchema() *openapi3.Schema {
 			WithMinItems(1).WithMaxItems(problem.MaxInvalidParams), "One entry per invalid request field.")),
 	}
 	return s
+}
+
+// staleReads are the routes answered from the directory's search index, which keep
+// answering while its database is down.
+var staleReads = []string{"/v1/services:search", "/v1/territories", "/v1/territories/{code}"}
+
+// markStaleReads documents StaleHeader on the answers of staleReads.
+func markStaleReads(doc *openapi3.T) {
+	header := &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+		Description: "Present only when the answer was served from the directory's search index while its " +
+			"database could not be reached: the seconds (rounded up) since the index last caught up with the " +
+			"database. Such answers carry Cache-Control: no-cache.",
+		Schema: openapi3.NewSchemaRef("", openapi3.NewIntegerSchema().WithMin(1)),
+	}}}
+	for _, path := range staleReads {
+		item := doc.Paths.Value(path)
+		if item == nil || item.Get == nil {
+			continue // the directory is not mounted
+		}
+		ok := item.Get.Responses.Value("200")
+		if ok == nil || ok.Value == nil {
+			continue
+		}
+		if ok.Value.Headers == nil {
+			ok.Value.Headers = openapi3.Headers{}
+		}
+		ok.Value.Headers[StaleHeader] = header
+	}
 }

@@ -360,9 +360,13 @@ func serveCacheable(w http.ResponseWriter, r *http.Request, next http.Handler, _
 		etag = `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
 		h.Set("ETag", etag)
 	}
-	if r.Header.Get("Authorization") != "" {
+	switch {
+	case r.Header.Get("Authorization") != "":
 		h.Set("Cache-Control", "private, no-cache")
-	} else {
+	case h.Get(StaleHeader) != "":
+		// Served while the store is down: a cache must not keep it past the outage.
+		h.Set("Cache-Control", "public, no-cache")
+	default:
 		h.Set("Cache-Control", "public, max-age="+strconv.Itoa(publicMaxAge))
 	}
 	if noneMatch(r.Header.Get("If-None-Match"), etag) {

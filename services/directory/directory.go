@@ -104,6 +104,9 @@
 //     touches thousands of municipalities.
 //   - Page tokens carry an offset bound to the whole query (filters and locale): a token
 //     from another query is refused on page_token.
+//   - While the store cannot be reached, searches and territory reads answer from the
+//     index as it stands (searchindex.Index.Current) with the ponte-index-stale header
+//     (seconds since the last catch-up), and the index catches up in the background.
 //   - Cost: bitmap operations on the index, then one store read of the page;
 //     BenchmarkSearchServices (in process) and gateway/internal/app
 //     BenchmarkSearchREST (100,000 services through the REST edge) measure it.
@@ -115,6 +118,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
@@ -134,6 +138,8 @@ type Deps struct {
 	Store   store.Store
 	Catalog *territory.Catalog
 	Logger  *slog.Logger
+	// MeterProvider, if set, receives the search index's staleness and last catch-up.
+	MeterProvider metric.MeterProvider
 }
 
 // Service implements the directory's gRPC services.
@@ -152,9 +158,15 @@ func New(deps Deps) (*Service, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	dir := newDirectoryServer(deps.Store, deps.Catalog)
+	if deps.MeterProvider != nil {
+		if err := indexMetrics(deps.MeterProvider, dir.index); err != nil {
+			return nil, err
+		}
+	}
 	return &Service{
-		territories: newTerritoryServer(deps.Store, deps.Catalog),
-		directory:   newDirectoryServer(deps.Store, deps.Catalog),
+		territories: newTerritoryServer(deps.Store, dir.index, deps.Catalog),
+		directory:   dir,
 		store:       deps.Store,
 		logger:      deps.Logger,
 	}, nil

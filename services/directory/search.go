@@ -72,7 +72,7 @@ func withEncodedService(r *directoryv1.SearchResult, service []byte) {
 }
 
 // territoryFilter sets the query's territory for a code; false if the code is unknown.
-func (s *directoryServer) territoryFilter(ctx context.Context, code string, q *searchindex.Query) (bool, error) {
+func (s *directoryServer) territoryFilter(code string, q *searchindex.Query) (bool, error) {
 	q.Territory = true
 	if level, ok := s.catalog.LevelOf(code); ok {
 		switch level {
@@ -85,12 +85,9 @@ func (s *directoryServer) territoryFilter(ctx context.Context, code string, q *s
 		}
 		return true, nil
 	}
-	d, err := s.store.GetDistrict(ctx, code)
-	if isNotFound(err) {
+	d, ok := s.index.District(code)
+	if !ok {
 		return false, nil
-	}
-	if err != nil {
-		return false, grpcerr.From(err)
 	}
 	q.Municipalities = d.Municipalities
 	return true, nil
@@ -123,8 +120,8 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 		bad.Add("radius_km", "must be more than 0 and at most %d", maxRadiusKM)
 	}
 	q.RadiusKM = radius
-	if err := s.index.Sync(ctx); err != nil {
-		return nil, grpcerr.From(err)
+	if err := currentIndex(ctx, s.index); err != nil {
+		return nil, err
 	}
 	for i, id := range req.GetTaxonomy() {
 		if _, ok := s.index.Term(id); !ok {
@@ -133,7 +130,7 @@ func (s *directoryServer) SearchServices(ctx context.Context, req *directoryv1.S
 	}
 	q.Terms = req.GetTaxonomy()
 	if code := req.GetTerritory(); code != "" {
-		ok, err := s.territoryFilter(ctx, code, &q)
+		ok, err := s.territoryFilter(code, &q)
 		if err != nil {
 			return nil, err
 		}

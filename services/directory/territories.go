@@ -18,6 +18,7 @@ import (
 	"github.com/ponte-network/ponte/libs/pagetoken"
 	"github.com/ponte-network/ponte/libs/territory"
 	"github.com/ponte-network/ponte/libs/textfold"
+	"github.com/ponte-network/ponte/services/directory/searchindex"
 	"github.com/ponte-network/ponte/services/directory/store"
 )
 
@@ -25,10 +26,12 @@ import (
 const defaultPageSize = 100
 
 // territoryServer serves the territory tree: the ISTAT part from the embedded catalog,
-// districts from the store.
+// districts from the search index's copy of the store's (so that territory reads, like
+// searches, make no database round trip and keep answering while the store is down).
 type territoryServer struct {
 	directoryv1.UnimplementedTerritoryServiceServer
 	store   store.Store
+	index   *searchindex.Index
 	catalog *territory.Catalog
 	// builtin holds every ISTAT territory as a proto, with its folded name for q.
 	builtin []builtinTerritory
@@ -39,8 +42,8 @@ type builtinTerritory struct {
 	folded string
 }
 
-func newTerritoryServer(st store.Store, c *territory.Catalog) *territoryServer {
-	s := &territoryServer{store: st, catalog: c}
+func newTerritoryServer(st store.Store, index *searchindex.Index, c *territory.Catalog) *territoryServer {
+	s := &territoryServer{store: st, index: index, catalog: c}
 	for _, r := range c.Regions() {
 		s.builtin = append(s.builtin, builtinTerritory{t: &directoryv1.Territory{
 			Code: r.Code, Name: r.Name, Level: string(territory.LevelRegion), RegionCode: r.Code,
@@ -75,11 +78,13 @@ type districtsIndex struct {
 	ofMunicipals map[string][]string // municipality → district codes
 }
 
+// districts returns the districts as the index knows them, caught up with the store
+// when it answers (else as they stand, marked stale in the response headers).
 func (s *territoryServer) districts(ctx context.Context) (*districtsIndex, error) {
-	list, err := s.store.ListDistricts(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list districts: %w", err)
+	if err := currentIndex(ctx, s.index); err != nil {
+		return nil, err
 	}
+	list := s.index.Districts()
 	idx := &districtsIndex{list: list, byCode: map[string]*store.District{}, ofMunicipals: map[string][]string{}}
 	for i := range list {
 		d := &list[i]
@@ -131,7 +136,7 @@ func (s *territoryServer) ListTerritories(ctx context.Context, req *directoryv1.
 	}
 	idx, err := s.districts(ctx)
 	if err != nil {
-		return nil, grpcerr.From(err)
+		return nil, err
 	}
 	if req.GetParent() != "" && !s.knownCode(req.GetParent(), idx) {
 		return nil, grpcerr.InvalidArgument(grpcerr.FieldViolation{Field: "parent", Description: fmt.Sprintf("unknown territory %q", req.GetParent())})
@@ -189,7 +194,7 @@ func (s *territoryServer) GetTerritory(ctx context.Context, req *directoryv1.Get
 	if level, ok := s.catalog.LevelOf(code); ok {
 		idx, err := s.districts(ctx)
 		if err != nil {
-			return nil, grpcerr.From(err)
+			return nil, err
 		}
 		for _, b := range s.builtin {
 			if b.t.GetCode() == code && b.t.GetLevel() == string(level) {
@@ -197,14 +202,15 @@ func (s *territoryServer) GetTerritory(ctx context.Context, req *directoryv1.Get
 			}
 		}
 	}
-	d, err := s.store.GetDistrict(ctx, code)
-	if errors.Is(err, store.ErrNotFound) {
+	idx, err := s.districts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := idx.byCode[code]
+	if !ok {
 		return nil, grpcerr.From(fmt.Errorf("territory %q: %w", code, store.ErrNotFound))
 	}
-	if err != nil {
-		return nil, grpcerr.From(err)
-	}
-	return districtProto(&d, s.catalog), nil
+	return districtProto(d, s.catalog), nil
 }
 
 // CreateTerritory implements directoryv1.TerritoryServiceServer.

@@ -75,7 +75,7 @@ func (a *App) startDirectory(ctx context.Context, m *mirrors) error {
 		return err
 	}
 	a.onClose(st.Close)
-	svc, err := directory.New(directory.Deps{Store: st, Catalog: a.catalog, Logger: a.tel.Logger})
+	svc, err := directory.New(directory.Deps{Store: st, Catalog: a.catalog, Logger: a.tel.Logger, MeterProvider: a.tel.MeterProvider})
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,10 @@
 // feed signals a commit (this process's own at once, other processes' by LISTEN/NOTIFY)
 // or a second has passed, and applies what the index has not seen yet: a search sees
 // every write that returned on this node before it started, and a write on another
-// replica sharing the database once its NOTIFY arrives. The index is the same code over both stores,
+// replica sharing the database once its NOTIFY arrives. Readers that can do with a stale
+// answer call Current instead: while the store cannot be reached it answers from the index
+// as it stands, says how stale it is, and catches up in the background. The index also
+// keeps the districts, for territory reads. The index is the same code over both stores,
 // so PostgreSQL and the embedded store give the same answers by construction.
 package searchindex
 
@@ -37,6 +40,7 @@ import (
 // Source is what the index is built and kept current from: the directory store.
 type Source interface {
 	ListRecords(ctx context.Context, kind store.Kind, f store.ListFilter) ([]store.Record, error)
+	ListDistricts(ctx context.Context) ([]store.District, error)
 	Changes() changelog.Feed
 }
 
@@ -217,6 +221,9 @@ type Index struct {
 	renderedBytes atomic.Int64
 
 	syncMu sync.Mutex // one Sync applies changes at a time
+	// outage is set while the store cannot be reached: Current then answers from the index
+	// as it stands, and one catchUp loop (catchingUp) reads the log until the store answers.
+	outage, catchingUp atomic.Bool
 	// synced is when the last complete Sync began to read the log, and the feed's
 	// Generation then; nil before the first. Atomic, so that a search's check and its
 	// update take no lock that searches wait on.
@@ -284,6 +291,11 @@ type Index struct {
 	grid      map[cell][]*location // located locations per cell
 	terms     map[string]*term
 	children  map[string][]string // term id → child term ids
+
+	// districts are the store's districts by code, and districtList the same sorted by
+	// code (replaced, never changed in place: callers keep the slice they got).
+	districts    map[string]store.District
+	districtList []store.District
 }
 
 // New returns an empty index over src; it builds itself at the first Sync.
@@ -346,6 +358,7 @@ func (x *Index) reset() {
 	x.byMunicipality, x.byProvince, x.byRegion = map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}, map[string]*roaring.Bitmap{}
 	x.locations, x.grid = map[string]*location{}, map[cell][]*location{}
 	x.terms, x.children = map[string]*term{}, map[string][]string{}
+	x.districts, x.districtList = map[string]store.District{}, nil
 }
 
 // listPage is how many records a build reads per query.
@@ -444,7 +457,7 @@ func (x *Index) behind(gen uint64) (signalled, lagging bool) {
 	return m.gen < gen, time.Since(m.at) >= maxLag
 }
 
-// build reads every taxonomy term, location and service and sets the position to head
+// build reads every taxonomy term, location, service and district and sets the position to head
 // (read before the records: changes after it are applied again by Sync, harmlessly).
 func (x *Index) build(ctx context.Context, head int64) error {
 	kinds := []store.Kind{store.KindTaxonomyTerm, store.KindLocation, store.KindService}
@@ -466,9 +479,17 @@ func (x *Index) build(ctx context.Context, head int64) error {
 			}
 		}
 	}
+	districts, err := x.src.ListDistricts(ctx)
+	if err != nil {
+		return fmt.Errorf("search index: list districts: %w", err)
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.reset()
+	for _, d := range districts {
+		x.districts[d.Code] = d
+	}
+	x.listDistricts()
 	for _, kind := range kinds {
 		for _, rs := range pages[kind] {
 			for _, r := range rs {
@@ -484,13 +505,15 @@ func (x *Index) build(ctx context.Context, head int64) error {
 	return nil
 }
 
-// apply applies one change-log entry; topics other than services, locations and terms
-// (organizations, districts) do not concern search.
+// apply applies one change-log entry; organizations do not concern search, districts
+// are kept for territory reads and filters.
 func (x *Index) apply(e changelog.Entry) error {
 	kind := store.Kind(e.Topic)
 	switch kind {
 	case store.KindService, store.KindLocation, store.KindTaxonomyTerm:
 		x.memo.clear()
+	case store.TopicDistrict:
+		return x.applyDistrict(e)
 	default:
 		return nil
 	}
