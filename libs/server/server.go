@@ -90,6 +90,8 @@ func New(cfg Config) (*Server, error) {
 			otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
 		))),
 		grpc.MaxRecvMsgSize(maxRecv),
+		// Requests that do not decode (invalid UTF-8) are INVALID_ARGUMENT, not INTERNAL.
+		grpc.ForceServerCodecV2(newRequestCodec()),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoverOpt),
 			s.logUnary,

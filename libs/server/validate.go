@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/ponte-network/ponte/libs/textguard"
 )
@@ -50,6 +51,14 @@ func validateMessage(v protovalidate.Validator, m any) error {
 	if !ok {
 		return status.Errorf(codes.Internal, "request of type %T is not a protobuf message", m)
 	}
+	// A request that did not decode (requestCodec marked it) names what is wrong.
+	if field, reason, undecodable := undecodableRequest(msg.ProtoReflect()); undecodable {
+		if field == "" {
+			return withInfo(status.New(codes.InvalidArgument, reason)).Err()
+		}
+		br := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: reason}}}
+		return withInfo(status.New(codes.InvalidArgument, "invalid "+field+": "+reason), br).Err()
+	}
 	// Strings no store can keep are refused before any rule or handler sees them (a
 	// regular expression over invalid UTF-8 is meaningless, PostgreSQL refuses NULs).
 	if bad := textguard.Violations(msg); len(bad) > 0 {
@@ -87,4 +96,13 @@ func validateMessage(v protovalidate.Validator, m any) error {
 		st = withDetails
 	}
 	return st.Err()
+}
+
+// withInfo adds the INVALID_ARGUMENT ErrorInfo, and details, to st.
+func withInfo(st *status.Status, details ...protoadapt.MessageV1) *status.Status {
+	details = append(details, &errdetails.ErrorInfo{Reason: "INVALID_ARGUMENT", Domain: "ponte"})
+	if withDetails, err := st.WithDetails(details...); err == nil {
+		return withDetails
+	}
+	return st
 }

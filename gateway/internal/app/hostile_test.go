@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -128,4 +129,42 @@ func namesField(err error, field string) bool {
 		}
 	}
 	return false
+}
+
+// rawBytes is a gRPC codec that sends a request's bytes as they are, like a client with a
+// broken encoder, and decodes nothing.
+type rawBytes struct{}
+
+func (rawBytes) Name() string { return "proto" }
+
+func (rawBytes) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
+}
+
+func (rawBytes) Unmarshal(mem.BufferSlice, any) error { return nil }
+
+// TestUndecodableGRPCRequestsAreInvalidArgument sends a hand-encoded GetTerritory whose
+// code is not UTF-8, which grpc-go's decoder refuses: INVALID_ARGUMENT naming code, not
+// INTERNAL.
+func TestUndecodableGRPCRequestsAreInvalidArgument(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, "", "-target=directory")
+	conn, err := grpc.NewClient(n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var out []byte
+	err = conn.Invoke(context.Background(), "/ponte.directory.v1.TerritoryService/GetTerritory",
+		[]byte{0x0a, 0x03, '0', 0xff, '3'}, &out, grpc.ForceCodecV2(rawBytes{}))
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument {
+		t.Fatalf("GetTerritory with code 0\\xff3 = %v, want InvalidArgument", err)
+	}
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) == 1 && br.GetFieldViolations()[0].GetField() == "code" {
+			return
+		}
+	}
+	t.Errorf("GetTerritory with code 0\\xff3 = %v, want a field violation naming code", st.Details())
 }
