@@ -105,6 +105,11 @@ func (a *App) startReporting(ctx context.Context, m *reportingRun) error {
 	if err != nil {
 		return err
 	}
+	unregister, err := svc.RegisterMetrics(a.tel.MeterProvider.Meter("github.com/ponte-network/ponte/services/reporting"))
+	if err != nil {
+		return err
+	}
+	a.onClose(unregister)
 	svc.Register(a.srv.Registrar())
 	a.addPolicy(reporting.Policy())
 	a.addReady("reporting", svc.Ready)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -341,6 +342,26 @@ func TestReportingIndicatorsFromHousingDrivenThroughTheAPI(t *testing.T) {
 			t.Fatalf("housing feed head = %q, want at least the 31 records written", head.Head)
 		}
 		waitSource(t, n, admin, "housing", min)
+
+		// The feed lag per source is a metric too.
+		metrics := string(n.do(t, "GET", "/metrics", "", nil).body)
+		for _, source := range []string{"cases", "housing", "mediators"} {
+			found := false
+			for line := range strings.SplitSeq(metrics, "\n") {
+				if strings.HasPrefix(line, "ponte_reporting_feed_lag") && strings.Contains(line, `source="`+source+`"`) {
+					found = true
+					if source == "housing" && !strings.HasSuffix(line, " 0") {
+						t.Errorf("housing caught up, but %s", line)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("/metrics has no feed lag of %s", source)
+			}
+		}
+		if !strings.Contains(metrics, `ponte_reporting_feed_read_age_seconds{`) {
+			t.Errorf("/metrics has no feed read age")
+		}
 
 		year := time.Now().In(mustRome(t)).Format("2006")
 		q := func(token, id, extra string) answerJSON {
