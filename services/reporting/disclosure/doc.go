@@ -29,8 +29,19 @@
 //     minimum and maximum of each suppressed cell over all non-negative values
 //     consistent with every published cell and relation (the attacker's interval), and
 //     where an interval is narrower than the cell's protection it suppresses one more
-//     cell next to it and starts again. Larger groups keep the heuristic's guarantee
-//     only; the disclosure audit tests measure both on tables where naive methods leak.
+//     cell next to it and starts again. Larger groups — real answers make one big group
+//     of a few hundred cells, beyond what a dense simplex solves per query — are vouched
+//     for by hypercube certificates when the table is a Cube (ProtectCube, which answers
+//     use): every suppressed cell must be a corner of a hypercube of suppressed cells
+//     whose alternating move keeps every relation and is at least the cell's protection
+//     wide (hypercube.go; τ-ARGUS's hypercube method, GHMITER); a certificate is a lower
+//     bound of the linear program's interval, so it is proof, and a cell without one gets
+//     the cheapest hypercube that is wide enough suppressed. Certificates take one
+//     partner code per dimension: in flat dimensions (answers' codes with their total)
+//     every code has one; in a dimension with several levels or trees a code above the
+//     leaves has none, and such a cell is protected by widening only. The disclosure
+//     audit tests measure all of this by linear programming on tables where naive
+//     methods leak.
 //  4. Cell-key perturbation of every published non-zero count (Perturb). Each record
 //     (fact) carries a pseudo-random 32-bit key derived from its keyed pseudonym; a
 //     cell's key is the sum of its records' keys modulo 2^32, so rollups keep it

@@ -84,11 +84,49 @@ func intervals(t *Table, group []int, enough func(cell int) float64) ([]Interval
 		}
 		return out, nil
 	}
-	a := mat.NewDense(len(rows), n, nil)
-	b := make([]float64, len(rows))
+	// The simplex runs with gonum's own start; where its phase one (a single artificial
+	// column) fails on the degenerate systems tables make ("matrix singular"), again from
+	// the identity basis of one artificial variable per row (rows signed so that b ≥ 0),
+	// priced at bigM so that every optimum has them at zero.
+	m := len(rows)
+	a := mat.NewDense(m, n+m, nil)
+	b := make([]float64, m)
+	basis := make([]int, m)
 	for i, row := range rows {
-		a.SetRow(i, row[:n])
-		b[i] = row[n]
+		sign := 1.0
+		if row[n] < 0 {
+			sign = -1
+		}
+		for j := range n {
+			a.Set(i, j, sign*row[j])
+		}
+		a.Set(i, n+i, 1)
+		b[i] = sign * row[n]
+		basis[i] = n + i
+	}
+	plain := mat.NewDense(m, n, nil)
+	for i, row := range rows {
+		plain.SetRow(i, row[:n])
+	}
+	plainB := make([]float64, m)
+	for i, row := range rows {
+		plainB[i] = row[n]
+	}
+	solve := func(c []float64) (float64, []float64, error) {
+		f, x, err := lp.Simplex(c[:n], plain, plainB, 1e-10, nil)
+		if err == nil || errors.Is(err, lp.ErrUnbounded) {
+			return f, x, err
+		}
+		f, x, err = lp.Simplex(c, a, b, 1e-10, basis)
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, art := range x[n:] {
+			if art > 1e-6 {
+				return 0, nil, errors.New("audit: the published values contradict the relations")
+			}
+		}
+		return f, x[:n], nil
 	}
 	// points are solutions of the system: the true values, then each optimum found.
 	truth := make([]float64, n)
@@ -96,7 +134,10 @@ func intervals(t *Table, group []int, enough func(cell int) float64) ([]Interval
 		truth[k] = float64(t.Cells[cell].Value)
 	}
 	points := [][]float64{truth}
-	c := make([]float64, n)
+	c := make([]float64, n+m)
+	for j := n; j < n+m; j++ {
+		c[j] = bigM
+	}
 	for k := range group {
 		if enough != nil {
 			lo, hi := truth[k], truth[k]
@@ -109,13 +150,13 @@ func intervals(t *Table, group []int, enough func(cell int) float64) ([]Interval
 			}
 		}
 		c[k] = 1
-		low, lowX, err := lp.Simplex(c, a, b, 1e-10, nil)
+		low, lowX, err := solve(c)
 		if err != nil {
 			return nil, fmt.Errorf("audit cell %d: minimum: %w", group[k], err)
 		}
 		points = append(points, lowX)
 		c[k] = -1
-		negHigh, highX, err := lp.Simplex(c, a, b, 1e-10, nil)
+		negHigh, highX, err := solve(c)
 		if err == nil {
 			points = append(points, highX)
 		}
@@ -131,6 +172,10 @@ func intervals(t *Table, group []int, enough func(cell int) float64) ([]Interval
 	}
 	return out, nil
 }
+
+// bigM prices the artificial variables of intervals' simplex: far above any value a
+// cell of a table can take, so no optimum keeps one above zero.
+const bigM = 1e7
 
 // independentRows reduces the system rows (n coefficients and a right-hand side each)
 // to linearly independent rows spanning the same solutions, as the simplex requires:
@@ -150,6 +195,13 @@ func independentRows(rows [][]float64, n int) ([][]float64, error) {
 			continue
 		}
 		rows[r], rows[pivot] = rows[pivot], rows[r]
+		// Scale the pivot row to 1: the reduced system keeps small, exact coefficients
+		// (relations are 0/±1), which the simplex's basis factorisations need.
+		if f := rows[r][col]; f != 1 {
+			for j := col; j <= n; j++ {
+				rows[r][j] /= f
+			}
+		}
 		for i := range rows {
 			if i == r || rows[i][col] == 0 {
 				continue

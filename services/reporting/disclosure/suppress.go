@@ -8,18 +8,32 @@ import (
 
 // Report says what Protect did, for metrics and tests.
 type Report struct {
-	Primary       int // cells suppressed as too small
-	Secondary     int // cells suppressed as complements
-	LPGroups      int // connected groups of suppressed cells audited by linear programming
-	LPRepairs     int // complements added because an audited interval was too narrow
-	UnauditedCell int // suppressed cells in groups larger than MaxLPCells
+	Primary          int // cells suppressed as too small
+	Secondary        int // cells suppressed as complements
+	LPGroups         int // connected groups of suppressed cells audited by linear programming
+	LPRepairs        int // complements added because an audited interval was too narrow
+	HypercubeCells   int // suppressed cells of larger groups vouched for by a hypercube certificate
+	HypercubeRepairs int // hypercubes suppressed because no suppressed one was wide enough
+	UnauditedCell    int // suppressed cells neither audited nor certified
 }
 
 // Protect decides the status of every cell of t: primary suppression, then secondary
 // suppression until every relation protects its suppressed cells, then the linear
 // programming audit and repair of each small group of suppressed cells (see the package
-// comment). It returns an error only for a malformed table.
+// comment). Larger groups keep the heuristic's guarantee only: answers are cubes, and
+// ProtectCube certifies those too. It returns an error only for a malformed table.
 func (c Config) Protect(t *Table) (Report, error) {
+	return c.protect(t, nil)
+}
+
+// ProtectCube is Protect for a cube, where every group of suppressed cells is vouched
+// for: groups up to MaxLPCells by the linear programming audit, larger ones by hypercube
+// certificates (see hypercube.go), repaired until every suppressed cell has one.
+func (c Config) ProtectCube(cube *Cube) (Report, error) {
+	return c.protect(&cube.Table, &certifier{cube: cube, edges: newCubeEdges(cube)})
+}
+
+func (c Config) protect(t *Table, cert *certifier) (Report, error) {
 	if c.Threshold < MinThreshold {
 		return Report{}, fmt.Errorf("%w, got %d", ErrThreshold, c.Threshold)
 	}
@@ -45,17 +59,39 @@ func (c Config) Protect(t *Table) (Report, error) {
 	if t.Inexact {
 		maxLP = -1
 	}
-	// Each repair suppresses one more cell, so this ends after at most len(Cells) rounds.
-	// A group that passed stays passed while its cells stay the same: the published cells
-	// of its relations cannot change without one of them joining it.
+	// Each repair suppresses at least one more cell, so this ends after at most
+	// len(Cells) rounds. A group that passed stays passed while its cells stay the same:
+	// the published cells of its relations cannot change without one of them joining it.
+	// A certified cell stays certified: suppressing more cells keeps its hypercube.
 	passed := map[string]bool{}
+	certified := map[int]bool{}
 	enough := func(cell int) float64 { return c.protection(t.Cells[cell]) }
-	for maxLP > 0 {
+	for maxLP > 0 || cert != nil {
 		repaired := false
-		rep.LPGroups, rep.UnauditedCell = 0, 0
+		rep.LPGroups, rep.UnauditedCell, rep.HypercubeCells = 0, 0, 0
 		for _, group := range p.groups() {
 			if len(group) > maxLP {
-				rep.UnauditedCell += len(group)
+				if cert == nil {
+					rep.UnauditedCell += len(group)
+					continue
+				}
+				for _, cell := range group {
+					if certified[cell] || cert.certified(cell, enough(cell)) {
+						certified[cell] = true
+						rep.HypercubeCells++
+						continue
+					}
+					if cert.repair(cell, enough(cell), p.suppress) {
+						rep.HypercubeRepairs++
+					} else if !p.widen([]int{cell}) {
+						rep.UnauditedCell++
+						continue
+					} else {
+						rep.LPRepairs++
+					}
+					repaired = true // the others of the group are looked at still: a
+					// certificate only needs suppressed cells, so suppressing more keeps it
+				}
 				continue
 			}
 			rep.LPGroups++

@@ -185,7 +185,7 @@ func (r *Region) protect(ind catalog.Indicator, columns []string, cells map[stri
 			cell.Value, cell.Contributors = est, est
 		}
 	}
-	if _, err := r.Disclosure.Protect(&cube.Table); err != nil {
+	if _, err := r.Disclosure.ProtectCube(cube); err != nil {
 		return query.Answer{}, fmt.Errorf("protect region answer: %w", err)
 	}
 	ans := query.Answer{Columns: columns}

@@ -133,7 +133,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (Answer, error) {
 				c.Status, c.Reason = e.Disclosure.MedianStatus(c.Contributors)
 			}
 		}
-	} else if _, err := e.Disclosure.Protect(&cube.Table); err != nil {
+	} else if _, err := e.Disclosure.ProtectCube(cube); err != nil {
 		return Answer{}, fmt.Errorf("protect answer: %w", err)
 	}
 	return e.answer(p, cube, extra, true), nil
