@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,12 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -431,72 +428,7 @@ func loadBenchDirectory(b *testing.B, n *node, client *http.Client, d *benchDir)
 // exited cleanly). It returns a node for the REST edge and the process id.
 func startServeProcess(b *testing.B, dbURL string, extraArgs ...string) (*node, int) {
 	b.Helper()
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "ponte")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	build := exec.Command(goTool, "build", "-o", bin, "github.com/ponte-network/ponte/gateway/cmd/ponte")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build ponte: %v\n%s", err, out)
-	}
-	n := &node{dataDir: filepath.Join(dir, "data")}
-	// 32 clients from one address: the edge's rate limit would measure itself, not the search.
-	args := append([]string{"serve", "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0", "--data-dir=" + n.dataDir, "--rate-limit=0",
-		"--database-url=" + dbURL, "--shutdown-grace=5s"}, extraArgs...)
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=", "OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=")
-	logs, err := cmd.StderrPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("start ponte: %v", err)
-	}
-	exited := make(chan error, 1)
-	addr := make(chan string, 1)
-	go func() {
-		// The JSON log's "ponte serving" line names the REST edge's address; the rest of
-		// the log is read and dropped so that the process never blocks on its stderr.
-		sc := bufio.NewScanner(logs)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var line struct {
-				Msg       string `json:"msg"`
-				HTTPAddr  string `json:"http_addr"`
-				DebugAddr string `json:"debug_addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "ponte serving" {
-				n.debug = line.DebugAddr
-				addr <- line.HTTPAddr
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	select {
-	case a := <-addr:
-		n.base = "http://" + a
-	case err := <-exited:
-		b.Fatalf("ponte exited before serving: %v", err)
-	case <-time.After(2 * time.Minute):
-		_ = cmd.Process.Kill()
-		b.Fatal("ponte did not serve within 2 minutes")
-	}
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				b.Errorf("ponte did not stop cleanly: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			b.Error("ponte did not stop within 30s")
-		}
-	})
-	return n, cmd.Process.Pid
+	return startProcess(b, buildPonte(b), filepath.Join(b.TempDir(), "data"), append([]string{"--database-url=" + dbURL}, extraArgs...)...)
 }
 
 // profileServer takes a 5-second CPU profile of the server (started with --debug-addr)
