@@ -55,3 +55,16 @@ func SQLite(t testing.TB, m storage.Migrations) storage.Config {
 	}
 	return storage.Config{SQLitePath: filepath.Join(t.TempDir(), name+".db")}
 }
+
+// ServingRole migrates a fresh PostgreSQL database with m as its owner does in
+// production (`ponte migrate --db-serve-role`, with a login role made for the test) and
+// returns the configuration `ponte serve` runs with as that role, and the owner's URL.
+func ServingRole(t testing.TB, m storage.Migrations) (serve storage.Config, ownerURL string) {
+	t.Helper()
+	ownerURL = pgtest.NewDatabase(t)
+	role, roleURL := pgtest.ServeRole(t, ownerURL)
+	if err := storage.Migrate(context.Background(), storage.Config{DatabaseURL: ownerURL, ServeRole: role}, m); err != nil {
+		t.Fatalf("ponte migrate as the owner: %v", err)
+	}
+	return storage.Config{DatabaseURL: roleURL}, ownerURL
+}

@@ -10,8 +10,7 @@ import (
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 
-	"github.com/ponte-network/ponte/libs/storage"
-	"github.com/ponte-network/ponte/libs/storage/postgres/pgtest"
+	"github.com/ponte-network/ponte/libs/storage/storagetest"
 	"github.com/ponte-network/ponte/services/cases/store"
 	"github.com/ponte-network/ponte/services/cases/store/sqlcore"
 )
@@ -19,13 +18,10 @@ import (
 func TestTheServingRoleCannotRewriteTheAuditTrail(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ownerURL := pgtest.NewDatabase(t)
-	role, roleURL := pgtest.ServeRole(t, ownerURL)
-	if err := sqlcore.Migrate(ctx, storage.Config{DatabaseURL: ownerURL, ServeRole: role}); err != nil {
-		t.Fatalf("ponte migrate as the owner: %v", err)
-	}
+	serve, ownerURL := storagetest.ServingRole(t, sqlcore.Migrations())
+	roleURL := serve.DatabaseURL
 	// ponte serve as the serving role: the schema is current, so it opens without DDL.
-	st, err := sqlcore.Open(ctx, storage.Config{DatabaseURL: roleURL})
+	st, err := sqlcore.Open(ctx, serve)
 	if err != nil {
 		t.Fatalf("ponte serve as the serving role: %v", err)
 	}

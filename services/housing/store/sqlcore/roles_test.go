@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/storage/postgres/pgtest"
+	"github.com/ponte-network/ponte/libs/storage/storagetest"
 	"github.com/ponte-network/ponte/services/housing/store/sqlcore"
 )
 
@@ -15,15 +15,11 @@ import (
 func TestTheServingRoleCannotRewriteTheAuditTrail(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ownerURL := pgtest.NewDatabase(t)
-	role, roleURL := pgtest.ServeRole(t, ownerURL)
-	if err := sqlcore.Migrate(ctx, storage.Config{DatabaseURL: ownerURL, ServeRole: role}); err != nil {
-		t.Fatalf("ponte migrate as the owner: %v", err)
-	}
-	st, err := sqlcore.Open(ctx, storage.Config{DatabaseURL: roleURL})
+	serve, _ := storagetest.ServingRole(t, sqlcore.Migrations())
+	st, err := sqlcore.Open(ctx, serve)
 	if err != nil {
 		t.Fatalf("ponte serve as the serving role: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	pgtest.RequireAppendOnly(t, roleURL, sqlcore.Schema, "audit_events")
+	pgtest.RequireAppendOnly(t, serve.DatabaseURL, sqlcore.Schema, "audit_events")
 }

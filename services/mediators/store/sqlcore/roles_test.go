@@ -2,11 +2,12 @@ package sqlcore_test
 
 import (
 	"context"
-	"github.com/ponte-network/ponte/libs/storage"
-	"github.com/ponte-network/ponte/libs/storage/postgres/pgtest"
-	"github.com/ponte-network/ponte/services/mediators/store/sqlcore"
 	"testing"
 	"time"
+
+	"github.com/ponte-network/ponte/libs/storage/postgres/pgtest"
+	"github.com/ponte-network/ponte/libs/storage/storagetest"
+	"github.com/ponte-network/ponte/services/mediators/store/sqlcore"
 )
 
 // TestTheServingRoleCannotRewriteTheAuditTrail: migrated by the owner with a serving
@@ -15,15 +16,11 @@ import (
 func TestTheServingRoleCannotRewriteTheAuditTrail(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ownerURL := pgtest.NewDatabase(t)
-	role, roleURL := pgtest.ServeRole(t, ownerURL)
-	if err := sqlcore.Migrate(ctx, storage.Config{DatabaseURL: ownerURL, ServeRole: role}); err != nil {
-		t.Fatalf("ponte migrate as the owner: %v", err)
-	}
-	st, err := sqlcore.Open(ctx, storage.Config{DatabaseURL: roleURL}, time.UTC)
+	serve, _ := storagetest.ServingRole(t, sqlcore.Migrations())
+	st, err := sqlcore.Open(ctx, serve, time.UTC)
 	if err != nil {
 		t.Fatalf("ponte serve as the serving role: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	pgtest.RequireAppendOnly(t, roleURL, sqlcore.Schema, "audit_events")
+	pgtest.RequireAppendOnly(t, serve.DatabaseURL, sqlcore.Schema, "audit_events")
 }
