@@ -625,7 +625,9 @@ func (x *Person) GetUpdateTime() *timestamppb.Timestamp {
 // Case is a person's path with the network on one matter.
 type Case struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Id (a UUID is generated when empty).
+	// Id, assigned by the server (a UUID): CreateCase refuses a case that names
+	// one (INVALID_ARGUMENT, whether or not it exists, so that no id can be
+	// probed) and batch items ignore it.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The person (a Person id); empty for a consultation about a situation
 	// without a registered person.
