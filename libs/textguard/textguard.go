@@ -78,7 +78,7 @@ func walk(m protoreflect.Message, prefix string, inList bool, out *[]Violation) 
 		if len(*out) >= maxViolations {
 			return false
 		}
-		if inList && ignoredAlways(fd) {
+		if inList && CheckedPerItem(fd) {
 			return true
 		}
 		path := prefix + string(fd.Name())
@@ -119,8 +119,10 @@ func value(fd protoreflect.FieldDescriptor, v protoreflect.Value, path string, i
 	}
 }
 
-// ignoredAlways reports whether fd carries (buf.validate.field).ignore = IGNORE_ALWAYS.
-func ignoredAlways(fd protoreflect.FieldDescriptor) bool {
+// CheckedPerItem reports whether fd carries (buf.validate.field).ignore = IGNORE_ALWAYS:
+// inside the elements of a repeated field, the mark of a batch item the service checks
+// itself, answering a bad item "invalid" and writing the others.
+func CheckedPerItem(fd protoreflect.FieldDescriptor) bool {
 	opts := fd.Options()
 	if opts == nil || !proto.HasExtension(opts, validate.E_Field) {
 		return false

@@ -168,3 +168,54 @@ func TestUndecodableGRPCRequestsAreInvalidArgument(t *testing.T) {
 	}
 	t.Errorf("GetTerritory with code 0\\xff3 = %v, want a field violation naming code", st.Details())
 }
+
+// TestABatchItemWithAnUnknownEnumNameIsInvalidAlone: protojson refuses a whole body for
+// one unknown enum name; in a batch only that item is invalid, naming the field, and the
+// others are written. Outside a batch the request is still refused whole (400).
+func TestABatchItemWithAnUnknownEnumNameIsInvalidAlone(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, n *node) {
+		op := n.token(t, auth.Principal{Subject: "op-e", Organization: "org-e", Roles: []string{auth.RolePartnerOperator}})
+		item := func(external, category string, extra map[string]any) map[string]any {
+			c := map[string]any{"source": "sil", "externalId": external, "municipalityCode": "019035", "category": category}
+			for k, v := range extra {
+				c[k] = v
+			}
+			return map[string]any{"case": c}
+		}
+		items := []map[string]any{
+			item("e-1", "CATEGORY_HOUSING", nil),
+			item("e-2", "CATEGORY_NOPE", nil),
+			item("e-3", "housing", nil),
+			item("e-4", "CATEGORY_HOUSING", map[string]any{"phase": "PHASE_NOWHERE"}),
+			item("e-5", "CATEGORY_OTHER", nil),
+		}
+		r := n.do(t, "POST", "/v1/cases:batchUpsert", op, map[string]any{"items": items})
+		res := decode[map[string][]map[string]any](t, r)["results"]
+		if r.status != http.StatusOK || len(res) != len(items) {
+			t.Fatalf("batch with unknown enum names = %d %s, want 200 with %d results", r.status, r.body, len(items))
+		}
+		want := []struct{ outcome, field string }{
+			{"UPSERT_OUTCOME_CREATED", ""},
+			{"UPSERT_OUTCOME_INVALID", "case.category"},
+			{"UPSERT_OUTCOME_INVALID", "case.category"},
+			{"UPSERT_OUTCOME_INVALID", "case.phase"},
+			{"UPSERT_OUTCOME_CREATED", ""},
+		}
+		for i, w := range want {
+			if res[i]["outcome"] != w.outcome || (w.field != "" && res[i]["field"] != w.field) {
+				t.Errorf("batch item %d = %v, want %s naming %q", i, res[i], w.outcome, w.field)
+			}
+		}
+		// Outside a batch an unknown name refuses the request.
+		r = n.do(t, "POST", "/v1/cases", op, map[string]any{"municipalityCode": "019035", "category": "CATEGORY_NOPE"})
+		if r.status != http.StatusBadRequest {
+			t.Errorf("a create with an unknown category = %d %s, want 400", r.status, r.body)
+		}
+		// A body that is not the message at all is still refused whole.
+		r = n.do(t, "POST", "/v1/cases:batchUpsert", op, map[string]any{"items": []map[string]any{item("e-6", "CATEGORY_NOPE", map[string]any{"nosuch": 1})}})
+		if r.status != http.StatusBadRequest {
+			t.Errorf("a batch with an unknown field = %d %s, want 400", r.status, r.body)
+		}
+	})
+}
