@@ -25,7 +25,9 @@ const reportingService = "reporting"
 const RecordReportingFeed = "reporting_feed"
 
 // ListReportingCases implements casesv1.CaseServiceServer: the case feed with the sex
-// and citizenship of each case's person, for service:reporting only (the policy lets
+// and citizenship of each case's person and the anonymous part of each case's events
+// (ReportingEvent; an entry of topic case_event, written when an event is added, is
+// sent as an upsert of its case), for service:reporting only (the policy lets
 // nobody else in; the check here is defence in depth). Sex and citizenship are read from
 // the person's record when the entry is read: a rebuild after a correction uses the
 // corrected values, and an erased person has none.
@@ -47,9 +49,21 @@ func (s *server) ListReportingCases(ctx context.Context, req *casesv1.ListReport
 	resp := &casesv1.ListReportingCasesResponse{NextAfter: req.GetAfter(), Head: head}
 	persons := map[string]*casesv1.Person{}
 	all := store.Scope{All: true}
+	var caseIDs []string
+	seenCase := map[string]bool{}
+	for _, e := range entries {
+		if (e.Topic == store.TopicCase || e.Topic == store.TopicCaseEvent) && !seenCase[e.Key] {
+			seenCase[e.Key] = true
+			caseIDs = append(caseIDs, e.Key)
+		}
+	}
+	events, err := s.store.ReportingEvents(ctx, caseIDs)
+	if err != nil {
+		return nil, grpcerr.From(err)
+	}
 	for _, e := range entries {
 		resp.NextAfter = e.Position
-		if e.Topic != store.TopicCase {
+		if e.Topic != store.TopicCase && e.Topic != store.TopicCaseEvent {
 			continue
 		}
 		k := &casesv1.Case{}
@@ -57,6 +71,19 @@ func (s *server) ListReportingCases(ctx context.Context, req *casesv1.ListReport
 			return nil, grpcerr.From(fmt.Errorf("change %d payload: %w", e.Position, err))
 		}
 		rc := &casesv1.ReportingCase{Position: e.Position, Op: string(e.Op), Time: timestamppb.New(e.Time), Case: k}
+		firstReferral := map[string]string{} // service id → the id of the case's first referral event to it
+		for _, ev := range events[e.Key] {
+			re := ReportingEvent(ev)
+			if r := ev.GetReferral(); r != nil {
+				first, ok := firstReferral[r.GetServiceId()]
+				if !ok {
+					first = ev.GetId()
+					firstReferral[r.GetServiceId()] = first
+				}
+				re.GetReferral().ReferralId = first
+			}
+			rc.Events = append(rc.Events, re)
+		}
 		if id := k.GetPersonId(); id != "" {
 			person, seen := persons[id]
 			if !seen {
@@ -75,4 +102,34 @@ func (s *server) ListReportingCases(ctx context.Context, req *casesv1.ListReport
 		return nil, grpcerr.From(err)
 	}
 	return resp, nil
+}
+
+// ReportingEvent is the anonymous part of a case event: its id, when it happened, its
+// kind and its codes. It copies fields one by one, never the event, so that a field
+// added to an event later reaches reporting only when it is added here:
+// descriptions, topics, notes, reasons, the author, the requesting organization, the
+// referral's service and the minutes spent never do.
+func ReportingEvent(ev *casesv1.CaseEvent) *casesv1.ReportingEvent {
+	out := &casesv1.ReportingEvent{Id: ev.GetId(), OccurTime: ev.GetOccurTime()}
+	switch k := ev.GetKind().(type) {
+	case *casesv1.CaseEvent_Consultation:
+		out.Kind = &casesv1.ReportingEvent_Consultation{Consultation: &casesv1.ReportingConsultation{
+			RequesterMunicipalityCode: k.Consultation.GetRequesterMunicipalityCode(),
+			TopicCategory:             k.Consultation.GetTopicCategory(),
+		}}
+	case *casesv1.CaseEvent_Intervention:
+		out.Kind = &casesv1.ReportingEvent_Intervention{Intervention: &casesv1.ReportingIntervention{Kind: k.Intervention.GetKind()}}
+	case *casesv1.CaseEvent_Referral:
+		out.Kind = &casesv1.ReportingEvent_Referral{Referral: &casesv1.ReportingReferral{
+			TaxonomyTermId: k.Referral.GetTaxonomyTermId(),
+			Status:         k.Referral.GetStatus(),
+		}}
+	case *casesv1.CaseEvent_PhaseChange:
+		out.Kind = &casesv1.ReportingEvent_PhaseChange{PhaseChange: &casesv1.ReportingPhaseChange{From: k.PhaseChange.GetFrom(), To: k.PhaseChange.GetTo()}}
+	case *casesv1.CaseEvent_Note:
+		out.Kind = &casesv1.ReportingEvent_Note{Note: &casesv1.ReportingNote{}}
+	case *casesv1.CaseEvent_Issue:
+		out.Kind = &casesv1.ReportingEvent_Issue{Issue: &casesv1.ReportingIssue{Code: k.Issue.GetCode()}}
+	}
+	return out
 }

@@ -579,6 +579,8 @@ func (c caller) visibleAt(e changelog.Entry) (bool, store.Place) {
 			OrganizationID string `json:"organizationId"`
 		}
 		return json.Unmarshal(e.Payload, &p) == nil && p.OrganizationID != "" && p.OrganizationID == c.scope.PersonOwner, store.Place{}
+	case store.TopicCaseEvent:
+		return false, store.Place{} // for the reporting projection only: events are not in the sync feed
 	}
 	return false, store.Place{}
 }

@@ -44,6 +44,11 @@ const (
 	TopicCase = "case"
 	// TopicPerson: key the person id; payload {"organizationId": ...} only.
 	TopicPerson = "person"
+	// TopicCaseEvent: an event was added to a case; key the case id, payload the case
+	// as for TopicCase. Only the reporting projection reads these entries (it sends the
+	// anonymous part of the case's events); the sync feed leaves them out, as events
+	// were never part of it.
+	TopicCaseEvent = "case_event"
 )
 
 // Audit actions.
@@ -189,6 +194,10 @@ type Store interface {
 	AddCaseEvent(ctx context.Context, a Actor, s Scope, caseID string, ev *casesv1.CaseEvent) (*casesv1.CaseEvent, error)
 	// ListCaseEvents returns a live case's events with ids (decimal sequence numbers) above after, oldest first.
 	ListCaseEvents(ctx context.Context, a Actor, s Scope, caseID string, after int64, limit int) ([]*casesv1.CaseEvent, error)
+	// ReportingEvents returns the events of each named case, live or deleted, oldest
+	// first, keyed by case id (a case without events is absent). Only the reporting
+	// projection calls it, which keeps the anonymous part of each event.
+	ReportingEvents(ctx context.Context, caseIDs []string) (map[string][]*casesv1.CaseEvent, error)
 	// BatchUpsertCases creates or updates each item by source+external_id in one
 	// transaction and returns one result per item, in order.
 	BatchUpsertCases(ctx context.Context, a Actor, s Scope, items []UpsertItem) ([]*casesv1.CaseUpsertResult, error)

@@ -822,7 +822,10 @@ type Consultation struct {
 	// The topic (free text).
 	Topic string `protobuf:"bytes,3,opt,name=topic,proto3" json:"topic,omitempty"`
 	// Minutes spent on it.
-	MinutesSpent  int32 `protobuf:"varint,4,opt,name=minutes_spent,json=minutesSpent,proto3" json:"minutes_spent,omitempty"`
+	MinutesSpent int32 `protobuf:"varint,4,opt,name=minutes_spent,json=minutesSpent,proto3" json:"minutes_spent,omitempty"`
+	// The matter asked about, as a case category (optional). Reporting counts
+	// consultations by it; the free-text topic never leaves cases.
+	TopicCategory Category `protobuf:"varint,5,opt,name=topic_category,json=topicCategory,proto3,enum=ponte.cases.v1.Category" json:"topic_category,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -883,6 +886,13 @@ func (x *Consultation) GetMinutesSpent() int32 {
 		return x.MinutesSpent
 	}
 	return 0
+}
+
+func (x *Consultation) GetTopicCategory() Category {
+	if x != nil {
+		return x.TopicCategory
+	}
+	return Category_CATEGORY_UNSPECIFIED
 }
 
 // Intervention: something done for the person.
@@ -947,9 +957,13 @@ type Referral struct {
 	// The directory service's id.
 	ServiceId string `protobuf:"bytes,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
 	// Its status.
-	Status        ReferralStatus `protobuf:"varint,2,opt,name=status,proto3,enum=ponte.cases.v1.ReferralStatus" json:"status,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Status ReferralStatus `protobuf:"varint,2,opt,name=status,proto3,enum=ponte.cases.v1.ReferralStatus" json:"status,omitempty"`
+	// The directory taxonomy term the person was referred under (one of the
+	// service's terms, e.g. "ponte:l2-italian"; optional). Reporting counts
+	// referrals by it.
+	TaxonomyTermId string `protobuf:"bytes,3,opt,name=taxonomy_term_id,json=taxonomyTermId,proto3" json:"taxonomy_term_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Referral) Reset() {
@@ -994,6 +1008,13 @@ func (x *Referral) GetStatus() ReferralStatus {
 		return x.Status
 	}
 	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+}
+
+func (x *Referral) GetTaxonomyTermId() string {
+	if x != nil {
+		return x.TaxonomyTermId
+	}
+	return ""
 }
 
 // PhaseChange: the case moved (recorded by TransitionCase; read only).
@@ -2925,7 +2946,11 @@ type ReportingCase struct {
 	// The person's sex; unspecified without a person or when not recorded.
 	Sex Sex `protobuf:"varint,5,opt,name=sex,proto3,enum=ponte.cases.v1.Sex" json:"sex,omitempty"`
 	// The person's citizenship, ISO 3166-1 alpha-2; empty when not recorded.
-	Citizenship   string `protobuf:"bytes,6,opt,name=citizenship,proto3" json:"citizenship,omitempty"`
+	Citizenship string `protobuf:"bytes,6,opt,name=citizenship,proto3" json:"citizenship,omitempty"`
+	// The anonymous part of every event of the case, oldest first, as the
+	// events are when the entry is read (also for a delete, so that reporting
+	// can take their facts away).
+	Events        []*ReportingEvent `protobuf:"bytes,7,rep,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3002,6 +3027,492 @@ func (x *ReportingCase) GetCitizenship() string {
 	return ""
 }
 
+func (x *ReportingCase) GetEvents() []*ReportingEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// ReportingEvent is the anonymous part of a case event: its kind, its date and
+// its codes. No free text (descriptions, topics, notes, reasons), no author,
+// no organization, no service id.
+type ReportingEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event's id (unique within the node's cases).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When it happened.
+	OccurTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
+	// What happened, codes only.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*ReportingEvent_Consultation
+	//	*ReportingEvent_Intervention
+	//	*ReportingEvent_Referral
+	//	*ReportingEvent_PhaseChange
+	//	*ReportingEvent_Note
+	//	*ReportingEvent_Issue
+	Kind          isReportingEvent_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportingEvent) Reset() {
+	*x = ReportingEvent{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportingEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportingEvent) ProtoMessage() {}
+
+func (x *ReportingEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportingEvent.ProtoReflect.Descriptor instead.
+func (*ReportingEvent) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ReportingEvent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReportingEvent) GetOccurTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurTime
+	}
+	return nil
+}
+
+func (x *ReportingEvent) GetKind() isReportingEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *ReportingEvent) GetConsultation() *ReportingConsultation {
+	if x != nil {
+		if x, ok := x.Kind.(*ReportingEvent_Consultation); ok {
+			return x.Consultation
+		}
+	}
+	return nil
+}
+
+func (x *ReportingEvent) GetIntervention() *ReportingIntervention {
+	if x != nil {
+		if x, ok := x.Kind.(*ReportingEvent_Intervention); ok {
+			return x.Intervention
+		}
+	}
+	return nil
+}
+
+func (x *ReportingEvent) GetReferral() *ReportingReferral {
+	if x != nil {
+		if x, ok := x.Kind.(*ReportingEvent_Referral); ok {
+			return x.Referral
+		}
+	}
+	return nil
+}
+
+func (x *ReportingEvent) GetPhaseChange() *ReportingPhaseChange {
+	if x != nil {
+		if x, ok := x.Kind.(*ReportingEvent_PhaseChange); ok {
+			return x.PhaseChange
+		}
+	}
+	return nil
+}
+
+func (x *ReportingEvent) GetNote() *ReportingNote {
+	if x != nil {
+		if x, ok := x.Kind.(*ReportingEvent_Note); ok {
+			return x.Note
+		}
+	}
+	return nil
+}
+
+func (x *ReportingEvent) GetIssue() *ReportingIssue {
+	if x != nil {
+		if x, ok := x.Kind.(*ReportingEvent_Issue); ok {
+			return x.Issue
+		}
+	}
+	return nil
+}
+
+type isReportingEvent_Kind interface {
+	isReportingEvent_Kind()
+}
+
+type ReportingEvent_Consultation struct {
+	// A consultation.
+	Consultation *ReportingConsultation `protobuf:"bytes,3,opt,name=consultation,proto3,oneof"`
+}
+
+type ReportingEvent_Intervention struct {
+	// An intervention.
+	Intervention *ReportingIntervention `protobuf:"bytes,4,opt,name=intervention,proto3,oneof"`
+}
+
+type ReportingEvent_Referral struct {
+	// A referral.
+	Referral *ReportingReferral `protobuf:"bytes,5,opt,name=referral,proto3,oneof"`
+}
+
+type ReportingEvent_PhaseChange struct {
+	// A phase change.
+	PhaseChange *ReportingPhaseChange `protobuf:"bytes,6,opt,name=phase_change,json=phaseChange,proto3,oneof"`
+}
+
+type ReportingEvent_Note struct {
+	// A note (its text is not carried).
+	Note *ReportingNote `protobuf:"bytes,7,opt,name=note,proto3,oneof"`
+}
+
+type ReportingEvent_Issue struct {
+	// A cross-cutting issue.
+	Issue *ReportingIssue `protobuf:"bytes,8,opt,name=issue,proto3,oneof"`
+}
+
+func (*ReportingEvent_Consultation) isReportingEvent_Kind() {}
+
+func (*ReportingEvent_Intervention) isReportingEvent_Kind() {}
+
+func (*ReportingEvent_Referral) isReportingEvent_Kind() {}
+
+func (*ReportingEvent_PhaseChange) isReportingEvent_Kind() {}
+
+func (*ReportingEvent_Note) isReportingEvent_Kind() {}
+
+func (*ReportingEvent_Issue) isReportingEvent_Kind() {}
+
+// ReportingConsultation is the anonymous part of a Consultation.
+type ReportingConsultation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The requesting municipality, six-digit ISTAT code; empty if not given.
+	RequesterMunicipalityCode string `protobuf:"bytes,1,opt,name=requester_municipality_code,json=requesterMunicipalityCode,proto3" json:"requester_municipality_code,omitempty"`
+	// The matter asked about; unspecified if not given.
+	TopicCategory Category `protobuf:"varint,2,opt,name=topic_category,json=topicCategory,proto3,enum=ponte.cases.v1.Category" json:"topic_category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportingConsultation) Reset() {
+	*x = ReportingConsultation{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportingConsultation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportingConsultation) ProtoMessage() {}
+
+func (x *ReportingConsultation) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportingConsultation.ProtoReflect.Descriptor instead.
+func (*ReportingConsultation) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ReportingConsultation) GetRequesterMunicipalityCode() string {
+	if x != nil {
+		return x.RequesterMunicipalityCode
+	}
+	return ""
+}
+
+func (x *ReportingConsultation) GetTopicCategory() Category {
+	if x != nil {
+		return x.TopicCategory
+	}
+	return Category_CATEGORY_UNSPECIFIED
+}
+
+// ReportingIntervention is the anonymous part of an Intervention.
+type ReportingIntervention struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind, a short code ("civic_orientation").
+	Kind          string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportingIntervention) Reset() {
+	*x = ReportingIntervention{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportingIntervention) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportingIntervention) ProtoMessage() {}
+
+func (x *ReportingIntervention) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportingIntervention.ProtoReflect.Descriptor instead.
+func (*ReportingIntervention) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ReportingIntervention) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+// ReportingReferral is the anonymous part of a Referral.
+type ReportingReferral struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The directory taxonomy term; empty if not given.
+	TaxonomyTermId string `protobuf:"bytes,1,opt,name=taxonomy_term_id,json=taxonomyTermId,proto3" json:"taxonomy_term_id,omitempty"`
+	// Where the referral stands.
+	Status ReferralStatus `protobuf:"varint,2,opt,name=status,proto3,enum=ponte.cases.v1.ReferralStatus" json:"status,omitempty"`
+	// The referral's identity: the id of the case's first referral event to the
+	// same service (later events to that service record how it went on).
+	ReferralId    string `protobuf:"bytes,3,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportingReferral) Reset() {
+	*x = ReportingReferral{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportingReferral) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportingReferral) ProtoMessage() {}
+
+func (x *ReportingReferral) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportingReferral.ProtoReflect.Descriptor instead.
+func (*ReportingReferral) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ReportingReferral) GetTaxonomyTermId() string {
+	if x != nil {
+		return x.TaxonomyTermId
+	}
+	return ""
+}
+
+func (x *ReportingReferral) GetStatus() ReferralStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ReferralStatus_REFERRAL_STATUS_UNSPECIFIED
+}
+
+func (x *ReportingReferral) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+// ReportingPhaseChange is the anonymous part of a PhaseChange.
+type ReportingPhaseChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The phase before.
+	From Phase `protobuf:"varint,1,opt,name=from,proto3,enum=ponte.cases.v1.Phase" json:"from,omitempty"`
+	// The phase after.
+	To            Phase `protobuf:"varint,2,opt,name=to,proto3,enum=ponte.cases.v1.Phase" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportingPhaseChange) Reset() {
+	*x = ReportingPhaseChange{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportingPhaseChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportingPhaseChange) ProtoMessage() {}
+
+func (x *ReportingPhaseChange) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportingPhaseChange.ProtoReflect.Descriptor instead.
+func (*ReportingPhaseChange) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ReportingPhaseChange) GetFrom() Phase {
+	if x != nil {
+		return x.From
+	}
+	return Phase_PHASE_UNSPECIFIED
+}
+
+func (x *ReportingPhaseChange) GetTo() Phase {
+	if x != nil {
+		return x.To
+	}
+	return Phase_PHASE_UNSPECIFIED
+}
+
+// ReportingNote says a note was written, without its text.
+type ReportingNote struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportingNote) Reset() {
+	*x = ReportingNote{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportingNote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportingNote) ProtoMessage() {}
+
+func (x *ReportingNote) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportingNote.ProtoReflect.Descriptor instead.
+func (*ReportingNote) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{41}
+}
+
+// ReportingIssue is a cross-cutting issue tag.
+type ReportingIssue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The problem as a short code.
+	Code          string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportingIssue) Reset() {
+	*x = ReportingIssue{}
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportingIssue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportingIssue) ProtoMessage() {}
+
+func (x *ReportingIssue) ProtoReflect() protoreflect.Message {
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportingIssue.ProtoReflect.Descriptor instead.
+func (*ReportingIssue) Descriptor() ([]byte, []int) {
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ReportingIssue) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
 // ListAuditEventsRequest reads the audit log.
 type ListAuditEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3019,7 +3530,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[36]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3542,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[36]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3555,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{36}
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -3088,7 +3599,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[37]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3100,7 +3611,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[37]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3113,7 +3624,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{37}
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
@@ -3159,7 +3670,7 @@ type AuditEvent struct {
 
 func (x *AuditEvent) Reset() {
 	*x = AuditEvent{}
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[38]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3171,7 +3682,7 @@ func (x *AuditEvent) String() string {
 func (*AuditEvent) ProtoMessage() {}
 
 func (x *AuditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_ponte_cases_v1_cases_proto_msgTypes[38]
+	mi := &file_ponte_cases_v1_cases_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3184,7 +3695,7 @@ func (x *AuditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
 func (*AuditEvent) Descriptor() ([]byte, []int) {
-	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{38}
+	return file_ponte_cases_v1_cases_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AuditEvent) GetId() int64 {
@@ -3308,21 +3819,23 @@ const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\"\n" +
-	"\bage_band\x18\x10 \x01(\tB\a\xbaH\x04r\x02\x18\bR\aageBand\"\xfa\x01\n" +
+	"\bage_band\x18\x10 \x01(\tB\a\xbaH\x04r\x02\x18\bR\aageBand\"\xc5\x02\n" +
 	"\fConsultation\x12C\n" +
 	"\x19requester_organization_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x17requesterOrganizationId\x12T\n" +
 	"\x1brequester_municipality_code\x18\x02 \x01(\tB\x14\xbaH\x11r\x0f2\r^$|^[0-9]{6}$R\x19requesterMunicipalityCode\x12\x1e\n" +
 	"\x05topic\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x05topic\x12/\n" +
 	"\rminutes_spent\x18\x04 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x90N(\x00R\fminutesSpent\"m\n" +
+	"\xbaH\a\x1a\x05\x18\x90N(\x00R\fminutesSpent\x12I\n" +
+	"\x0etopic_category\x18\x05 \x01(\x0e2\x18.ponte.cases.v1.CategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\rtopicCategory\"m\n" +
 	"\fIntervention\x121\n" +
 	"\x04kind\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,39}$R\x04kind\x12*\n" +
-	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\"x\n" +
+	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\"\xd0\x01\n" +
 	"\bReferral\x12(\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\tserviceId\x12B\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1e.ponte.cases.v1.ReferralStatusB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\"\x81\x01\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\x12V\n" +
+	"\x10taxonomy_term_id\x18\x03 \x01(\tB,\xbaH)r'2%^$|^[A-Za-z0-9][A-Za-z0-9.:_-]{0,63}$R\x0etaxonomyTermId\"\x81\x01\n" +
 	"\vPhaseChange\x12)\n" +
 	"\x04from\x18\x01 \x01(\x0e2\x15.ponte.cases.v1.PhaseR\x04from\x12%\n" +
 	"\x02to\x18\x02 \x01(\x0e2\x15.ponte.cases.v1.PhaseR\x02to\x12 \n" +
@@ -3453,14 +3966,42 @@ const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"\x05cases\x18\x01 \x03(\v2\x1d.ponte.cases.v1.ReportingCaseR\x05cases\x12\x1d\n" +
 	"\n" +
 	"next_after\x18\x02 \x01(\x03R\tnextAfter\x12\x12\n" +
-	"\x04head\x18\x03 \x01(\x03R\x04head\"\xde\x01\n" +
+	"\x04head\x18\x03 \x01(\x03R\x04head\"\x96\x02\n" +
 	"\rReportingCase\x12\x1a\n" +
 	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x0e\n" +
 	"\x02op\x18\x02 \x01(\tR\x02op\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12(\n" +
 	"\x04case\x18\x04 \x01(\v2\x14.ponte.cases.v1.CaseR\x04case\x12%\n" +
 	"\x03sex\x18\x05 \x01(\x0e2\x13.ponte.cases.v1.SexR\x03sex\x12 \n" +
-	"\vcitizenship\x18\x06 \x01(\tR\vcitizenship\"\xb4\x01\n" +
+	"\vcitizenship\x18\x06 \x01(\tR\vcitizenship\x126\n" +
+	"\x06events\x18\a \x03(\v2\x1e.ponte.cases.v1.ReportingEventR\x06events\"\xf6\x03\n" +
+	"\x0eReportingEvent\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
+	"\n" +
+	"occur_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x12K\n" +
+	"\fconsultation\x18\x03 \x01(\v2%.ponte.cases.v1.ReportingConsultationH\x00R\fconsultation\x12K\n" +
+	"\fintervention\x18\x04 \x01(\v2%.ponte.cases.v1.ReportingInterventionH\x00R\fintervention\x12?\n" +
+	"\breferral\x18\x05 \x01(\v2!.ponte.cases.v1.ReportingReferralH\x00R\breferral\x12I\n" +
+	"\fphase_change\x18\x06 \x01(\v2$.ponte.cases.v1.ReportingPhaseChangeH\x00R\vphaseChange\x123\n" +
+	"\x04note\x18\a \x01(\v2\x1d.ponte.cases.v1.ReportingNoteH\x00R\x04note\x126\n" +
+	"\x05issue\x18\b \x01(\v2\x1e.ponte.cases.v1.ReportingIssueH\x00R\x05issueB\x06\n" +
+	"\x04kind\"\x98\x01\n" +
+	"\x15ReportingConsultation\x12>\n" +
+	"\x1brequester_municipality_code\x18\x01 \x01(\tR\x19requesterMunicipalityCode\x12?\n" +
+	"\x0etopic_category\x18\x02 \x01(\x0e2\x18.ponte.cases.v1.CategoryR\rtopicCategory\"+\n" +
+	"\x15ReportingIntervention\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\"\x96\x01\n" +
+	"\x11ReportingReferral\x12(\n" +
+	"\x10taxonomy_term_id\x18\x01 \x01(\tR\x0etaxonomyTermId\x126\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x1e.ponte.cases.v1.ReferralStatusR\x06status\x12\x1f\n" +
+	"\vreferral_id\x18\x03 \x01(\tR\n" +
+	"referralId\"h\n" +
+	"\x14ReportingPhaseChange\x12)\n" +
+	"\x04from\x18\x01 \x01(\x0e2\x15.ponte.cases.v1.PhaseR\x04from\x12%\n" +
+	"\x02to\x18\x02 \x01(\x0e2\x15.ponte.cases.v1.PhaseR\x02to\"\x0f\n" +
+	"\rReportingNote\"$\n" +
+	"\x0eReportingIssue\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\"\xb4\x01\n" +
 	"\x16ListAuditEventsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
@@ -3571,7 +4112,7 @@ func file_ponte_cases_v1_cases_proto_rawDescGZIP() []byte {
 }
 
 var file_ponte_cases_v1_cases_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_ponte_cases_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_ponte_cases_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_ponte_cases_v1_cases_proto_goTypes = []any{
 	(Sex)(0),                           // 0: ponte.cases.v1.Sex
 	(LegalBasis)(0),                    // 1: ponte.cases.v1.LegalBasis
@@ -3615,103 +4156,123 @@ var file_ponte_cases_v1_cases_proto_goTypes = []any{
 	(*ListReportingCasesRequest)(nil),  // 39: ponte.cases.v1.ListReportingCasesRequest
 	(*ListReportingCasesResponse)(nil), // 40: ponte.cases.v1.ListReportingCasesResponse
 	(*ReportingCase)(nil),              // 41: ponte.cases.v1.ReportingCase
-	(*ListAuditEventsRequest)(nil),     // 42: ponte.cases.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),    // 43: ponte.cases.v1.ListAuditEventsResponse
-	(*AuditEvent)(nil),                 // 44: ponte.cases.v1.AuditEvent
-	(*timestamppb.Timestamp)(nil),      // 45: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),      // 46: google.protobuf.FieldMask
-	(*structpb.Struct)(nil),            // 47: google.protobuf.Struct
-	(*emptypb.Empty)(nil),              // 48: google.protobuf.Empty
+	(*ReportingEvent)(nil),             // 42: ponte.cases.v1.ReportingEvent
+	(*ReportingConsultation)(nil),      // 43: ponte.cases.v1.ReportingConsultation
+	(*ReportingIntervention)(nil),      // 44: ponte.cases.v1.ReportingIntervention
+	(*ReportingReferral)(nil),          // 45: ponte.cases.v1.ReportingReferral
+	(*ReportingPhaseChange)(nil),       // 46: ponte.cases.v1.ReportingPhaseChange
+	(*ReportingNote)(nil),              // 47: ponte.cases.v1.ReportingNote
+	(*ReportingIssue)(nil),             // 48: ponte.cases.v1.ReportingIssue
+	(*ListAuditEventsRequest)(nil),     // 49: ponte.cases.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),    // 50: ponte.cases.v1.ListAuditEventsResponse
+	(*AuditEvent)(nil),                 // 51: ponte.cases.v1.AuditEvent
+	(*timestamppb.Timestamp)(nil),      // 52: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),      // 53: google.protobuf.FieldMask
+	(*structpb.Struct)(nil),            // 54: google.protobuf.Struct
+	(*emptypb.Empty)(nil),              // 55: google.protobuf.Empty
 }
 var file_ponte_cases_v1_cases_proto_depIdxs = []int32{
 	0,  // 0: ponte.cases.v1.Person.sex:type_name -> ponte.cases.v1.Sex
 	1,  // 1: ponte.cases.v1.Person.legal_basis:type_name -> ponte.cases.v1.LegalBasis
-	45, // 2: ponte.cases.v1.Person.consent_time:type_name -> google.protobuf.Timestamp
-	45, // 3: ponte.cases.v1.Person.create_time:type_name -> google.protobuf.Timestamp
-	45, // 4: ponte.cases.v1.Person.update_time:type_name -> google.protobuf.Timestamp
+	52, // 2: ponte.cases.v1.Person.consent_time:type_name -> google.protobuf.Timestamp
+	52, // 3: ponte.cases.v1.Person.create_time:type_name -> google.protobuf.Timestamp
+	52, // 4: ponte.cases.v1.Person.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 5: ponte.cases.v1.Case.category:type_name -> ponte.cases.v1.Category
 	2,  // 6: ponte.cases.v1.Case.phase:type_name -> ponte.cases.v1.Phase
-	45, // 7: ponte.cases.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	45, // 8: ponte.cases.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	4,  // 9: ponte.cases.v1.Referral.status:type_name -> ponte.cases.v1.ReferralStatus
-	2,  // 10: ponte.cases.v1.PhaseChange.from:type_name -> ponte.cases.v1.Phase
-	2,  // 11: ponte.cases.v1.PhaseChange.to:type_name -> ponte.cases.v1.Phase
-	45, // 12: ponte.cases.v1.CaseEvent.occur_time:type_name -> google.protobuf.Timestamp
-	45, // 13: ponte.cases.v1.CaseEvent.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 14: ponte.cases.v1.CaseEvent.consultation:type_name -> ponte.cases.v1.Consultation
-	9,  // 15: ponte.cases.v1.CaseEvent.intervention:type_name -> ponte.cases.v1.Intervention
-	10, // 16: ponte.cases.v1.CaseEvent.referral:type_name -> ponte.cases.v1.Referral
-	11, // 17: ponte.cases.v1.CaseEvent.phase_change:type_name -> ponte.cases.v1.PhaseChange
-	12, // 18: ponte.cases.v1.CaseEvent.note:type_name -> ponte.cases.v1.Note
-	13, // 19: ponte.cases.v1.CaseEvent.issue:type_name -> ponte.cases.v1.IssueTag
-	6,  // 20: ponte.cases.v1.ListPersonsResponse.persons:type_name -> ponte.cases.v1.Person
-	6,  // 21: ponte.cases.v1.CreatePersonRequest.person:type_name -> ponte.cases.v1.Person
-	6,  // 22: ponte.cases.v1.UpdatePersonRequest.person:type_name -> ponte.cases.v1.Person
-	46, // 23: ponte.cases.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 24: ponte.cases.v1.ListCasesRequest.phase:type_name -> ponte.cases.v1.Phase
-	3,  // 25: ponte.cases.v1.ListCasesRequest.category:type_name -> ponte.cases.v1.Category
-	45, // 26: ponte.cases.v1.ListCasesRequest.update_time_since:type_name -> google.protobuf.Timestamp
-	7,  // 27: ponte.cases.v1.ListCasesResponse.cases:type_name -> ponte.cases.v1.Case
-	7,  // 28: ponte.cases.v1.CreateCaseRequest.case:type_name -> ponte.cases.v1.Case
-	7,  // 29: ponte.cases.v1.UpdateCaseRequest.case:type_name -> ponte.cases.v1.Case
-	46, // 30: ponte.cases.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 31: ponte.cases.v1.TransitionCaseRequest.phase:type_name -> ponte.cases.v1.Phase
-	14, // 32: ponte.cases.v1.ListCaseEventsResponse.events:type_name -> ponte.cases.v1.CaseEvent
-	14, // 33: ponte.cases.v1.CreateCaseEventRequest.event:type_name -> ponte.cases.v1.CaseEvent
-	32, // 34: ponte.cases.v1.BatchUpsertCasesRequest.items:type_name -> ponte.cases.v1.CaseUpsert
-	7,  // 35: ponte.cases.v1.CaseUpsert.case:type_name -> ponte.cases.v1.Case
-	5,  // 36: ponte.cases.v1.CaseUpsertResult.outcome:type_name -> ponte.cases.v1.UpsertOutcome
-	33, // 37: ponte.cases.v1.BatchUpsertCasesResponse.results:type_name -> ponte.cases.v1.CaseUpsertResult
-	38, // 38: ponte.cases.v1.ListCaseChangesResponse.changes:type_name -> ponte.cases.v1.CaseChange
-	47, // 39: ponte.cases.v1.CaseChange.payload:type_name -> google.protobuf.Struct
-	45, // 40: ponte.cases.v1.CaseChange.time:type_name -> google.protobuf.Timestamp
-	41, // 41: ponte.cases.v1.ListReportingCasesResponse.cases:type_name -> ponte.cases.v1.ReportingCase
-	45, // 42: ponte.cases.v1.ReportingCase.time:type_name -> google.protobuf.Timestamp
-	7,  // 43: ponte.cases.v1.ReportingCase.case:type_name -> ponte.cases.v1.Case
-	0,  // 44: ponte.cases.v1.ReportingCase.sex:type_name -> ponte.cases.v1.Sex
-	44, // 45: ponte.cases.v1.ListAuditEventsResponse.events:type_name -> ponte.cases.v1.AuditEvent
-	45, // 46: ponte.cases.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	15, // 47: ponte.cases.v1.CaseService.ListPersons:input_type -> ponte.cases.v1.ListPersonsRequest
-	17, // 48: ponte.cases.v1.CaseService.GetPerson:input_type -> ponte.cases.v1.GetPersonRequest
-	18, // 49: ponte.cases.v1.CaseService.CreatePerson:input_type -> ponte.cases.v1.CreatePersonRequest
-	19, // 50: ponte.cases.v1.CaseService.UpdatePerson:input_type -> ponte.cases.v1.UpdatePersonRequest
-	20, // 51: ponte.cases.v1.CaseService.DeletePerson:input_type -> ponte.cases.v1.DeletePersonRequest
-	21, // 52: ponte.cases.v1.CaseService.ListCases:input_type -> ponte.cases.v1.ListCasesRequest
-	23, // 53: ponte.cases.v1.CaseService.GetCase:input_type -> ponte.cases.v1.GetCaseRequest
-	24, // 54: ponte.cases.v1.CaseService.CreateCase:input_type -> ponte.cases.v1.CreateCaseRequest
-	25, // 55: ponte.cases.v1.CaseService.UpdateCase:input_type -> ponte.cases.v1.UpdateCaseRequest
-	26, // 56: ponte.cases.v1.CaseService.DeleteCase:input_type -> ponte.cases.v1.DeleteCaseRequest
-	27, // 57: ponte.cases.v1.CaseService.TransitionCase:input_type -> ponte.cases.v1.TransitionCaseRequest
-	28, // 58: ponte.cases.v1.CaseService.ListCaseEvents:input_type -> ponte.cases.v1.ListCaseEventsRequest
-	30, // 59: ponte.cases.v1.CaseService.CreateCaseEvent:input_type -> ponte.cases.v1.CreateCaseEventRequest
-	31, // 60: ponte.cases.v1.CaseService.BatchUpsertCases:input_type -> ponte.cases.v1.BatchUpsertCasesRequest
-	35, // 61: ponte.cases.v1.CaseService.ListCaseChanges:input_type -> ponte.cases.v1.ListCaseChangesRequest
-	37, // 62: ponte.cases.v1.CaseService.WatchCaseChanges:input_type -> ponte.cases.v1.WatchCaseChangesRequest
-	39, // 63: ponte.cases.v1.CaseService.ListReportingCases:input_type -> ponte.cases.v1.ListReportingCasesRequest
-	42, // 64: ponte.cases.v1.CaseService.ListAuditEvents:input_type -> ponte.cases.v1.ListAuditEventsRequest
-	16, // 65: ponte.cases.v1.CaseService.ListPersons:output_type -> ponte.cases.v1.ListPersonsResponse
-	6,  // 66: ponte.cases.v1.CaseService.GetPerson:output_type -> ponte.cases.v1.Person
-	6,  // 67: ponte.cases.v1.CaseService.CreatePerson:output_type -> ponte.cases.v1.Person
-	6,  // 68: ponte.cases.v1.CaseService.UpdatePerson:output_type -> ponte.cases.v1.Person
-	48, // 69: ponte.cases.v1.CaseService.DeletePerson:output_type -> google.protobuf.Empty
-	22, // 70: ponte.cases.v1.CaseService.ListCases:output_type -> ponte.cases.v1.ListCasesResponse
-	7,  // 71: ponte.cases.v1.CaseService.GetCase:output_type -> ponte.cases.v1.Case
-	7,  // 72: ponte.cases.v1.CaseService.CreateCase:output_type -> ponte.cases.v1.Case
-	7,  // 73: ponte.cases.v1.CaseService.UpdateCase:output_type -> ponte.cases.v1.Case
-	48, // 74: ponte.cases.v1.CaseService.DeleteCase:output_type -> google.protobuf.Empty
-	7,  // 75: ponte.cases.v1.CaseService.TransitionCase:output_type -> ponte.cases.v1.Case
-	29, // 76: ponte.cases.v1.CaseService.ListCaseEvents:output_type -> ponte.cases.v1.ListCaseEventsResponse
-	14, // 77: ponte.cases.v1.CaseService.CreateCaseEvent:output_type -> ponte.cases.v1.CaseEvent
-	34, // 78: ponte.cases.v1.CaseService.BatchUpsertCases:output_type -> ponte.cases.v1.BatchUpsertCasesResponse
-	36, // 79: ponte.cases.v1.CaseService.ListCaseChanges:output_type -> ponte.cases.v1.ListCaseChangesResponse
-	38, // 80: ponte.cases.v1.CaseService.WatchCaseChanges:output_type -> ponte.cases.v1.CaseChange
-	40, // 81: ponte.cases.v1.CaseService.ListReportingCases:output_type -> ponte.cases.v1.ListReportingCasesResponse
-	43, // 82: ponte.cases.v1.CaseService.ListAuditEvents:output_type -> ponte.cases.v1.ListAuditEventsResponse
-	65, // [65:83] is the sub-list for method output_type
-	47, // [47:65] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	52, // 7: ponte.cases.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	52, // 8: ponte.cases.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 9: ponte.cases.v1.Consultation.topic_category:type_name -> ponte.cases.v1.Category
+	4,  // 10: ponte.cases.v1.Referral.status:type_name -> ponte.cases.v1.ReferralStatus
+	2,  // 11: ponte.cases.v1.PhaseChange.from:type_name -> ponte.cases.v1.Phase
+	2,  // 12: ponte.cases.v1.PhaseChange.to:type_name -> ponte.cases.v1.Phase
+	52, // 13: ponte.cases.v1.CaseEvent.occur_time:type_name -> google.protobuf.Timestamp
+	52, // 14: ponte.cases.v1.CaseEvent.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 15: ponte.cases.v1.CaseEvent.consultation:type_name -> ponte.cases.v1.Consultation
+	9,  // 16: ponte.cases.v1.CaseEvent.intervention:type_name -> ponte.cases.v1.Intervention
+	10, // 17: ponte.cases.v1.CaseEvent.referral:type_name -> ponte.cases.v1.Referral
+	11, // 18: ponte.cases.v1.CaseEvent.phase_change:type_name -> ponte.cases.v1.PhaseChange
+	12, // 19: ponte.cases.v1.CaseEvent.note:type_name -> ponte.cases.v1.Note
+	13, // 20: ponte.cases.v1.CaseEvent.issue:type_name -> ponte.cases.v1.IssueTag
+	6,  // 21: ponte.cases.v1.ListPersonsResponse.persons:type_name -> ponte.cases.v1.Person
+	6,  // 22: ponte.cases.v1.CreatePersonRequest.person:type_name -> ponte.cases.v1.Person
+	6,  // 23: ponte.cases.v1.UpdatePersonRequest.person:type_name -> ponte.cases.v1.Person
+	53, // 24: ponte.cases.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 25: ponte.cases.v1.ListCasesRequest.phase:type_name -> ponte.cases.v1.Phase
+	3,  // 26: ponte.cases.v1.ListCasesRequest.category:type_name -> ponte.cases.v1.Category
+	52, // 27: ponte.cases.v1.ListCasesRequest.update_time_since:type_name -> google.protobuf.Timestamp
+	7,  // 28: ponte.cases.v1.ListCasesResponse.cases:type_name -> ponte.cases.v1.Case
+	7,  // 29: ponte.cases.v1.CreateCaseRequest.case:type_name -> ponte.cases.v1.Case
+	7,  // 30: ponte.cases.v1.UpdateCaseRequest.case:type_name -> ponte.cases.v1.Case
+	53, // 31: ponte.cases.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 32: ponte.cases.v1.TransitionCaseRequest.phase:type_name -> ponte.cases.v1.Phase
+	14, // 33: ponte.cases.v1.ListCaseEventsResponse.events:type_name -> ponte.cases.v1.CaseEvent
+	14, // 34: ponte.cases.v1.CreateCaseEventRequest.event:type_name -> ponte.cases.v1.CaseEvent
+	32, // 35: ponte.cases.v1.BatchUpsertCasesRequest.items:type_name -> ponte.cases.v1.CaseUpsert
+	7,  // 36: ponte.cases.v1.CaseUpsert.case:type_name -> ponte.cases.v1.Case
+	5,  // 37: ponte.cases.v1.CaseUpsertResult.outcome:type_name -> ponte.cases.v1.UpsertOutcome
+	33, // 38: ponte.cases.v1.BatchUpsertCasesResponse.results:type_name -> ponte.cases.v1.CaseUpsertResult
+	38, // 39: ponte.cases.v1.ListCaseChangesResponse.changes:type_name -> ponte.cases.v1.CaseChange
+	54, // 40: ponte.cases.v1.CaseChange.payload:type_name -> google.protobuf.Struct
+	52, // 41: ponte.cases.v1.CaseChange.time:type_name -> google.protobuf.Timestamp
+	41, // 42: ponte.cases.v1.ListReportingCasesResponse.cases:type_name -> ponte.cases.v1.ReportingCase
+	52, // 43: ponte.cases.v1.ReportingCase.time:type_name -> google.protobuf.Timestamp
+	7,  // 44: ponte.cases.v1.ReportingCase.case:type_name -> ponte.cases.v1.Case
+	0,  // 45: ponte.cases.v1.ReportingCase.sex:type_name -> ponte.cases.v1.Sex
+	42, // 46: ponte.cases.v1.ReportingCase.events:type_name -> ponte.cases.v1.ReportingEvent
+	52, // 47: ponte.cases.v1.ReportingEvent.occur_time:type_name -> google.protobuf.Timestamp
+	43, // 48: ponte.cases.v1.ReportingEvent.consultation:type_name -> ponte.cases.v1.ReportingConsultation
+	44, // 49: ponte.cases.v1.ReportingEvent.intervention:type_name -> ponte.cases.v1.ReportingIntervention
+	45, // 50: ponte.cases.v1.ReportingEvent.referral:type_name -> ponte.cases.v1.ReportingReferral
+	46, // 51: ponte.cases.v1.ReportingEvent.phase_change:type_name -> ponte.cases.v1.ReportingPhaseChange
+	47, // 52: ponte.cases.v1.ReportingEvent.note:type_name -> ponte.cases.v1.ReportingNote
+	48, // 53: ponte.cases.v1.ReportingEvent.issue:type_name -> ponte.cases.v1.ReportingIssue
+	3,  // 54: ponte.cases.v1.ReportingConsultation.topic_category:type_name -> ponte.cases.v1.Category
+	4,  // 55: ponte.cases.v1.ReportingReferral.status:type_name -> ponte.cases.v1.ReferralStatus
+	2,  // 56: ponte.cases.v1.ReportingPhaseChange.from:type_name -> ponte.cases.v1.Phase
+	2,  // 57: ponte.cases.v1.ReportingPhaseChange.to:type_name -> ponte.cases.v1.Phase
+	51, // 58: ponte.cases.v1.ListAuditEventsResponse.events:type_name -> ponte.cases.v1.AuditEvent
+	52, // 59: ponte.cases.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	15, // 60: ponte.cases.v1.CaseService.ListPersons:input_type -> ponte.cases.v1.ListPersonsRequest
+	17, // 61: ponte.cases.v1.CaseService.GetPerson:input_type -> ponte.cases.v1.GetPersonRequest
+	18, // 62: ponte.cases.v1.CaseService.CreatePerson:input_type -> ponte.cases.v1.CreatePersonRequest
+	19, // 63: ponte.cases.v1.CaseService.UpdatePerson:input_type -> ponte.cases.v1.UpdatePersonRequest
+	20, // 64: ponte.cases.v1.CaseService.DeletePerson:input_type -> ponte.cases.v1.DeletePersonRequest
+	21, // 65: ponte.cases.v1.CaseService.ListCases:input_type -> ponte.cases.v1.ListCasesRequest
+	23, // 66: ponte.cases.v1.CaseService.GetCase:input_type -> ponte.cases.v1.GetCaseRequest
+	24, // 67: ponte.cases.v1.CaseService.CreateCase:input_type -> ponte.cases.v1.CreateCaseRequest
+	25, // 68: ponte.cases.v1.CaseService.UpdateCase:input_type -> ponte.cases.v1.UpdateCaseRequest
+	26, // 69: ponte.cases.v1.CaseService.DeleteCase:input_type -> ponte.cases.v1.DeleteCaseRequest
+	27, // 70: ponte.cases.v1.CaseService.TransitionCase:input_type -> ponte.cases.v1.TransitionCaseRequest
+	28, // 71: ponte.cases.v1.CaseService.ListCaseEvents:input_type -> ponte.cases.v1.ListCaseEventsRequest
+	30, // 72: ponte.cases.v1.CaseService.CreateCaseEvent:input_type -> ponte.cases.v1.CreateCaseEventRequest
+	31, // 73: ponte.cases.v1.CaseService.BatchUpsertCases:input_type -> ponte.cases.v1.BatchUpsertCasesRequest
+	35, // 74: ponte.cases.v1.CaseService.ListCaseChanges:input_type -> ponte.cases.v1.ListCaseChangesRequest
+	37, // 75: ponte.cases.v1.CaseService.WatchCaseChanges:input_type -> ponte.cases.v1.WatchCaseChangesRequest
+	39, // 76: ponte.cases.v1.CaseService.ListReportingCases:input_type -> ponte.cases.v1.ListReportingCasesRequest
+	49, // 77: ponte.cases.v1.CaseService.ListAuditEvents:input_type -> ponte.cases.v1.ListAuditEventsRequest
+	16, // 78: ponte.cases.v1.CaseService.ListPersons:output_type -> ponte.cases.v1.ListPersonsResponse
+	6,  // 79: ponte.cases.v1.CaseService.GetPerson:output_type -> ponte.cases.v1.Person
+	6,  // 80: ponte.cases.v1.CaseService.CreatePerson:output_type -> ponte.cases.v1.Person
+	6,  // 81: ponte.cases.v1.CaseService.UpdatePerson:output_type -> ponte.cases.v1.Person
+	55, // 82: ponte.cases.v1.CaseService.DeletePerson:output_type -> google.protobuf.Empty
+	22, // 83: ponte.cases.v1.CaseService.ListCases:output_type -> ponte.cases.v1.ListCasesResponse
+	7,  // 84: ponte.cases.v1.CaseService.GetCase:output_type -> ponte.cases.v1.Case
+	7,  // 85: ponte.cases.v1.CaseService.CreateCase:output_type -> ponte.cases.v1.Case
+	7,  // 86: ponte.cases.v1.CaseService.UpdateCase:output_type -> ponte.cases.v1.Case
+	55, // 87: ponte.cases.v1.CaseService.DeleteCase:output_type -> google.protobuf.Empty
+	7,  // 88: ponte.cases.v1.CaseService.TransitionCase:output_type -> ponte.cases.v1.Case
+	29, // 89: ponte.cases.v1.CaseService.ListCaseEvents:output_type -> ponte.cases.v1.ListCaseEventsResponse
+	14, // 90: ponte.cases.v1.CaseService.CreateCaseEvent:output_type -> ponte.cases.v1.CaseEvent
+	34, // 91: ponte.cases.v1.CaseService.BatchUpsertCases:output_type -> ponte.cases.v1.BatchUpsertCasesResponse
+	36, // 92: ponte.cases.v1.CaseService.ListCaseChanges:output_type -> ponte.cases.v1.ListCaseChangesResponse
+	38, // 93: ponte.cases.v1.CaseService.WatchCaseChanges:output_type -> ponte.cases.v1.CaseChange
+	40, // 94: ponte.cases.v1.CaseService.ListReportingCases:output_type -> ponte.cases.v1.ListReportingCasesResponse
+	50, // 95: ponte.cases.v1.CaseService.ListAuditEvents:output_type -> ponte.cases.v1.ListAuditEventsResponse
+	78, // [78:96] is the sub-list for method output_type
+	60, // [60:78] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_ponte_cases_v1_cases_proto_init() }
@@ -3727,13 +4288,21 @@ func file_ponte_cases_v1_cases_proto_init() {
 		(*CaseEvent_Note)(nil),
 		(*CaseEvent_Issue)(nil),
 	}
+	file_ponte_cases_v1_cases_proto_msgTypes[36].OneofWrappers = []any{
+		(*ReportingEvent_Consultation)(nil),
+		(*ReportingEvent_Intervention)(nil),
+		(*ReportingEvent_Referral)(nil),
+		(*ReportingEvent_PhaseChange)(nil),
+		(*ReportingEvent_Note)(nil),
+		(*ReportingEvent_Issue)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ponte_cases_v1_cases_proto_rawDesc), len(file_ponte_cases_v1_cases_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   39,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

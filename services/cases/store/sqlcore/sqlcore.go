@@ -893,7 +893,7 @@ func cloneEvent(ev *casesv1.CaseEvent) *casesv1.CaseEvent {
 // AddCaseEvent implements store.Store.
 func (c *Core) AddCaseEvent(ctx context.Context, a store.Actor, s store.Scope, caseID string, ev *casesv1.CaseEvent) (*casesv1.CaseEvent, error) {
 	var out *casesv1.CaseEvent
-	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, _ changelog.Appender) error {
+	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
 		rows, err := c.cases(ctx, q, s, "c.deleted = 0 AND c.id = ?", []any{caseID}, "")
 		if err != nil {
 			return err
@@ -905,6 +905,14 @@ func (c *Core) AddCaseEvent(ctx context.Context, a store.Actor, s store.Scope, c
 		if err != nil {
 			return err
 		}
+		// The entry tells the reporting projection that the case has a new event; the
+		// case itself is unchanged (same version).
+		e, err := caseChange(rows[0].c, changelog.OpUpsert)
+		if err != nil {
+			return err
+		}
+		e.Topic = store.TopicCaseEvent
+		log.Append(e)
 		return c.audit(ctx, q, a, []auditRow{caseAudit(store.ActionUpdate, rows[0].c)})
 	})
 	return out, err
@@ -943,6 +951,37 @@ func (c *Core) ListCaseEvents(ctx context.Context, a store.Actor, s store.Scope,
 	}
 	if err := c.auditRead(ctx, a, []auditRow{caseAudit(store.ActionRead, rows[0].c)}); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// ReportingEvents implements store.Store.
+func (c *Core) ReportingEvents(ctx context.Context, caseIDs []string) (map[string][]*casesv1.CaseEvent, error) {
+	out := map[string][]*casesv1.CaseEvent{}
+	if len(caseIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(caseIDs))
+	for i, id := range caseIDs {
+		args[i] = id
+	}
+	query := `SELECT seq, case_id, doc FROM case_events WHERE case_id IN (` + sqlstore.Placeholders(len(caseIDs)) + `) ORDER BY seq`
+	err := c.db.Read().Query(ctx, query, args, func(scan func(...any) error) error {
+		var seq int64
+		var caseID, doc string
+		if err := scan(&seq, &caseID, &doc); err != nil {
+			return err
+		}
+		ev := &casesv1.CaseEvent{}
+		if err := protojson.Unmarshal([]byte(doc), ev); err != nil {
+			return fmt.Errorf("event %d document: %w", seq, err)
+		}
+		ev.Id = strconv.FormatInt(seq, 10)
+		out[caseID] = append(out[caseID], ev)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the events of %d cases: %w", len(caseIDs), err)
 	}
 	return out, nil
 }
