@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
+	reportingv1 "github.com/ponte-network/ponte/proto/ponte/reporting/v1"
 
 	"github.com/ponte-network/ponte/libs/edgejson"
 )
@@ -16,7 +17,8 @@ import (
 // sized from the message: JSONPb grows protojson's output from nothing and then copies it
 // into a second buffer, which for a page of search results is several times the
 // response's size in garbage per request. A page of search results whose services came
-// rendered (package edgejson) is written around their JSON.
+// rendered (package edgejson) is written around their JSON; an indicator's answer that
+// came rendered is written as it came.
 type jsonMarshaler struct {
 	runtime.JSONPb
 	// pageByHand: pages of search results are written by appendSearchPage (their
@@ -55,6 +57,12 @@ func (m *jsonMarshaler) Marshal(v any) ([]byte, error) {
 	if r, ok := p.(*directoryv1.SearchServicesResponse); ok && !m.EmitUnpopulated && !m.UseProtoNames {
 		if out, ok, err := m.marshalSearch(r); ok || err != nil {
 			return out, err
+		}
+	}
+	if r, ok := p.(*reportingv1.QueryIndicatorResponse); ok && !m.EmitUnpopulated && !m.UseProtoNames {
+		// A kept answer comes as the JSON of the whole reply (reporting's contract).
+		if j, found := edgejson.Take(r); found {
+			return j, nil
 		}
 	}
 	// JSON of a message is usually under twice its binary size (field names, quoted

@@ -7,6 +7,9 @@ import (
 	"sync"
 
 	"golang.org/x/sync/singleflight"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ponte-network/ponte/libs/edgejson"
 
 	"github.com/ponte-network/ponte/services/reporting/query"
 	"github.com/ponte-network/ponte/services/reporting/store"
@@ -26,6 +29,25 @@ type answerCache struct {
 type cachedAnswer struct {
 	generation string
 	answer     query.Answer
+	rendered   *rendered
+}
+
+// rendered is a kept answer's reply as the REST edge writes it (package edgejson),
+// rendered once, on the first request from the edge: a kept answer is then sent as the
+// bytes it was, with no message built, encoded and re-encoded per request.
+type rendered struct {
+	once sync.Once
+	att  edgejson.Attachment
+	err  error
+}
+
+// attachment returns the JSON of the reply build makes, rendered on the first call.
+func (r *rendered) attachment(build func() proto.Message) (edgejson.Attachment, error) {
+	r.once.Do(func() {
+		j, err := edgejson.Render(build())
+		r.att, r.err = edgejson.NewAttachment(j), err
+	})
+	return r.att, r.err
 }
 
 const maxAnswers = 512
@@ -43,17 +65,18 @@ func generation(ctx context.Context, st store.Store) (string, error) {
 	return b.String(), nil
 }
 
-// get returns the answer for key, computing it with compute when the facts moved.
-func (c *answerCache) get(ctx context.Context, st store.Store, key string, compute func() (query.Answer, error)) (query.Answer, error) {
+// get returns the answer for key, computing it with compute when the facts moved, and
+// the holder of its rendering.
+func (c *answerCache) get(ctx context.Context, st store.Store, key string, compute func() (query.Answer, error)) (query.Answer, *rendered, error) {
 	gen, err := generation(ctx, st)
 	if err != nil {
-		return query.Answer{}, err
+		return query.Answer{}, nil, err
 	}
 	c.mu.Lock()
 	hit, ok := c.answers[key]
 	c.mu.Unlock()
 	if ok && hit.generation == gen {
-		return hit.answer, nil
+		return hit.answer, hit.rendered, nil
 	}
 	v, err, _ := c.group.Do(gen+"\x00"+key, func() (any, error) {
 		ans, err := compute()
@@ -71,11 +94,13 @@ func (c *answerCache) get(ctx context.Context, st store.Store, key string, compu
 				break
 			}
 		}
-		c.answers[key] = cachedAnswer{generation: gen, answer: ans}
-		return ans, nil
+		hit := cachedAnswer{generation: gen, answer: ans, rendered: &rendered{}}
+		c.answers[key] = hit
+		return hit, nil
 	})
 	if err != nil {
-		return query.Answer{}, err
+		return query.Answer{}, nil, err
 	}
-	return v.(query.Answer), nil
+	hit = v.(cachedAnswer)
+	return hit.answer, hit.rendered, nil
 }

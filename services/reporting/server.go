@@ -8,11 +8,13 @@ import (
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	reportingv1 "github.com/ponte-network/ponte/proto/ponte/reporting/v1"
 
 	"github.com/ponte-network/ponte/libs/auth"
+	"github.com/ponte-network/ponte/libs/edgejson"
 	"github.com/ponte-network/ponte/libs/grpcerr"
 	"github.com/ponte-network/ponte/services/reporting/catalog"
 	"github.com/ponte-network/ponte/services/reporting/disclosure"
@@ -116,16 +118,23 @@ func (s *server) run(ctx context.Context, req spec, raw bool) (catalog.Indicator
 // else from the local rollups; raw answers (for a region) skip disclosure control and
 // cover territory.
 func (s *server) answer(ctx context.Context, req spec, raw bool, territory string) (catalog.Indicator, query.Answer, []federation.Missing, error) {
+	ind, ans, missing, _, err := s.keptAnswer(ctx, req, raw, territory)
+	return ind, ans, missing, err
+}
+
+// keptAnswer is answer, with the holder of the kept answer's rendering when it came from
+// the answer cache (nil otherwise).
+func (s *server) keptAnswer(ctx context.Context, req spec, raw bool, territory string) (catalog.Indicator, query.Answer, []federation.Missing, *rendered, error) {
 	r := s.reach(ctx)
 	if raw {
 		r = reach{all: true, scope: territory}
 	}
 	ind, err := s.indicator(r, req.GetId())
 	if err != nil {
-		return ind, query.Answer{}, nil, err
+		return ind, query.Answer{}, nil, nil, err
 	}
 	if !query.Federated(ind) && (raw || s.region != nil) {
-		return ind, query.Answer{}, nil, status.Errorf(codes.FailedPrecondition, "indicator %s is not federated yet: query it on the district nodes", ind.ID)
+		return ind, query.Answer{}, nil, nil, status.Errorf(codes.FailedPrecondition, "indicator %s is not federated yet: query it on the district nodes", ind.ID)
 	}
 	if s.region != nil && !raw {
 		ans, missing, err := s.region.Query(ctx, ind, &reportingv1.ExportAggregatesRequest{
@@ -133,28 +142,29 @@ func (s *server) answer(ctx context.Context, req spec, raw bool, territory strin
 			GroupBy: req.GetGroupBy(), Filter: req.GetFilter(), Territory: r.scope,
 		})
 		if err != nil {
-			return ind, ans, nil, grpcerr.From(fmt.Errorf("federated query %s: %w", ind.ID, err))
+			return ind, ans, nil, nil, grpcerr.From(fmt.Errorf("federated query %s: %w", ind.ID, err))
 		}
-		return ind, ans, missing, nil
+		return ind, ans, missing, nil, nil
 	}
 	q := query.Request{
 		Indicator: ind, From: req.GetFrom(), To: req.GetTo(), Granularity: query.Granularity(req.GetGranularity()),
 		GroupBy: req.GetGroupBy(), Filters: req.GetFilter(), Scope: r.scope,
 	}
 	var ans query.Answer
+	var kept *rendered
 	if raw {
 		ans, err = s.engine.Raw(ctx, q)
 	} else {
 		key := fmt.Sprintf("%s|%s|%s|%d|%q|%q|%s", ind.ID, q.From, q.To, q.Granularity, q.GroupBy, q.Filters, q.Scope)
-		ans, err = s.cache.get(ctx, s.store, key, func() (query.Answer, error) { return s.engine.Run(ctx, q) })
+		ans, kept, err = s.cache.get(ctx, s.store, key, func() (query.Answer, error) { return s.engine.Run(ctx, q) })
 	}
 	if err != nil {
 		if _, isStatus := status.FromError(err); isStatus {
-			return ind, ans, nil, err
+			return ind, ans, nil, nil, err
 		}
-		return ind, ans, nil, grpcerr.From(fmt.Errorf("query %s: %w", ind.ID, err))
+		return ind, ans, nil, nil, grpcerr.From(fmt.Errorf("query %s: %w", ind.ID, err))
 	}
-	return ind, ans, nil, nil
+	return ind, ans, nil, kept, nil
 }
 
 func cellProto(c query.Cell) *reportingv1.Cell {
@@ -172,12 +182,29 @@ func cellProto(c query.Cell) *reportingv1.Cell {
 	return out
 }
 
-// QueryIndicator implements reportingv1.ReportingServiceServer.
+// QueryIndicator implements reportingv1.ReportingServiceServer. To the REST edge
+// (edgejson.Requested) a kept answer is sent rendered: an empty reply carrying the JSON
+// of the whole reply (the contract of QueryIndicatorResponse with edgejson).
 func (s *server) QueryIndicator(ctx context.Context, req *reportingv1.QueryIndicatorRequest) (*reportingv1.QueryIndicatorResponse, error) {
-	ind, ans, missing, err := s.answer(ctx, req, false, "")
+	ind, ans, missing, kept, err := s.keptAnswer(ctx, req, false, "")
 	if err != nil {
 		return nil, err
 	}
+	build := func() proto.Message { return s.queryResponse(ind, ans, missing) }
+	if kept != nil && edgejson.Requested(ctx) {
+		att, err := kept.attachment(build)
+		if err != nil {
+			return nil, grpcerr.From(fmt.Errorf("render answer %s: %w", ind.ID, err))
+		}
+		out := &reportingv1.QueryIndicatorResponse{}
+		edgejson.Attach(out, att)
+		return out, nil
+	}
+	return s.queryResponse(ind, ans, missing), nil
+}
+
+// queryResponse is the reply of QueryIndicator for an answer.
+func (s *server) queryResponse(ind catalog.Indicator, ans query.Answer, missing []federation.Missing) *reportingv1.QueryIndicatorResponse {
 	out := &reportingv1.QueryIndicatorResponse{
 		IndicatorId: ind.ID, Unit: ind.Unit, Columns: ans.Columns,
 		Threshold: s.engine.Disclosure.Threshold, MaxDeviation: s.engine.Disclosure.Deviation(),
@@ -192,7 +219,7 @@ func (s *server) QueryIndicator(ctx context.Context, req *reportingv1.QueryIndic
 	for _, c := range ans.Totals {
 		out.Totals = append(out.Totals, cellProto(c))
 	}
-	return out, nil
+	return out
 }
 
 // ExportIndicator implements reportingv1.ReportingServiceServer.
