@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"sort"
 
@@ -175,7 +176,7 @@ func markStaleReads(doc *openapi3.T) {
 		Description: "Present only when the answer was served from the directory's search index while its " +
 			"database could not be reached: the seconds (rounded up) since the index last caught up with the " +
 			"database. Such answers carry Cache-Control: no-cache.",
-		Schema: openapi3.NewSchemaRef("", openapi3.NewIntegerSchema().WithMin(1)),
+		Schema: openapi3.NewSchemaRef("", openapi3.NewInt32Schema().WithMin(1).WithMax(math.MaxInt32)),
 	}}}
 	for _, path := range staleReads {
 		item := doc.Paths.Value(path)
