@@ -45,6 +45,7 @@ const (
 	DimReachedVia   = "reached_via"       // how the network reached a home owner: desk, municipality, agency...
 	DimBedrooms     = "bedrooms"          // a home's bedrooms: 0 (studio) to 4 (4 or more)
 	DimContractType = "contract_type"     // free_4_4, agreed_3_2, transitional, student
+	DimTaxonomyTerm = "taxonomy_term"     // the directory's taxonomy term id
 	// DimValue is no dimension one may group by: the facts of a median indicator carry
 	// their measured value in it, so that their rollup rows are the value's distribution.
 	DimValue = "value"
@@ -84,6 +85,9 @@ type Indicator struct {
 	Public     bool   // default for deployments that do not choose
 	Source     string // the feed its facts come from
 	AMIF       string // the AMIF common indicator, Regulation (EU) 2021/1147 Annex VIII
+	// Authorities: the distinct "persons" are public authorities (municipalities), not
+	// persons, so its answers are published exactly, without disclosure control.
+	Authorities bool
 }
 
 // Allows reports whether dim may be used in group_by or a filter.
@@ -108,8 +112,9 @@ type Catalog struct {
 	ids  []string
 }
 
-// Default returns Ponte's catalog.
-func Default() *Catalog {
+// baseCatalog returns Ponte's catalog but for the indicators of the case events
+// (caseevents.go).
+func baseCatalog() *Catalog {
 	return New([]Indicator{
 		{
 			ID:    "cases_opened",

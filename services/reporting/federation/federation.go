@@ -185,7 +185,11 @@ func (r *Region) protect(ind catalog.Indicator, columns []string, cells map[stri
 			cell.Value, cell.Contributors = est, est
 		}
 	}
-	if _, err := r.Disclosure.ProtectCube(cube); err != nil {
+	if ind.Authorities {
+		for i := range cube.Table.Cells {
+			cube.Table.Cells[i].Status = disclosure.StatusPublished
+		}
+	} else if _, err := r.Disclosure.ProtectCube(cube); err != nil {
 		return query.Answer{}, fmt.Errorf("protect region answer: %w", err)
 	}
 	ans := query.Answer{Columns: columns}

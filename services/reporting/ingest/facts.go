@@ -11,6 +11,8 @@
 //     ("case:<id>:delivery"): the day of the first entry in which reporting saw it there.
 //     Later entries update its cell but not its day; a step back keeps it (the case did
 //     reach delivery); a delete removes it.
+//   - the facts of the case's events (consultations, interventions, referrals,
+//     cross-cutting problems): see EventFacts.
 //
 // Pseudonyms and keys are HMAC-SHA-256 under the deployment's reporting secret: the
 // person's pseudonym of "person:<id>", a fact's key of "fact:<id>". Without the secret
@@ -93,16 +95,17 @@ func CaseFacts(k Keys, rc *casesv1.ReportingCase, prior Prior) ([]store.Change, 
 	}
 	opened, delivery := "case:"+id+":opened", "case:"+id+":delivery"
 	if rc.GetOp() == "delete" {
-		return []store.Change{{ID: opened}, {ID: delivery}}, nil
+		return append([]store.Change{{ID: opened}, {ID: delivery}}, eventFactIDs(id, rc.GetEvents())...), nil
 	}
-	cell, err := store.EncodeCell(map[string]string{
+	dims := map[string]string{
 		catalog.DimMunicipality: c.GetMunicipalityCode(),
 		catalog.DimDistrict:     c.GetDistrictCode(),
 		catalog.DimCategory:     enumCode(c.GetCategory().String(), "CATEGORY_"),
 		catalog.DimAgeBand:      c.GetAgeBand(),
 		catalog.DimSex:          sexCode(rc.GetSex()),
 		catalog.DimCitizenship:  rc.GetCitizenship(),
-	})
+	}
+	cell, err := store.EncodeCell(dims)
 	if err != nil {
 		return nil, err
 	}
@@ -134,5 +137,9 @@ func CaseFacts(k Keys, rc *casesv1.ReportingCase, prior Prior) ([]store.Change, 
 			Person: person, Key: k.Record(delivery), PersonKey: pkey,
 		}})
 	}
-	return out, nil
+	events, err := EventFacts(k, id, dims, person, pkey, rc.GetEvents())
+	if err != nil {
+		return nil, err
+	}
+	return append(out, events...), nil
 }

@@ -124,6 +124,10 @@ func (e *Engine) Run(ctx context.Context, req Request) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
+	if p.ind.Authorities {
+		// Counts of public authorities, not persons: published exactly (docs/reporting.md).
+		return e.answer(p, cube, extra, false), nil
+	}
 	if p.ind.Measure == catalog.Median {
 		// A median is no sum of its parts: no relation links its cells, each is
 		// published or not on the number of its contributors alone.
@@ -593,8 +597,11 @@ func (e *Engine) answer(p parsed, cube *disclosure.Cube, x extra, protected bool
 }
 
 // Value is the published figure of a cell: counts perturbed by their cell key, sums as
-// they are (minutes shown in hours when the unit says so).
+// they are (minutes shown in hours when the unit says so), counts of authorities exact.
 func Value(cfg disclosure.Config, ind catalog.Indicator, c disclosure.Cell) float64 {
+	if ind.Authorities {
+		return float64(c.Value) // authorities, not persons: exact
+	}
 	switch ind.Measure {
 	case catalog.Median:
 		return float64(c.Value)
