@@ -25,9 +25,9 @@ const reportingService = "reporting"
 const RecordReportingFeed = "reporting_feed"
 
 // ListReportingCases implements casesv1.CaseServiceServer: the case feed with the sex
-// and citizenship of each case's person and the anonymous part of each case's events
-// (ReportingEvent; an entry of topic case_event, written when an event is added, is
-// sent as an upsert of its case), for service:reporting only (the policy lets
+// and citizenship of each case's person and, on the case's last entry of the page, the
+// anonymous part of all its events (ReportingEvent; an entry of topic case_event,
+// written when an event is added, is sent as an upsert of its case), for service:reporting only (the policy lets
 // nobody else in; the check here is defence in depth). Sex and citizenship are read from
 // the person's record when the entry is read: a rebuild after a correction uses the
 // corrected values, and an erased person has none.
@@ -49,12 +49,17 @@ func (s *server) ListReportingCases(ctx context.Context, req *casesv1.ListReport
 	resp := &casesv1.ListReportingCasesResponse{NextAfter: req.GetAfter(), Head: head}
 	persons := map[string]*casesv1.Person{}
 	all := store.Scope{All: true}
+	// Each case's events ride on its last entry of the page only: reporting applies a page
+	// in one transaction, so the facts are the same, and a case with many events written
+	// one by one does not make a page of n entries carrying n events each.
 	var caseIDs []string
-	seenCase := map[string]bool{}
+	lastOf := map[string]int64{}
 	for _, e := range entries {
-		if (e.Topic == store.TopicCase || e.Topic == store.TopicCaseEvent) && !seenCase[e.Key] {
-			seenCase[e.Key] = true
-			caseIDs = append(caseIDs, e.Key)
+		if e.Topic == store.TopicCase || e.Topic == store.TopicCaseEvent {
+			if _, seen := lastOf[e.Key]; !seen {
+				caseIDs = append(caseIDs, e.Key)
+			}
+			lastOf[e.Key] = e.Position
 		}
 	}
 	events, err := s.store.ReportingEvents(ctx, caseIDs)
@@ -71,8 +76,12 @@ func (s *server) ListReportingCases(ctx context.Context, req *casesv1.ListReport
 			return nil, grpcerr.From(fmt.Errorf("change %d payload: %w", e.Position, err))
 		}
 		rc := &casesv1.ReportingCase{Position: e.Position, Op: string(e.Op), Time: timestamppb.New(e.Time), Case: k}
+		var caseEvents []*casesv1.CaseEvent
+		if lastOf[e.Key] == e.Position {
+			caseEvents = events[e.Key]
+		}
 		firstReferral := map[string]string{} // service id → the id of the case's first referral event to it
-		for _, ev := range events[e.Key] {
+		for _, ev := range caseEvents {
 			re := ReportingEvent(ev)
 			if r := ev.GetReferral(); r != nil {
 				first, ok := firstReferral[r.GetServiceId()]

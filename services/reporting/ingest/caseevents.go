@@ -51,8 +51,9 @@ func eventFactID(caseID string, ev *casesv1.ReportingEvent) string {
 
 // EventFacts returns the facts the events of a live case make, given the case's cell
 // dimensions (municipality, district, category, age band, sex, citizenship) and its
-// person's pseudonym. Every entry of a case carries all its events as they are when
-// read, so the facts are a function of the entry alone and a rebuild gives the same:
+// person's pseudonym. A case's last entry of a page carries all its events as they are
+// when read (earlier ones none, and make no event fact), and a page is applied in one
+// transaction, so the facts are a function of that entry and a rebuild gives the same:
 //
 //   - consultation ("case:<id>:event:<event>"), on the consultation's day, in the
 //     requesting municipality (none if not given), the case's district and the topic

@@ -153,6 +153,18 @@ func TestCaseEventsMakeFactsThatFollowTheirCase(t *testing.T) {
 					t.Errorf("consultation cell = %v, want the requesting municipality still", c)
 				}
 			}},
+			{"events on the case's last entry of a page only: the same facts, in the last cell", func(l *caseLog) {
+				l.add("upsert", k)
+				l.add("upsert", k)
+				l.add("upsert", moved, events...)
+			}, func(t *testing.T, st store.Store) {
+				if _, c, ok := fact(t, st, "case:c1:event:2"); !ok || c[catalog.DimMunicipality] != "019037" {
+					t.Errorf("intervention cell = %v, want in 019037", c)
+				}
+				if _, _, ok := fact(t, st, "case:c1:referral:3"); !ok {
+					t.Error("no referral fact")
+				}
+			}},
 			{"a deleted case takes every event fact away", func(l *caseLog) {
 				l.add("upsert", k, events...)
 				l.add("delete", k, events...)

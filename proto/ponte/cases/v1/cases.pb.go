@@ -2949,7 +2949,8 @@ type ReportingCase struct {
 	Citizenship string `protobuf:"bytes,6,opt,name=citizenship,proto3" json:"citizenship,omitempty"`
 	// The anonymous part of every event of the case, oldest first, as the
 	// events are when the entry is read (also for a delete, so that reporting
-	// can take their facts away).
+	// can take their facts away); only on the case's last entry of the response,
+	// empty on its earlier ones.
 	Events        []*ReportingEvent `protobuf:"bytes,7,rep,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
