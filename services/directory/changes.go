@@ -31,11 +31,15 @@ func (s *directoryServer) ListChanges(ctx context.Context, req *directoryv1.List
 	if size == 0 {
 		size = defaultListSize
 	}
+	head, err := s.store.Changes().Head(ctx)
+	if err != nil {
+		return nil, grpcerr.From(err)
+	}
 	entries, err := s.store.Changes().List(ctx, req.GetAfter(), size)
 	if err != nil {
 		return nil, grpcerr.From(err)
 	}
-	resp := &directoryv1.ListChangesResponse{NextAfter: req.GetAfter()}
+	resp := &directoryv1.ListChangesResponse{NextAfter: req.GetAfter(), Head: head}
 	for _, e := range entries {
 		resp.Changes = append(resp.Changes, changeProto(e))
 		resp.NextAfter = e.Position

@@ -53,6 +53,8 @@ type Deps struct {
 	Mediators ingest.MediatorFeed
 	// Housing is the housing feed, read as service:reporting; nil: not followed.
 	Housing ingest.HousingFeed
+	// Directory is the directory's public change feed; nil: not followed.
+	Directory ingest.DirectoryFeed
 	// Secret keys pseudonyms and cell keys (at least 16 bytes).
 	Secret []byte
 	// Disclosure is the deployment's disclosure control (threshold at least 3).
@@ -117,6 +119,9 @@ func sources(deps Deps, keys ingest.Keys) []ingest.Source {
 	}
 	if deps.Housing != nil {
 		out = append(out, ingest.HousingSource{Feed: deps.Housing, Keys: keys})
+	}
+	if deps.Directory != nil {
+		out = append(out, ingest.DirectorySource{Feed: deps.Directory, Keys: keys})
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+	directoryv1 "github.com/ponte-network/ponte/proto/ponte/directory/v1"
 	housingv1 "github.com/ponte-network/ponte/proto/ponte/housing/v1"
 	mediatorsv1 "github.com/ponte-network/ponte/proto/ponte/mediators/v1"
 	reportingv1 "github.com/ponte-network/ponte/proto/ponte/reporting/v1"
@@ -79,6 +80,7 @@ func (a *App) startReporting(ctx context.Context, m *reportingRun) error {
 		}{
 			{"mediators", func(c *grpc.ClientConn) { deps.Mediators = mediatorsv1.NewMediatorServiceClient(c) }},
 			{"housing", func(c *grpc.ClientConn) { deps.Housing = housingv1.NewHousingServiceClient(c) }},
+			{"directory", func(c *grpc.ClientConn) { deps.Directory = directoryv1.NewDirectoryServiceClient(c) }},
 		} {
 			ok, err := a.hasService(feed.service)
 			if err != nil {

@@ -406,3 +406,80 @@ func TestReportingIndicatorsFromHousingDrivenThroughTheAPI(t *testing.T) {
 		check(t, "after a rebuild from zero")
 	})
 }
+
+func TestReportingServicesMappedFromTheDirectoryFeed(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, n *node) {
+		admin := n.token(t, auth.Principal{Subject: "root", Roles: []string{auth.RoleAdmin}})
+		post := func(path string, body any) {
+			t.Helper()
+			if r := n.do(t, "POST", path, admin, body); r.status != http.StatusCreated {
+				t.Fatalf("POST %s = %d %s", path, r.status, r.body)
+			}
+		}
+		post("/v1/taxonomyTerms", map[string]any{"id": "ponte:l2", "taxonomy": "ponte", "name": map[string]string{"it": "Corsi di italiano L2"}})
+		post("/v1/taxonomyTerms", map[string]any{"id": "ponte:health", "taxonomy": "ponte", "name": map[string]string{"it": "Salute"}})
+		post("/v1/organizations", map[string]any{"id": "rete-crema", "name": map[string]string{"it": "Rete Crema"}, "municipalityCode": "019035"})
+		post("/v1/locations", map[string]any{"id": "loc-crema", "organizationId": "rete-crema", "municipalityCode": "019035"})
+		post("/v1/locations", map[string]any{"id": "loc-cremona", "organizationId": "rete-crema", "municipalityCode": "019036"})
+		// Seven Italian courses in Crema in Italian and Arabic, one clinic in Cremona, and
+		// an inactive course that does not count.
+		for i := range 8 {
+			status := ""
+			if i == 7 {
+				status = "inactive"
+			}
+			post("/v1/services", map[string]any{"id": fmt.Sprint("l2-", i), "organizationId": "rete-crema", "status": status,
+				"name": map[string]string{"it": fmt.Sprint("Corso ", i)}, "taxonomyTermIds": []string{"ponte:l2"}, "languages": []string{"it", "ar"},
+				"serviceAtLocations": []map[string]any{{"locationId": "loc-crema"}}})
+		}
+		post("/v1/services", map[string]any{"id": "clinic", "organizationId": "rete-crema", "name": map[string]string{"it": "Ambulatorio"},
+			"taxonomyTermIds": []string{"ponte:health"}, "languages": []string{"it"}, "serviceAtLocations": []map[string]any{{"locationId": "loc-cremona"}}})
+		head := decode[struct{ Head string }](t, n.do(t, "GET", "/v1/directory/changes?after=0&pageSize=1", "", nil))
+		var min int
+		fmt.Sscan(head.Head, &min)
+		if min < 14 {
+			t.Fatalf("directory feed head = %q, want at least the 14 records written", head.Head)
+		}
+		waitSource(t, n, admin, "directory", min)
+
+		year := time.Now().In(mustRome(t)).Format("2006")
+		q := func(extra string) answerJSON {
+			t.Helper()
+			// Public: the directory is public data, and so is this indicator.
+			r := n.do(t, "GET", "/v1/indicators/services_mapped:query?from="+year+"-01-01&to="+year+"-12-31&granularity=GRANULARITY_YEAR"+extra, "", nil)
+			if r.status != http.StatusOK {
+				t.Fatalf("query = %d %s", r.status, r.body)
+			}
+			return decode[answerJSON](t, r)
+		}
+		within := func(c cellJSON, lo, hi float64) bool { return c.Value != nil && *c.Value >= lo && *c.Value <= hi }
+		check := func(t *testing.T, label string) {
+			t.Helper()
+			// The one clinic is suppressed, and the courses with it (the total would
+			// give it away).
+			byTerm := q("&groupBy=taxonomy_term")
+			health, _ := byTerm.cell(year, "ponte:health")
+			l2, _ := byTerm.cell(year, "ponte:l2")
+			if health.Status != "CELL_STATUS_PRIMARY" || l2.Status != "CELL_STATUS_SECONDARY" {
+				t.Fatalf("%s: by term = %+v / %+v, want the clinic primary, the courses secondary", label, health, l2)
+			}
+			byLang := q("&groupBy=language")
+			if ar, _ := byLang.cell(year, "ar"); !within(ar, 7-3, 7+3) {
+				t.Fatalf("%s: services in Arabic = %+v, want 7 within 3", label, ar)
+			}
+			// Each service once in the total, though it counts in two languages.
+			if total, _ := byLang.cell(year, "_T"); !within(total, 8-3, 8+3) {
+				t.Fatalf("%s: services in all languages = %+v, want 8 within 3 (not the 15 language pairs)", label, total)
+			}
+			if crema, _ := q("&groupBy=municipality&filter=taxonomy_term:ponte:l2").cell(year, "019035"); !within(crema, 7-3, 7+3) {
+				t.Fatalf("%s: services in Crema = %+v, want 7 within 3", label, crema)
+			}
+		}
+		check(t, "as ingested")
+		if r := n.do(t, "POST", "/v1/reporting/ingestion:rebuild", admin, map[string]any{}); r.status != http.StatusOK {
+			t.Fatalf("rebuild = %d %s", r.status, r.body)
+		}
+		check(t, "after a rebuild from zero")
+	})
+}

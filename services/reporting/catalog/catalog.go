@@ -67,6 +67,9 @@ const (
 	KindHomeAvailable  = "housing_home_available"   // a home offered, on the day it was created
 	KindContractSigned = "housing_contract_signed"  // a tenancy, on the day it was signed
 	KindDaysToContract = "housing_days_to_contract" // a tenancy, on the day it was signed; value: days from request to contract
+
+	KindServiceMapped     = "service_mapped"     // an active service of the directory, per term × language × municipality, on the day it was created
+	KindDirectoryLocation = "directory_location" // a location and its municipality (places services; no indicator)
 )
 
 // Text is a text in Italian and English.
@@ -105,6 +108,9 @@ var (
 	homeDims     = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimBedrooms}
 	contractDims = []string{DimMunicipality, DimDistrict, DimProvince, DimRegion, DimContractType}
 )
+
+// serviceDims are the dimensions of the directory's service facts.
+var serviceDims = []string{DimMunicipality, DimProvince, DimRegion, DimTaxonomyTerm, DimLanguage}
 
 // Catalog is the set of indicators; it is read-only.
 type Catalog struct {
@@ -235,6 +241,15 @@ func baseCatalog() *Catalog {
 				"Median of the days from a household's housing request being opened to its contract being signed, over the contracts signed in the period, by municipality, district and contract type. Suppressed when the cell's contracts are fewer than the threshold.",
 			},
 			Unit: "days", Measure: Median, Kind: KindDaysToContract, Dimensions: contractDims, Public: true, Source: "housing",
+		},
+		{
+			ID:    "services_mapped",
+			Title: Text{"Servizi mappati", "Services mapped"},
+			Definition: Text{
+				"Numero di servizi attivi dell'elenco dei servizi del territorio, registrati nel periodo (giorno di creazione nell'elenco), per voce della tassonomia, lingua in cui il servizio è offerto e comune delle sue sedi. Un servizio con più voci, lingue o comuni conta in ciascuno, e una volta nei totali. Per i servizi mappati a oggi, interrogare dall'avvio dell'elenco a oggi. I servizi inattivi o cessati e quelli copiati dall'elenco di un altro nodo (che li conta) non sono contati.",
+				"Number of active services of the directory of the territory's services, registered in the period (the day they were created in the directory), by taxonomy term, language the service is offered in and the municipality of its locations. A service with several terms, languages or municipalities counts in each, and once in the totals. For the services mapped today, query from the directory's start to today. Inactive or defunct services, and those mirrored from another node's directory (which counts them), are not counted.",
+			},
+			Unit: "services", Measure: DistinctPersons, Kind: KindServiceMapped, Dimensions: serviceDims, Public: true, Source: "directory",
 		},
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	housingv1 "github.com/ponte-network/ponte/proto/ponte/housing/v1"
 
@@ -55,14 +56,20 @@ func (s HousingSource) Read(ctx context.Context, after int64, page *Page) (Read,
 
 // decodePayload reads a change's payload (protojson of a record) into m.
 func decodePayload(ch *housingv1.HousingChange, m proto.Message) error {
-	b, err := protojson.Marshal(ch.GetPayload())
-	if err != nil {
-		return fmt.Errorf("payload: %w", err)
-	}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m); err != nil {
+	if err := decodeStruct(ch.GetPayload(), m); err != nil {
 		return fmt.Errorf("payload of %s %s: %w", ch.GetTopic(), ch.GetKey(), err)
 	}
 	return nil
+}
+
+// decodeStruct reads a record that a feed carries as a JSON object (protojson of the
+// record) into m, ignoring fields m does not know.
+func decodeStruct(payload *structpb.Struct, m proto.Message) error {
+	b, err := protojson.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	return (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m)
 }
 
 // HousingFacts returns the changes one housing entry makes:

@@ -3280,7 +3280,9 @@ type ListChangesResponse struct {
 	// The changes, in position order.
 	Changes []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// Position to pass as after to continue (the last one returned, or after).
-	NextAfter     int64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	NextAfter int64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	// The log's last position when read: next_after below it means more to read.
+	Head          int64 `protobuf:"varint,3,opt,name=head,proto3" json:"head,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3325,6 +3327,13 @@ func (x *ListChangesResponse) GetChanges() []*Change {
 func (x *ListChangesResponse) GetNextAfter() int64 {
 	if x != nil {
 		return x.NextAfter
+	}
+	return 0
+}
+
+func (x *ListChangesResponse) GetHead() int64 {
+	if x != nil {
+		return x.Head
 	}
 	return 0
 }
@@ -3789,11 +3798,12 @@ const file_ponte_directory_v1_directory_proto_rawDesc = "" +
 	"\x12ListChangesRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"j\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"~\n" +
 	"\x13ListChangesResponse\x124\n" +
 	"\achanges\x18\x01 \x03(\v2\x1a.ponte.directory.v1.ChangeR\achanges\x12\x1d\n" +
 	"\n" +
-	"next_after\x18\x02 \x01(\x03R\tnextAfter\"4\n" +
+	"next_after\x18\x02 \x01(\x03R\tnextAfter\x12\x12\n" +
+	"\x04head\x18\x03 \x01(\x03R\x04head\"4\n" +
 	"\x13WatchChangesRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\"\xbf\x01\n" +
 	"\x06Change\x12\x1a\n" +

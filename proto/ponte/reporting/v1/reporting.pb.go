@@ -597,7 +597,8 @@ type QueryIndicatorRequest struct {
 	// three; a territory level counts as one).
 	GroupBy []string `protobuf:"bytes,5,rep,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
 	// Filters, "dimension:code,code" (e.g. "sex:F", "district:CR01,CR02",
-	// "province:019"): only facts whose dimension takes one of the codes.
+	// "province:019", "taxonomy_term:ponte:l2"): only facts whose dimension takes
+	// one of the codes.
 	Filter []string `protobuf:"bytes,6,rep,name=filter,proto3" json:"filter,omitempty"`
 	// Over REST only: "csv" or "sdmx-csv" answers as ExportIndicator does.
 	Format        string `protobuf:"bytes,7,opt,name=format,proto3" json:"format,omitempty"`
@@ -1504,14 +1505,14 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"indicators\x18\x01 \x03(\v2\x1d.ponte.reporting.v1.IndicatorR\n" +
 	"indicators\"D\n" +
 	"\x13GetIndicatorRequest\x12-\n" +
-	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\"\xa2\x04\n" +
+	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\"\xa4\x04\n" +
 	"\x15QueryIndicatorRequest\x12-\n" +
 	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12Y\n" +
 	"\x04from\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12U\n" +
 	"\x02to\x18\x03 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
 	"\vgranularity\x18\x04 \x01(\x0e2\x1f.ponte.reporting.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12A\n" +
-	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12b\n" +
-	"\x06filter\x18\x06 \x03(\tBJ\xbaHG\x92\x01D\x10\b\"@r>\x18\xd0\x0f29^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$R\x06filter\x124\n" +
+	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12d\n" +
+	"\x06filter\x18\x06 \x03(\tBL\xbaHI\x92\x01F\x10\b\"Br@\x18\xd0\x0f2;^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$R\x06filter\x124\n" +
 	"\x06format\x18\a \x01(\tB\x1c\xbaH\x19r\x17R\x00R\x04jsonR\x03csvR\bsdmx-csvR\x06format\"\x91\x01\n" +
 	"\x04Cell\x12\x14\n" +
 	"\x05codes\x18\x01 \x03(\tR\x05codes\x12\x19\n" +
@@ -1533,22 +1534,22 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"\amissing\x18\t \x03(\v2\x1f.ponte.reporting.v1.MissingNodeR\amissing\"9\n" +
 	"\vMissingNode\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x9d\x04\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x9f\x04\n" +
 	"\x16ExportIndicatorRequest\x12-\n" +
 	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12Y\n" +
 	"\x04from\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12U\n" +
 	"\x02to\x18\x03 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
 	"\vgranularity\x18\x04 \x01(\x0e2\x1f.ponte.reporting.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12A\n" +
-	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12b\n" +
-	"\x06filter\x18\x06 \x03(\tBJ\xbaHG\x92\x01D\x10\b\"@r>\x18\xd0\x0f29^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$R\x06filter\x12.\n" +
-	"\x06format\x18\a \x01(\tB\x16\xbaH\x13r\x11R\x00R\x03csvR\bsdmx-csvR\x06format\"\xb9\x04\n" +
+	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12d\n" +
+	"\x06filter\x18\x06 \x03(\tBL\xbaHI\x92\x01F\x10\b\"Br@\x18\xd0\x0f2;^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$R\x06filter\x12.\n" +
+	"\x06format\x18\a \x01(\tB\x16\xbaH\x13r\x11R\x00R\x03csvR\bsdmx-csvR\x06format\"\xbb\x04\n" +
 	"\x17ExportAggregatesRequest\x12-\n" +
 	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12Y\n" +
 	"\x04from\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12U\n" +
 	"\x02to\x18\x03 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x02to\x12K\n" +
 	"\vgranularity\x18\x04 \x01(\x0e2\x1f.ponte.reporting.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12A\n" +
-	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12b\n" +
-	"\x06filter\x18\x06 \x03(\tBJ\xbaHG\x92\x01D\x10\b\"@r>\x18\xd0\x0f29^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$R\x06filter\x12I\n" +
+	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12d\n" +
+	"\x06filter\x18\x06 \x03(\tBL\xbaHI\x92\x01F\x10\b\"Br@\x18\xd0\x0f2;^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$R\x06filter\x12I\n" +
 	"\tterritory\x18\a \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\tterritory\"\x8e\x01\n" +
 	"\tAggregate\x12\x14\n" +
 	"\x05codes\x18\x01 \x03(\tR\x05codes\x12\x14\n" +
