@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -143,6 +144,34 @@ func TestHSDSExportImportsIntoAnotherNode(t *testing.T) {
 		var doc strings.Builder
 		if err := hsds.Export(ctx, client(from), &doc); err != nil {
 			t.Fatal(err)
+		}
+
+		// The export is HSDS 3.1, formats asserted: every id a UUID.
+		var exported []json.RawMessage
+		if err := json.Unmarshal([]byte(doc.String()), &exported); err != nil || len(exported) != 2 {
+			t.Fatalf("export = %d organizations (%v), want 2", len(exported), err)
+		}
+		for _, o := range exported {
+			validateHSDSAnswer(t, "organization.json", o)
+		}
+		if !strings.Contains(doc.String(), hsdsID("service/l2-crema")) || strings.Contains(doc.String(), `"id":"l2-crema"`) {
+			t.Errorf("export does not name l2-crema by its UUID")
+		}
+		// Imported again where it came from, it finds every record under its own id and
+		// changes nothing — but l2-crema's "free", for which HSDS has no field.
+		fromAdmin := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+admin)
+		back, err := hsds.Decode([]byte(doc.String()), "it")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range hsds.Import(fromAdmin, client(from), back, nil) {
+			want := hsds.Unchanged
+			if r.Kind == "service" && r.ID == "l2-crema" {
+				want = hsds.Updated
+			}
+			if r.Outcome != want {
+				t.Errorf("import of the export into its own node: %s %s %s %v, want %s", r.Kind, r.ID, r.Outcome, r.Err, want)
+			}
 		}
 
 		to := startNode(t, "")

@@ -193,6 +193,12 @@ func upsert[T resource](_ context.Context, kind string, want T, get func() (T, e
 	}
 	want = proto.Clone(want).(T)
 	keepTranslations(cur, want)
+	if c, ok := any(cur).(*directoryv1.Service); ok {
+		// A service without status is active, and HSDS says so: the same status.
+		if w := any(want).(*directoryv1.Service); c.GetStatus() == "" && w.GetStatus() == "active" {
+			w.Status = ""
+		}
+	}
 	if sameContent(cur, want) {
 		r.Outcome = Unchanged
 		return r
