@@ -97,9 +97,27 @@ func federate(t *testing.T, start func(dataDir string, args ...string) *node) {
 	b := start(sharedDataDir(t, a.dataDir))
 	seedDistrict(t, a, "cremasco")
 	seedDistrict(t, b, "cremonese", map[string]any{"municipalityCode": "019035", "districtCode": "cremonese", "category": "CATEGORY_LEGAL_AID"})
-	// 10 persons + 13 or 14 cases each.
-	waitIngested(t, a, a.token(t, auth.Principal{Subject: "root", Roles: []string{auth.RoleAdmin}}), 23)
-	waitIngested(t, b, b.token(t, auth.Principal{Subject: "root", Roles: []string{auth.RoleAdmin}}), 24)
+	// Consultations: Cremona asks district a and district b, Bagnolo Cremasco district b.
+	consult := func(n *node, district string, municipalities ...string) {
+		t.Helper()
+		op := n.token(t, auth.Principal{Subject: "op-" + district, Organization: "org-" + district, Roles: []string{auth.RolePartnerOperator}})
+		r := n.do(t, "POST", "/v1/cases", op, map[string]any{"municipalityCode": "019035", "districtCode": district, "category": "CATEGORY_RESIDENCE_PERMIT"})
+		if r.status != http.StatusCreated {
+			t.Fatalf("create case = %d %s", r.status, r.body)
+		}
+		id := decode[caseJSON](t, r).ID
+		for _, m := range municipalities {
+			ev := map[string]any{"consultation": map[string]any{"requesterMunicipalityCode": m, "topicCategory": "CATEGORY_RESIDENCE_PERMIT"}}
+			if r := n.do(t, "POST", "/v1/cases/"+id+"/events", op, ev); r.status != http.StatusOK && r.status != http.StatusCreated {
+				t.Fatalf("create consultation = %d %s", r.status, r.body)
+			}
+		}
+	}
+	consult(a, "cremasco", "019036")
+	consult(b, "cremonese", "019036", "019004")
+	// 10 persons + 13 or 14 cases each, and the consultations' case and events.
+	waitIngested(t, a, a.token(t, auth.Principal{Subject: "root", Roles: []string{auth.RoleAdmin}}), 25)
+	waitIngested(t, b, b.token(t, auth.Principal{Subject: "root", Roles: []string{auth.RoleAdmin}}), 27)
 
 	region := start(sharedDataDir(t, a.dataDir), "-target=reporting,gateway",
 		"--reporting-district=a="+a.grpc+",b="+b.grpc, "--reporting-federation-deadline=1s")
@@ -128,11 +146,11 @@ func federate(t *testing.T, start func(dataDir string, args ...string) *node) {
 	if c, _ := ans.cell(year, "019036"); c.Status != "CELL_STATUS_PUBLISHED" || !within(c, 6) {
 		t.Fatalf("the region's Cremona = %+v, want 6 published within 3", c)
 	}
-	if c, _ := ans.cell(year, "019035"); !within(c, 21) {
-		t.Fatalf("the region's Crema = %+v, want the districts' 10 + 11 within 3", c)
+	if c, _ := ans.cell(year, "019035"); !within(c, 23) {
+		t.Fatalf("the region's Crema = %+v, want the districts' 11 + 12 within 3", c)
 	}
-	if total, _ := ans.cell(year, "_T"); !within(total, 27) {
-		t.Fatalf("the region's total = %+v, want the districts' 13 + 14 within 3", total)
+	if total, _ := ans.cell(year, "_T"); !within(total, 29) {
+		t.Fatalf("the region's total = %+v, want the districts' 14 + 15 within 3", total)
 	}
 	// Suppression holds on the region's output: one legal-aid case in all.
 	ans = get(t, region, "cases_opened", "&groupBy=category")
@@ -145,6 +163,21 @@ func federate(t *testing.T, start func(dataDir string, args ...string) *node) {
 	// The ten persons served in both districts count once, by their merged sketches.
 	if c, _ := get(t, region, "persons_reached", "").cell(year); !within(c, 10) {
 		t.Fatalf("persons reached at the region = %+v, want 10 within 3, not 20", c)
+	}
+	// Authorities are counted exactly, without suppression, and Cremona, advised by both
+	// districts, once.
+	exactly := func(c cellJSON, want float64) bool {
+		return c.Status == "CELL_STATUS_PUBLISHED" && c.Value != nil && *c.Value == want
+	}
+	if c, _ := get(t, a, "amif_so2_authorities_supported", "").cell(year); !exactly(c, 1) {
+		t.Fatalf("authorities supported by district a = %+v, want exactly 1", c)
+	}
+	ans = get(t, region, "amif_so2_authorities_supported", "&groupBy=municipality")
+	if c, _ := ans.cell(year, "_T"); !exactly(c, 2) {
+		t.Fatalf("authorities supported at the region = %+v, want exactly 2 (Cremona once): %+v", c, ans)
+	}
+	if c, _ := ans.cell(year, "019004"); !exactly(c, 1) {
+		t.Fatalf("Bagnolo at the region = %+v, want exactly 1, published", c)
 	}
 	// Only the reporting service principal reads a district's raw aggregates.
 	conn, err := grpc.NewClient(a.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -185,7 +218,7 @@ func federate(t *testing.T, start func(dataDir string, args ...string) *node) {
 	if r.status != http.StatusOK || !inc.Incomplete || len(inc.Missing) != 1 || inc.Missing[0].Node != "b" || elapsed > 3*time.Second {
 		t.Fatalf("with district b stopped = %d %s after %v, want an incomplete answer naming b within the deadline", r.status, r.body, elapsed)
 	}
-	if c, _ := decode[answerJSON](t, r).cell(year); !within(c, 13) {
-		t.Fatalf("the incomplete total = %+v, want district a's 13 within 3", c)
+	if c, _ := decode[answerJSON](t, r).cell(year); !within(c, 14) {
+		t.Fatalf("the incomplete total = %+v, want district a's 14 within 3", c)
 	}
 }
