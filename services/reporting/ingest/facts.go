@@ -1,5 +1,8 @@
 // Package ingest turns the other services' change feeds into reporting's anonymous
 // facts and follows the feeds with durable cursors, as the reporting service principal.
+// The Follower (follow.go) reads a list of Sources, one durable cursor each; each source
+// is in its own file: cases.go, mediators.go (BookingFacts), housing.go (HousingFacts)
+// and directory.go (DirectoryFacts), whose doc comments list the facts they make.
 //
 // # From the case feed (cases' ListReportingCases)
 //
