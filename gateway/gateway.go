@@ -145,6 +145,7 @@ func New(ctx context.Context, cfg Config, backends []Backend) (http.Handler, err
 		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD { return edgejson.Request() }),
 		runtime.WithMetadata(noteGatewayRoute),
 		runtime.WithForwardResponseOption(forwardResponse),
+		runtime.WithStreamErrorHandler(streamError),
 		// gRPC response metadata is the services' business, not REST clients', but for
 		// the staleness of an answer served while a store is down.
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),

@@ -65,7 +65,21 @@ func OpenAPI(ctx context.Context, info APIInfo) ([]byte, error) {
 		"x-summary": "Cases, mediators, services of the territory, housing and indicators for migrant integration networks.",
 		"x-api-id":  "ponte-v1",
 	}
-	doc.Paths.Set("/status", statusPath())
+	doc.Paths.Set("/status", statusPath("Status", "Health of the API",
+		"Whether the edge and every service behind it can serve, as the Italian guidelines ask.", true))
+	doc.Paths.Set("/readyz", statusPath("Readiness", "Readiness of the edge",
+		"The same answer as /status, for orchestrators' readiness probes; never rate limited.", false))
+	doc.Paths.Set("/healthz", healthzPath())
+	doc.Components.Schemas["StreamError"] = openapi3.NewSchemaRef("", streamErrorSchema())
+	doc.Components.Headers = edgeHeaders()
+	doc.Components.Parameters = edgeParameters()
+	routes := map[string]*route{}
+	for _, rt := range newRouteTable(apiModules()).routes {
+		key := rt.verb + " " + string(rt.rpc.Parent().Name()) + "_" + string(rt.rpc.Name())
+		if _, dup := routes[key]; !dup {
+			routes[key] = rt
+		}
+	}
 	doc.Tags = append(doc.Tags, &openapi3.Tag{Name: "Status", Description: "Health of the API."})
 
 	problemResponse := func(desc string) *openapi3.ResponseRef {
@@ -76,6 +90,9 @@ func OpenAPI(ctx context.Context, info APIInfo) ([]byte, error) {
 	paths := doc.Paths.InMatchingOrder()
 	sort.Strings(paths)
 	for _, path := range paths {
+		if path == "/status" || path == "/readyz" || path == "/healthz" {
+			continue // answered by the edge itself, described whole above
+		}
 		for method, op := range doc.Paths.Value(path).Operations() {
 			op.Responses.Set("default", problemResponse("An error, as RFC 9457 problem details."))
 			op.Responses.Set("400", problemResponse("The request is invalid: invalid_params names each field."))
@@ -93,9 +110,20 @@ func OpenAPI(ctx context.Context, info APIInfo) ([]byte, error) {
 			if method == http.MethodGet && len(op.Parameters) > 0 && op.Parameters[0].Value.In == "path" {
 				op.Responses.Set("404", problemResponse("No such resource."))
 			}
+			rt, ok := routes[method+" "+op.OperationID]
+			if !ok {
+				return nil, fmt.Errorf("OpenAPI operation %s %s: the edge has no such route", method, path)
+			}
+			if err := completeOperation(op, rt, problemResponse); err != nil {
+				return nil, fmt.Errorf("OpenAPI operation %s %s: %w", method, path, err)
+			}
 		}
 	}
 	markStaleReads(doc)
+	// The parts added here refer to components by $ref: resolve them, as a loader would.
+	if err := openapi3.NewLoader().ResolveRefsIn(doc, nil); err != nil {
+		return nil, fmt.Errorf("resolve OpenAPI document: %w", err)
+	}
 	if err := doc.Validate(ctx); err != nil {
 		return nil, fmt.Errorf("OpenAPI document is invalid: %w", err)
 	}
@@ -103,26 +131,105 @@ func OpenAPI(ctx context.Context, info APIInfo) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal OpenAPI document: %w", err)
 	}
+	return withZeroMinItems(out)
+}
+
+// withZeroMinItems writes minItems: 0 back into every array schema with a maxItems:
+// the generated document says it (a repeated field may be empty), the guidelines' rule
+// wants both bounds stated, and kin-openapi omits a zero minItems when it marshals.
+func withZeroMinItems(doc []byte) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return nil, fmt.Errorf("reread OpenAPI document: %w", err)
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["type"] == "array" {
+				if _, ok := x["maxItems"]; ok {
+					if _, ok := x["minItems"]; !ok {
+						x["minItems"] = 0
+					}
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("marshal OpenAPI document: %w", err)
+	}
 	return out, nil
 }
 
-// statusPath documents GET /status, the health check the Italian guidelines require:
-// problem+json with status 200 when the edge and the services behind it can serve, 503
-// otherwise.
-func statusPath() *openapi3.PathItem {
+// statusPath documents GET /status (the health check the Italian guidelines require) or
+// /readyz: problem+json with status 200 when the edge and the services behind it can
+// serve, 503 otherwise.
+func statusPath(id, summary, desc string, limited bool) *openapi3.PathItem {
 	op := openapi3.NewOperation()
-	op.OperationID = "Status"
-	op.Summary = "Health of the API"
-	op.Description = "Whether the edge and every service behind it can serve."
+	op.OperationID = id
+	op.Summary = summary
+	op.Description = desc
 	op.Tags = []string{"Status"}
 	op.Security = &openapi3.SecurityRequirements{{}}
 	content := openapi3.Content{
 		"application/problem+json": openapi3.NewMediaType().WithSchemaRef(openapi3.NewSchemaRef("#/components/schemas/Problem", problemSchema())),
 	}
+	// Inline, not references: the HSDS document has its own components.
+	edge := edgeHeaders()
+	var headers openapi3.Headers
+	if limited {
+		headers = openapi3.Headers{}
+		for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
+			headers[h] = edge[h]
+		}
+	}
+	ok := openapi3.NewResponse().WithDescription(`The API can serve: {"type":"about:blank","title":"OK","status":200,"detail":"ready"}.`).WithContent(content)
+	ok.Headers = headers
+	down := openapi3.NewResponse().WithDescription("A service behind the edge cannot serve now (the cause is in the server's log only).").WithContent(content)
+	down.Headers = openapi3.Headers{"Retry-After": edge["Retry-After"]}
+	for k, v := range headers {
+		down.Headers[k] = v
+	}
 	op.Responses = openapi3.NewResponses(
-		openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("The API can serve.").WithContent(content)}),
-		openapi3.WithStatus(503, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("The API cannot serve now.").WithContent(content)}),
+		openapi3.WithStatus(200, &openapi3.ResponseRef{Value: ok}),
+		openapi3.WithStatus(503, &openapi3.ResponseRef{Value: down}),
 	)
+	if limited {
+		op.Responses.Set("429", &openapi3.ResponseRef{Value: openapi3.NewResponse().
+			WithDescription("Past the client's rate limit: try again after Retry-After seconds.").WithContent(content)})
+		op.Responses.Value("429").Value.Headers = openapi3.Headers{"Retry-After": edge["Retry-After"]}
+	}
+	op.Responses.Delete("default")
+	return &openapi3.PathItem{Get: op}
+}
+
+// healthzPath documents GET /healthz, the liveness probe: the process serves HTTP.
+func healthzPath() *openapi3.PathItem {
+	op := openapi3.NewOperation()
+	op.OperationID = "Liveness"
+	op.Summary = "Liveness of the edge"
+	op.Description = "The process answers HTTP; whether the services can serve is /readyz. Never rate limited."
+	op.Tags = []string{"Status"}
+	op.Security = &openapi3.SecurityRequirements{{}}
+	body := openapi3.NewObjectSchema()
+	body.Properties = openapi3.Schemas{
+		"status":  openapi3.NewSchemaRef("", openapi3.NewStringSchema().WithEnum("ok")),
+		"version": openapi3.NewSchemaRef("", textSchema("The build's version.", 200)),
+	}
+	body.Required = []string{"status", "version"}
+	body.AdditionalProperties = openapi3.AdditionalProperties{Has: new(false)}
+	op.Responses = openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().
+		WithDescription(`Alive: {"status":"ok","version":"<version>"}.`).
+		WithContent(openapi3.Content{"application/json": openapi3.NewMediaType().WithSchema(body)})}))
 	op.Responses.Delete("default")
 	return &openapi3.PathItem{Get: op}
 }

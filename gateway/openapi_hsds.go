@@ -121,10 +121,7 @@ func HSDSOpenAPI(ctx context.Context, info APIInfo) ([]byte, error) {
 		op.Responses.Set("default", problem("An error, as RFC 9457 problem details."))
 		doc.Paths.Set(rt.path, &openapi3.PathItem{Get: op})
 	}
-	status := statusPath()
-	status.Get.OperationID = "getHSDSStatus"
-	status.Get.Summary = "Health of the HSDS endpoints"
-	status.Get.Description = "Whether the directory behind these endpoints answers."
+	status := statusPath("getHSDSStatus", "Health of the HSDS endpoints", "Whether the directory behind these endpoints answers.", true)
 	status.Get.Tags = []string{"HSDS"}
 	doc.Paths.Set("/status", status)
 	out, err := json.Marshal(doc)

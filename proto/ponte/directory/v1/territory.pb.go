@@ -8,6 +8,7 @@ package directoryv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/ponte-network/ponte/proto/ponte/validate/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -437,44 +438,47 @@ var File_ponte_directory_v1_territory_proto protoreflect.FileDescriptor
 
 const file_ponte_directory_v1_territory_proto_rawDesc = "" +
 	"\n" +
-	"\"ponte/directory/v1/territory.proto\x12\x12ponte.directory.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x05\n" +
+	"\"ponte/directory/v1/territory.proto\x12\x12ponte.directory.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"\x92\b\n" +
 	"\tTerritory\x12T\n" +
-	"\x04code\x18\x01 \x01(\tB@\xbaH=r;\x10\x02\x18(25^(?:[a-z][a-z0-9-]{1,39}|[0-9]{2}|[0-9]{3}|[0-9]{6})$R\x04code\x12\x1e\n" +
-	"\x04name\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12G\n" +
-	"\x05level\x18\x03 \x01(\tB1\xbaH.r,R\x00R\x06regionR\bprovinceR\bdistrictR\fmunicipalityR\x05level\x12\x16\n" +
-	"\x06parent\x18\x04 \x01(\tR\x06parent\x12\x1f\n" +
-	"\vregion_code\x18\x05 \x01(\tR\n" +
-	"regionCode\x12#\n" +
-	"\rprovince_code\x18\x06 \x01(\tR\fprovinceCode\x12%\n" +
-	"\x0edistrict_codes\x18\a \x03(\tR\rdistrictCodes\x12J\n" +
+	"\x04code\x18\x01 \x01(\tB@\xbaH=r;\x10\x02\x18(25^(?:[a-z][a-z0-9-]{1,39}|[0-9]{2}|[0-9]{3}|[0-9]{6})$R\x04code\x12\"\n" +
+	"\x04name\x18\x02 \x01(\tB\x0e\xbaH\vr\t\xa8\x8e'\x01\x10\x01\x18\xc8\x01R\x04name\x12G\n" +
+	"\x05level\x18\x03 \x01(\tB1\xbaH.r,R\x00R\x06regionR\bprovinceR\bdistrictR\fmunicipalityR\x05level\x12C\n" +
+	"\x06parent\x18\x04 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x06parent\x12L\n" +
+	"\vregion_code\x18\x05 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\n" +
+	"regionCode\x12P\n" +
+	"\rprovince_code\x18\x06 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\fprovinceCode\x12Y\n" +
+	"\x0edistrict_codes\x18\a \x03(\tB2\xbaH/\x92\x01,\x10d\"(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\rdistrictCodes\x12J\n" +
 	"\x12municipality_codes\x18\b \x03(\tB\x1b\xbaH\x18\x92\x01\x15\x10\xd0\x0f\x18\x01\"\x0er\f2\n" +
-	"^[0-9]{6}$R\x11municipalityCodes\x12-\n" +
-	"\x12municipality_count\x18\t \x01(\x05R\x11municipalityCount\x12\x1e\n" +
+	"^[0-9]{6}$R\x11municipalityCodes\x12<\n" +
+	"\x12municipality_count\x18\t \x01(\x05B\r\xbaH\n" +
+	"\x1a\b\x18\xff\xff\xff\xff\a(\x00R\x11municipalityCount\x12-\n" +
 	"\n" +
 	"population\x18\n" +
-	" \x01(\x05R\n" +
-	"population\x123\n" +
-	"\x15province_abbreviation\x18\v \x01(\tR\x14provinceAbbreviation\x12%\n" +
-	"\x0ecadastral_code\x18\f \x01(\tR\rcadastralCode\x12!\n" +
-	"\fpostal_codes\x18\r \x03(\tR\vpostalCodes\x12;\n" +
+	" \x01(\x05B\r\xbaH\n" +
+	"\x1a\b\x18\xff\xff\xff\xff\a(\x00R\n" +
+	"population\x12`\n" +
+	"\x15province_abbreviation\x18\v \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x14provinceAbbreviation\x12R\n" +
+	"\x0ecadastral_code\x18\f \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\rcadastralCode\x12V\n" +
+	"\fpostal_codes\x18\r \x03(\tB3\xbaH0\x92\x01-\x10\xe8\a\"(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\vpostalCodes\x12;\n" +
 	"\vcreate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xeb\x01\n" +
-	"\x16ListTerritoriesRequest\x12\x1f\n" +
-	"\x06parent\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18(R\x06parent\x12G\n" +
-	"\x05level\x18\x02 \x01(\tB1\xbaH.r,R\x00R\x06regionR\bprovinceR\bdistrictR\fmunicipalityR\x05level\x12\x15\n" +
-	"\x01q\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\x01q\x12'\n" +
+	"createTime\"\xa9\x02\n" +
+	"\x16ListTerritoriesRequest\x12E\n" +
+	"\x06parent\x18\x01 \x01(\tB-\xbaH*r(\x18(2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x06parent\x12G\n" +
+	"\x05level\x18\x02 \x01(\tB1\xbaH.r,R\x00R\x06regionR\bprovinceR\bdistrictR\fmunicipalityR\x05level\x12\x19\n" +
+	"\x01q\x18\x03 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18dR\x01q\x12'\n" +
 	"\tpage_size\x18\x04 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12;\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\xa1\x01\n" +
-	"\x17ListTerritoriesResponse\x12?\n" +
-	"\vterritories\x18\x01 \x03(\v2\x1d.ponte.directory.v1.TerritoryR\vterritories\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"page_token\x18\x05 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\tpageToken\"\xd9\x01\n" +
+	"\x17ListTerritoriesResponse\x12J\n" +
+	"\vterritories\x18\x01 \x03(\v2\x1d.ponte.directory.v1.TerritoryB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\vterritories\x12D\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\rnextPageToken\x12,\n" +
 	"\n" +
-	"total_size\x18\x03 \x01(\x05R\ttotalSize\"4\n" +
-	"\x13GetTerritoryRequest\x12\x1d\n" +
-	"\x04code\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x02\x18(R\x04code\"]\n" +
+	"total_size\x18\x03 \x01(\x05B\r\xbaH\n" +
+	"\x1a\b\x18\xff\xff\xff\xff\a(\x00R\ttotalSize\"8\n" +
+	"\x13GetTerritoryRequest\x12!\n" +
+	"\x04code\x18\x01 \x01(\tB\r\xbaH\n" +
+	"r\b\xa8\x8e'\x01\x10\x02\x18(R\x04code\"]\n" +
 	"\x16CreateTerritoryRequest\x12C\n" +
 	"\tterritory\x18\x01 \x01(\v2\x1d.ponte.directory.v1.TerritoryB\x06\xbaH\x03\xc8\x01\x01R\tterritory2\x93\x03\n" +
 	"\x10TerritoryService\x12\x83\x01\n" +

@@ -4214,14 +4214,15 @@ var File_ponte_mediators_v1_mediators_proto protoreflect.FileDescriptor
 
 const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"\n" +
-	"\"ponte/mediators/v1/mediators.proto\x12\x12ponte.mediators.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"\x9b\x01\n" +
+	"\"ponte/mediators/v1/mediators.proto\x12\x12ponte.mediators.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"\x9f\x01\n" +
 	"\bLanguage\x12'\n" +
 	"\x04code\x18\x01 \x01(\tB\x13\xbaH\x10r\x0e2\f^[a-z]{2,3}$R\x04code\x12C\n" +
 	"\x05level\x18\x02 \x01(\x0e2!.ponte.mediators.v1.LanguageLevelB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05level\x12!\n" +
-	"\avariety\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18<R\avariety\"\x92\x02\n" +
-	"\rQualification\x12\x1d\n" +
-	"\x04name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18xR\x04name\x12:\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05level\x12%\n" +
+	"\avariety\x18\x03 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18<R\avariety\"\x96\x02\n" +
+	"\rQualification\x12!\n" +
+	"\x04name\x18\x01 \x01(\tB\r\xbaH\n" +
+	"r\b\xa8\x8e'\x01\x10\x01\x18xR\x04name\x12:\n" +
 	"\tlanguages\x18\x02 \x03(\tB\x1c\xbaH\x19\x92\x01\x16\x10\x14\x18\x01\"\x10r\x0e2\f^[a-z]{2,3}$R\tlanguages\x12Y\n" +
 	"\rservice_types\x18\x03 \x03(\x0e2\x1f.ponte.mediators.v1.ServiceTypeB\x13\xbaH\x10\x92\x01\r\x10\x05\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\fserviceTypes\x12K\n" +
 	"\vvalid_until\x18\x04 \x01(\tB*\xbaH'r%\xa0\x8e'\x012\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\n" +
@@ -4250,18 +4251,19 @@ const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"\x1elate_cancellation_notice_hours\x18\x06 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xd0\x02(\x00R\x1blateCancellationNoticeHours\x12F\n" +
 	"\x19late_cancellation_minutes\x18\a \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe0\x03(\x00R\x17lateCancellationMinutes\"\xf9\a\n" +
+	"\xbaH\a\x1a\x05\x18\xe0\x03(\x00R\x17lateCancellationMinutes\"\x8e\b\n" +
 	"\bMediator\x12;\n" +
-	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12,\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18xR\vdisplayName\x123\n" +
+	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x120\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
+	"r\b\xa8\x8e'\x01\x10\x01\x18xR\vdisplayName\x123\n" +
 	"\btax_code\x18\x03 \x01(\tB\x18\xbaH\x15r\x132\x11^$|^[A-Z0-9]{16}$R\ataxCode\x124\n" +
 	"\x05email\x18\x04 \x01(\tB\x1e\xbaH\x1br\x19\x18\xfe\x012\x14^$|^[^@\\s]+@[^@\\s]+$R\x05email\x121\n" +
 	"\x05phone\x18\x05 \x01(\tB\x1b\xbaH\x18r\x162\x14^$|^\\+?[0-9 ]{6,20}$R\x05phone\x12F\n" +
 	"\tlanguages\x18\x06 \x03(\v2\x1c.ponte.mediators.v1.LanguageB\n" +
-	"\xbaH\a\x92\x01\x04\b\x01\x10\x14R\tlanguages\x127\n" +
-	"\x0ecultural_areas\x18\a \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10\n" +
-	"\"\x06r\x04\x10\x01\x18<R\rculturalAreas\x12Z\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10\x14R\tlanguages\x12;\n" +
+	"\x0ecultural_areas\x18\a \x03(\tB\x14\xbaH\x11\x92\x01\x0e\x10\n" +
+	"\"\n" +
+	"r\b\xa8\x8e'\x01\x10\x01\x18<R\rculturalAreas\x12Z\n" +
 	"\x0edistrict_codes\x18\b \x03(\tB3\xbaH0\x92\x01-\b\x01\x10\x14\x18\x01\"%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\rdistrictCodes\x12S\n" +
 	"\x0equalifications\x18\t \x03(\v2!.ponte.mediators.v1.QualificationB\b\xbaH\x05\x92\x01\x02\x10\x14R\x0equalifications\x12T\n" +
 	"\favailability\x18\n" +
@@ -4269,36 +4271,36 @@ const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"\babsences\x18\v \x03(\v2\x1b.ponte.mediators.v1.AbsenceB\b\xbaH\x05\x92\x01\x02\x10dR\babsences\x12E\n" +
 	"\n" +
 	"rate_cards\x18\f \x03(\v2\x1c.ponte.mediators.v1.RateCardB\b\xbaH\x05\x92\x01\x02\x10\x14R\trateCards\x12D\n" +
-	"\x06status\x18\r \x01(\x0e2\".ponte.mediators.v1.MediatorStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12\x12\n" +
-	"\x04etag\x18\x0e \x01(\tR\x04etag\x12;\n" +
+	"\x06status\x18\r \x01(\x0e2\".ponte.mediators.v1.MediatorStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12\x1f\n" +
+	"\x04etag\x18\x0e \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18@R\x04etag\x12;\n" +
 	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xce\x01\n" +
+	"updateTime\"\xea\x01\n" +
 	"\n" +
 	"Transition\x124\n" +
 	"\x04from\x18\x01 \x01(\x0e2 .ponte.mediators.v1.BookingStateR\x04from\x120\n" +
-	"\x02to\x18\x02 \x01(\x0e2 .ponte.mediators.v1.BookingStateR\x02to\x12\x14\n" +
-	"\x05actor\x18\x03 \x01(\tR\x05actor\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
-	"\x04note\x18\x05 \x01(\tR\x04note\"\xb3\x01\n" +
+	"\x02to\x18\x02 \x01(\x0e2 .ponte.mediators.v1.BookingStateR\x02to\x12\"\n" +
+	"\x05actor\x18\x03 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x02R\x05actor\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12 \n" +
+	"\x04note\x18\x05 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xa0\x1fR\x04note\"\xcf\x01\n" +
 	"\fCancellation\x128\n" +
-	"\x04kind\x18\x01 \x01(\x0e2$.ponte.mediators.v1.CancellationKindR\x04kind\x12!\n" +
-	"\fcancelled_by\x18\x02 \x01(\tR\vcancelledBy\x12.\n" +
-	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x98\x02\n" +
+	"\x04kind\x18\x01 \x01(\x0e2$.ponte.mediators.v1.CancellationKindR\x04kind\x12/\n" +
+	"\fcancelled_by\x18\x02 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x02R\vcancelledBy\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12$\n" +
+	"\x06reason\x18\x04 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xa0\x1fR\x06reason\"\xb4\x02\n" +
 	"\n" +
 	"Completion\x12F\n" +
 	"\x11actual_start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x0factualStartTime\x12B\n" +
-	"\x0factual_end_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\ractualEndTime\x12\x1f\n" +
-	"\vrecorded_by\x18\x03 \x01(\tR\n" +
+	"\x0factual_end_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\ractualEndTime\x12-\n" +
+	"\vrecorded_by\x18\x03 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x02R\n" +
 	"recordedBy\x12<\n" +
-	"\x06review\x18\x04 \x01(\x0e2$.ponte.mediators.v1.CompletionReviewR\x06review\x12\x1f\n" +
-	"\vreview_note\x18\x05 \x01(\tR\n" +
-	"reviewNote\"\xf2\f\n" +
-	"\aBooking\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
-	"\tseries_id\x18\x02 \x01(\tR\bseriesId\x12i\n" +
+	"\x06review\x18\x04 \x01(\x0e2$.ponte.mediators.v1.CompletionReviewR\x06review\x12-\n" +
+	"\vreview_note\x18\x05 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xa0\x1fR\n" +
+	"reviewNote\"\xbf\r\n" +
+	"\aBooking\x12\x1c\n" +
+	"\x02id\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\x02id\x12)\n" +
+	"\tseries_id\x18\x02 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\bseriesId\x12i\n" +
 	"\x1arequesting_organization_id\x18\x03 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x18requestingOrganizationId\x12r\n" +
 	"\x1crequesting_organization_type\x18\x04 \x01(\x0e2$.ponte.mediators.v1.OrganizationTypeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x1arequestingOrganizationType\x12_\n" +
@@ -4306,46 +4308,46 @@ const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"\fservice_type\x18\x06 \x01(\x0e2\x1f.ponte.mediators.v1.ServiceTypeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\vserviceType\x12/\n" +
 	"\blanguage\x18\a \x01(\tB\x13\xbaH\x10r\x0e2\f^[a-z]{2,3}$R\blanguage\x12P\n" +
-	"\rminimum_level\x18\b \x01(\x0e2!.ponte.mediators.v1.LanguageLevelB\b\xbaH\x05\x82\x01\x02\x10\x01R\fminimumLevel\x12!\n" +
-	"\avariety\x18\t \x01(\tB\a\xbaH\x04r\x02\x18<R\avariety\x12M\n" +
+	"\rminimum_level\x18\b \x01(\x0e2!.ponte.mediators.v1.LanguageLevelB\b\xbaH\x05\x82\x01\x02\x10\x01R\fminimumLevel\x12%\n" +
+	"\avariety\x18\t \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18<R\avariety\x12M\n" +
 	"\rdistrict_code\x18\n" +
 	" \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\fdistrictCode\x12>\n" +
 	"\x11municipality_code\x18\v \x01(\tB\x11\xbaH\x0er\f2\n" +
 	"^[0-9]{6}$R\x10municipalityCode\x128\n" +
 	"\x04mode\x18\f \x01(\x0e2\x18.ponte.mediators.v1.ModeB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04mode\x12\"\n" +
-	"\aaddress\x18\r \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\aaddress\x129\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04mode\x12&\n" +
+	"\aaddress\x18\r \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xc8\x01R\aaddress\x129\n" +
 	"\fmeeting_link\x18\x0e \x01(\tB\x16\xbaH\x13r\x11\x18\xf4\x032\f^$|^https://R\vmeetingLink\x12R\n" +
 	"\x0ecase_reference\x18\x0f \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\rcaseReference\x12?\n" +
 	"\aurgency\x18\x10 \x01(\x0e2\x1b.ponte.mediators.v1.UrgencyB\b\xbaH\x05\x82\x01\x02\x10\x01R\aurgency\x12A\n" +
 	"\n" +
 	"start_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x125\n" +
 	"\x10duration_minutes\x18\x12 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe0\x03(\x0fR\x0fdurationMinutes\x12\x1f\n" +
-	"\vmediator_id\x18\x13 \x01(\tR\n" +
+	"\xbaH\a\x1a\x05\x18\xe0\x03(\x0fR\x0fdurationMinutes\x12-\n" +
+	"\vmediator_id\x18\x13 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\n" +
 	"mediatorId\x126\n" +
-	"\x05state\x18\x14 \x01(\x0e2 .ponte.mediators.v1.BookingStateR\x05state\x12@\n" +
-	"\vtransitions\x18\x15 \x03(\v2\x1e.ponte.mediators.v1.TransitionR\vtransitions\x12D\n" +
+	"\x05state\x18\x14 \x01(\x0e2 .ponte.mediators.v1.BookingStateR\x05state\x12J\n" +
+	"\vtransitions\x18\x15 \x03(\v2\x1e.ponte.mediators.v1.TransitionB\b\xbaH\x05\x92\x01\x02\x10dR\vtransitions\x12D\n" +
 	"\fcancellation\x18\x16 \x01(\v2 .ponte.mediators.v1.CancellationR\fcancellation\x12>\n" +
 	"\n" +
 	"completion\x18\x17 \x01(\v2\x1e.ponte.mediators.v1.CompletionR\n" +
-	"completion\x12\x12\n" +
-	"\x04etag\x18\x18 \x01(\tR\x04etag\x12;\n" +
+	"completion\x12\x1f\n" +
+	"\x04etag\x18\x18 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18@R\x04etag\x12;\n" +
 	"\vcreate_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x12\x1e\n" +
-	"\x05notes\x18\x1b \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\x05notes\"\xee\x01\n" +
+	"updateTime\x12\"\n" +
+	"\x05notes\x18\x1b \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xe8\aR\x05notes\"\x82\x02\n" +
 	"\x14ListMediatorsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12;\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12P\n" +
+	"page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\tpageToken\x12P\n" +
 	"\rdistrict_code\x18\x03 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\fdistrictCode\x122\n" +
-	"\blanguage\x18\x04 \x01(\tB\x16\xbaH\x13r\x112\x0f^$|^[a-z]{2,3}$R\blanguage\"{\n" +
-	"\x15ListMediatorsResponse\x12:\n" +
-	"\tmediators\x18\x01 \x03(\v2\x1c.ponte.mediators.v1.MediatorR\tmediators\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
+	"\blanguage\x18\x04 \x01(\tB\x16\xbaH\x13r\x112\x0f^$|^[a-z]{2,3}$R\blanguage\"\xa4\x01\n" +
+	"\x15ListMediatorsResponse\x12E\n" +
+	"\tmediators\x18\x01 \x03(\v2\x1c.ponte.mediators.v1.MediatorB\t\xbaH\x06\x92\x01\x03\x10\xf4\x03R\tmediators\x12D\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\rnextPageToken\"N\n" +
 	"\x12GetMediatorRequest\x128\n" +
 	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\"Y\n" +
 	"\x15CreateMediatorRequest\x12@\n" +
@@ -4356,29 +4358,28 @@ const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"updateMask\x128\n" +
 	"\x02id\x18\x03 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\"V\n" +
 	"\x1aRotateCalendarTokenRequest\x128\n" +
-	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\"X\n" +
-	"\x1bRotateCalendarTokenResponse\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\x12#\n" +
-	"\rcalendar_path\x18\x02 \x01(\tR\fcalendarPath\"x\n" +
+	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\"t\n" +
+	"\x1bRotateCalendarTokenResponse\x12\"\n" +
+	"\x05token\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\x05token\x121\n" +
+	"\rcalendar_path\x18\x02 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x04R\fcalendarPath\"|\n" +
 	"\x1aGetMediatorCalendarRequest\x128\n" +
-	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12 \n" +
-	"\x05token\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x05token\"\xbd\x03\n" +
+	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12$\n" +
+	"\x05token\x18\x02 \x01(\tB\x0e\xbaH\vr\t\xa8\x8e'\x01\x10\x01\x18\x80\x01R\x05token\"\xd1\x03\n" +
 	"\x13ListBookingsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12;\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12L\n" +
+	"page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\tpageToken\x12L\n" +
 	"\vmediator_id\x18\x03 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\n" +
 	"mediatorId\x12@\n" +
 	"\x05state\x18\x04 \x01(\x0e2 .ponte.mediators.v1.BookingStateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12H\n" +
 	"\tseries_id\x18\x05 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\bseriesId\x12;\n" +
 	"\vstart_after\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"startAfter\x12=\n" +
-	"\fstart_before\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vstartBefore\"w\n" +
-	"\x14ListBookingsResponse\x127\n" +
-	"\bbookings\x18\x01 \x03(\v2\x1b.ponte.mediators.v1.BookingR\bbookings\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"M\n" +
+	"\fstart_before\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vstartBefore\"\xa0\x01\n" +
+	"\x14ListBookingsResponse\x12B\n" +
+	"\bbookings\x18\x01 \x03(\v2\x1b.ponte.mediators.v1.BookingB\t\xbaH\x06\x92\x01\x03\x10\xf4\x03R\bbookings\x12D\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\rnextPageToken\"M\n" +
 	"\x11GetBookingRequest\x128\n" +
 	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\"\xdb\x01\n" +
 	"\x14CreateBookingRequest\x12=\n" +
@@ -4392,21 +4393,23 @@ const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"mediatorId\"\x9b\x01\n" +
 	"\x15AssignBookingResponse\x125\n" +
 	"\abooking\x18\x01 \x01(\v2\x1b.ponte.mediators.v1.BookingR\abooking\x12K\n" +
-	"\vexplanation\x18\x02 \x01(\v2).ponte.mediators.v1.AssignmentExplanationR\vexplanation\"\xc3\x02\n" +
-	"\x15AssignmentExplanation\x12\x1f\n" +
-	"\vmediator_id\x18\x01 \x01(\tR\n" +
-	"mediatorId\x12\x18\n" +
-	"\areasons\x18\x02 \x03(\tR\areasons\x12C\n" +
-	"\falternatives\x18\x03 \x03(\v2\x1f.ponte.mediators.v1.AlternativeR\falternatives\x12g\n" +
-	"\x10excluded_by_rule\x18\x04 \x03(\v2=.ponte.mediators.v1.AssignmentExplanation.ExcludedByRuleEntryR\x0eexcludedByRule\x1aA\n" +
+	"\vexplanation\x18\x02 \x01(\v2).ponte.mediators.v1.AssignmentExplanationR\vexplanation\"\x86\x03\n" +
+	"\x15AssignmentExplanation\x12-\n" +
+	"\vmediator_id\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\n" +
+	"mediatorId\x12-\n" +
+	"\areasons\x18\x02 \x03(\tB\x13\xbaH\x10\x92\x01\r\x102\"\tr\a\xa8\x8e'\x01\x18\xa0\x1fR\areasons\x12M\n" +
+	"\falternatives\x18\x03 \x03(\v2\x1f.ponte.mediators.v1.AlternativeB\b\xbaH\x05\x92\x01\x02\x10\x05R\falternatives\x12}\n" +
+	"\x10excluded_by_rule\x18\x04 \x03(\v2=.ponte.mediators.v1.AssignmentExplanation.ExcludedByRuleEntryB\x14\xbaH\x11\x9a\x01\x0e\x10d*\n" +
+	"\x1a\b\x18\xff\xff\xff\xff\a(\x00R\x0eexcludedByRule\x1aA\n" +
 	"\x13ExcludedByRuleEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"p\n" +
-	"\vAlternative\x12\x1f\n" +
-	"\vmediator_id\x18\x01 \x01(\tR\n" +
-	"mediatorId\x12\x1b\n" +
-	"\twhy_lower\x18\x02 \x01(\tR\bwhyLower\x12#\n" +
-	"\rmonth_minutes\x18\x03 \x01(\x05R\fmonthMinutes\"Q\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\x9b\x01\n" +
+	"\vAlternative\x12-\n" +
+	"\vmediator_id\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\n" +
+	"mediatorId\x12)\n" +
+	"\twhy_lower\x18\x02 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xa0\x1fR\bwhyLower\x122\n" +
+	"\rmonth_minutes\x18\x03 \x01(\x05B\r\xbaH\n" +
+	"\x1a\b\x18\xff\xff\xff\xff\a(\x00R\fmonthMinutes\"Q\n" +
 	"\x15ConfirmBookingRequest\x128\n" +
 	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\"\xce\x01\n" +
 	"\x18RescheduleBookingRequest\x128\n" +
@@ -4414,19 +4417,19 @@ const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\x125\n" +
 	"\x10duration_minutes\x18\x03 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe0\x03(\x00R\x0fdurationMinutes\"r\n" +
+	"\xbaH\a\x1a\x05\x18\xe0\x03(\x00R\x0fdurationMinutes\"v\n" +
 	"\x14CancelBookingRequest\x128\n" +
-	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12 \n" +
-	"\x06reason\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\"\xee\x01\n" +
+	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12$\n" +
+	"\x06reason\x18\x02 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xf4\x03R\x06reason\"\xee\x01\n" +
 	"\x16CompleteBookingRequest\x128\n" +
 	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12N\n" +
 	"\x11actual_start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x0factualStartTime\x12J\n" +
-	"\x0factual_end_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ractualEndTime\"\xbb\x01\n" +
+	"\x0factual_end_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ractualEndTime\"\xbf\x01\n" +
 	"\x17ReviewCompletionRequest\x128\n" +
 	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12H\n" +
 	"\x06review\x18\x02 \x01(\x0e2$.ponte.mediators.v1.CompletionReviewB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06review\x12\x1c\n" +
-	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\"M\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06review\x12 \n" +
+	"\x04note\x18\x03 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xf4\x03R\x04note\"M\n" +
 	"\x11MarkNoShowRequest\x128\n" +
 	"\x02id\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\"\xda\x02\n" +
 	"\x15ListStatementsRequest\x127\n" +
@@ -4469,67 +4472,69 @@ const file_ponte_mediators_v1_mediators_proto_rawDesc = "" +
 	"totalCents\"\xa7\x01\n" +
 	"\x1aCloseStatementMonthRequest\x127\n" +
 	"\x05month\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x05month\x12P\n" +
-	"\rdistrict_code\x18\x02 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\fdistrictCode\"\xc4\x01\n" +
-	"\x0eStatementMonth\x12\x14\n" +
-	"\x05month\x18\x01 \x01(\tR\x05month\x12#\n" +
-	"\rdistrict_code\x18\x02 \x01(\tR\fdistrictCode\x129\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\fdistrictCode\"\xa5\x02\n" +
+	"\x0eStatementMonth\x12:\n" +
+	"\x05month\x18\x01 \x01(\tB$\xbaH!r\x1f2\x1d^$|^[0-9]{4}-(0[1-9]|1[0-2])$R\x05month\x12P\n" +
+	"\rdistrict_code\x18\x02 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\fdistrictCode\x129\n" +
 	"\n" +
-	"close_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12\x1b\n" +
-	"\tclosed_by\x18\x04 \x01(\tR\bclosedBy\x12\x1f\n" +
+	"close_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12)\n" +
+	"\tclosed_by\x18\x04 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x02R\bclosedBy\x12\x1f\n" +
 	"\vtotal_cents\x18\x05 \x01(\x03R\n" +
 	"totalCents\"d\n" +
 	"\x1aListMediatorChangesRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"\x8e\x01\n" +
-	"\x1bListMediatorChangesResponse\x12<\n" +
-	"\achanges\x18\x01 \x03(\v2\".ponte.mediators.v1.MediatorChangeR\achanges\x12\x1d\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"\x99\x01\n" +
+	"\x1bListMediatorChangesResponse\x12G\n" +
+	"\achanges\x18\x01 \x03(\v2\".ponte.mediators.v1.MediatorChangeB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\achanges\x12\x1d\n" +
 	"\n" +
 	"next_after\x18\x02 \x01(\x03R\tnextAfter\x12\x12\n" +
 	"\x04head\x18\x03 \x01(\x03R\x04head\"<\n" +
 	"\x1bWatchMediatorChangesRequest\x12\x1d\n" +
-	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\"\xbf\x01\n" +
+	"\x05after\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x05after\"\xdb\x01\n" +
 	"\x0eMediatorChange\x12\x1a\n" +
-	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x14\n" +
-	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x10\n" +
-	"\x03key\x18\x03 \x01(\tR\x03key\x12.\n" +
+	"\bposition\x18\x01 \x01(\x03R\bposition\x12\"\n" +
+	"\x05topic\x18\x02 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xc8\x01R\x05topic\x12\x1e\n" +
+	"\x03key\x18\x03 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\x03key\x12.\n" +
 	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x129\n" +
-	"\abooking\x18\x05 \x01(\v2\x1f.ponte.mediators.v1.BookingFactR\abooking\"\xa4\x05\n" +
-	"\vBookingFact\x12\x1d\n" +
+	"\abooking\x18\x05 \x01(\v2\x1f.ponte.mediators.v1.BookingFactR\abooking\"\xd7\x06\n" +
+	"\vBookingFact\x12+\n" +
 	"\n" +
-	"booking_id\x18\x01 \x01(\tR\tbookingId\x126\n" +
-	"\x05state\x18\x02 \x01(\x0e2 .ponte.mediators.v1.BookingStateR\x05state\x12\x1a\n" +
-	"\blanguage\x18\x03 \x01(\tR\blanguage\x12#\n" +
-	"\rdistrict_code\x18\x04 \x01(\tR\fdistrictCode\x12+\n" +
-	"\x11municipality_code\x18\x05 \x01(\tR\x10municipalityCode\x12B\n" +
+	"booking_id\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\tbookingId\x126\n" +
+	"\x05state\x18\x02 \x01(\x0e2 .ponte.mediators.v1.BookingStateR\x05state\x122\n" +
+	"\blanguage\x18\x03 \x01(\tB\x16\xbaH\x13r\x112\x0f^$|^[a-z]{2,3}$R\blanguage\x12P\n" +
+	"\rdistrict_code\x18\x04 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\fdistrictCode\x12A\n" +
+	"\x11municipality_code\x18\x05 \x01(\tB\x14\xbaH\x11r\x0f2\r^$|^[0-9]{6}$R\x10municipalityCode\x12B\n" +
 	"\fservice_type\x18\x06 \x01(\x0e2\x1f.ponte.mediators.v1.ServiceTypeR\vserviceType\x12f\n" +
 	"\x1crequesting_organization_type\x18\a \x01(\x0e2$.ponte.mediators.v1.OrganizationTypeR\x1arequestingOrganizationType\x12,\n" +
-	"\x04mode\x18\b \x01(\x0e2\x18.ponte.mediators.v1.ModeR\x04mode\x12\x12\n" +
-	"\x04date\x18\t \x01(\tR\x04date\x12'\n" +
+	"\x04mode\x18\b \x01(\x0e2\x18.ponte.mediators.v1.ModeR\x04mode\x12>\n" +
+	"\x04date\x18\t \x01(\tB*\xbaH'r%\xa0\x8e'\x012\x1f^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x04date\x126\n" +
 	"\x0fplanned_minutes\x18\n" +
-	" \x01(\x05R\x0eplannedMinutes\x12%\n" +
-	"\x0eactual_minutes\x18\v \x01(\x05R\ractualMinutes\x12\x1c\n" +
+	" \x01(\x05B\r\xbaH\n" +
+	"\x1a\b\x18\xff\xff\xff\xff\a(\x00R\x0eplannedMinutes\x124\n" +
+	"\x0eactual_minutes\x18\v \x01(\x05B\r\xbaH\n" +
+	"\x1a\b\x18\xff\xff\xff\xff\a(\x00R\ractualMinutes\x12\x1c\n" +
 	"\tfulfilled\x18\f \x01(\bR\tfulfilled\x12*\n" +
 	"\x11lead_time_seconds\x18\r \x01(\x03R\x0fleadTimeSeconds\x12H\n" +
-	"\fcancellation\x18\x0e \x01(\x0e2$.ponte.mediators.v1.CancellationKindR\fcancellation\"\xc0\x01\n" +
+	"\fcancellation\x18\x0e \x01(\x0e2$.ponte.mediators.v1.CancellationKindR\fcancellation\"\xd4\x01\n" +
 	"\x1eListMediatorAuditEventsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12;\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12L\n" +
+	"page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\tpageToken\x12L\n" +
 	"\vmediator_id\x18\x03 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\n" +
-	"mediatorId\"\x89\x01\n" +
-	"\x1fListMediatorAuditEventsResponse\x12>\n" +
-	"\x06events\x18\x01 \x03(\v2&.ponte.mediators.v1.MediatorAuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe8\x01\n" +
+	"mediatorId\"\xb2\x01\n" +
+	"\x1fListMediatorAuditEventsResponse\x12I\n" +
+	"\x06events\x18\x01 \x03(\v2&.ponte.mediators.v1.MediatorAuditEventB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x06events\x12D\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\rnextPageToken\"\xae\x02\n" +
 	"\x12MediatorAuditEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12.\n" +
-	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
-	"\asubject\x18\x03 \x01(\tR\asubject\x12'\n" +
-	"\x0forganization_id\x18\x04 \x01(\tR\x0eorganizationId\x12\x16\n" +
-	"\x06method\x18\x05 \x01(\tR\x06method\x12\x16\n" +
-	"\x06action\x18\x06 \x01(\tR\x06action\x12\x1f\n" +
-	"\vmediator_id\x18\a \x01(\tR\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12&\n" +
+	"\asubject\x18\x03 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x02R\asubject\x125\n" +
+	"\x0forganization_id\x18\x04 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\x0eorganizationId\x12$\n" +
+	"\x06method\x18\x05 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xc8\x01R\x06method\x12$\n" +
+	"\x06action\x18\x06 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xc8\x01R\x06action\x12-\n" +
+	"\vmediator_id\x18\a \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\n" +
 	"mediatorId*\xd4\x01\n" +
 	"\rLanguageLevel\x12\x1e\n" +
 	"\x1aLANGUAGE_LEVEL_UNSPECIFIED\x10\x00\x12\x15\n" +

@@ -1479,30 +1479,30 @@ var File_ponte_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	"\"ponte/reporting/v1/reporting.proto\x12\x12ponte.reporting.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"/\n" +
-	"\rLocalizedText\x12\x0e\n" +
-	"\x02it\x18\x01 \x01(\tR\x02it\x12\x0e\n" +
-	"\x02en\x18\x02 \x01(\tR\x02en\"\xd9\x02\n" +
-	"\tIndicator\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x127\n" +
+	"\"ponte/reporting/v1/reporting.proto\x12\x12ponte.reporting.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"K\n" +
+	"\rLocalizedText\x12\x1c\n" +
+	"\x02it\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xa0\x1fR\x02it\x12\x1c\n" +
+	"\x02en\x18\x02 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xa0\x1fR\x02en\"\xa6\x03\n" +
+	"\tIndicator\x12\x1c\n" +
+	"\x02id\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\x02id\x127\n" +
 	"\x05title\x18\x02 \x01(\v2!.ponte.reporting.v1.LocalizedTextR\x05title\x12A\n" +
 	"\n" +
 	"definition\x18\x03 \x01(\v2!.ponte.reporting.v1.LocalizedTextR\n" +
-	"definition\x12\x12\n" +
-	"\x04unit\x18\x04 \x01(\tR\x04unit\x125\n" +
-	"\ameasure\x18\x05 \x01(\x0e2\x1b.ponte.reporting.v1.MeasureR\ameasure\x12\x1e\n" +
+	"definition\x12 \n" +
+	"\x04unit\x18\x04 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xc8\x01R\x04unit\x125\n" +
+	"\ameasure\x18\x05 \x01(\x0e2\x1b.ponte.reporting.v1.MeasureR\ameasure\x123\n" +
 	"\n" +
-	"dimensions\x18\x06 \x03(\tR\n" +
+	"dimensions\x18\x06 \x03(\tB\x13\xbaH\x10\x92\x01\r\x10 \"\tr\a\xa8\x8e'\x01\x18\xc8\x01R\n" +
 	"dimensions\x12\x16\n" +
-	"\x06public\x18\a \x01(\bR\x06public\x12\x16\n" +
-	"\x06source\x18\b \x01(\tR\x06source\x12%\n" +
-	"\x0eamif_indicator\x18\t \x01(\tR\ramifIndicator\"8\n" +
+	"\x06public\x18\a \x01(\bR\x06public\x12$\n" +
+	"\x06source\x18\b \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\x06source\x123\n" +
+	"\x0eamif_indicator\x18\t \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xc8\x01R\ramifIndicator\"8\n" +
 	"\x15ListIndicatorsRequest\x12\x1f\n" +
 	"\vpublic_only\x18\x01 \x01(\bR\n" +
-	"publicOnly\"W\n" +
-	"\x16ListIndicatorsResponse\x12=\n" +
+	"publicOnly\"b\n" +
+	"\x16ListIndicatorsResponse\x12H\n" +
 	"\n" +
-	"indicators\x18\x01 \x03(\v2\x1d.ponte.reporting.v1.IndicatorR\n" +
+	"indicators\x18\x01 \x03(\v2\x1d.ponte.reporting.v1.IndicatorB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\n" +
 	"indicators\"D\n" +
 	"\x13GetIndicatorRequest\x12-\n" +
 	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\"\xa4\x04\n" +
@@ -1513,28 +1513,30 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"\vgranularity\x18\x04 \x01(\x0e2\x1f.ponte.reporting.v1.GranularityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vgranularity\x12A\n" +
 	"\bgroup_by\x18\x05 \x03(\tB&\xbaH#\x92\x01 \x10\x03\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,31}$R\agroupBy\x12d\n" +
 	"\x06filter\x18\x06 \x03(\tBL\xbaHI\x92\x01F\x10\b\"Br@\x18\xd0\x0f2;^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*$R\x06filter\x124\n" +
-	"\x06format\x18\a \x01(\tB\x1c\xbaH\x19r\x17R\x00R\x04jsonR\x03csvR\bsdmx-csvR\x06format\"\x91\x01\n" +
-	"\x04Cell\x12\x14\n" +
-	"\x05codes\x18\x01 \x03(\tR\x05codes\x12\x19\n" +
+	"\x06format\x18\a \x01(\tB\x1c\xbaH\x19r\x17R\x00R\x04jsonR\x03csvR\bsdmx-csvR\x06format\"\xb4\x01\n" +
+	"\x04Cell\x12)\n" +
+	"\x05codes\x18\x01 \x03(\tB\x13\xbaH\x10\x92\x01\r\x10\x04\"\tr\a\xa8\x8e'\x01\x18\xc8\x01R\x05codes\x12\x19\n" +
 	"\x05value\x18\x02 \x01(\x01H\x00R\x05value\x88\x01\x01\x126\n" +
-	"\x06status\x18\x03 \x01(\x0e2\x1e.ponte.reporting.v1.CellStatusR\x06status\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reasonB\b\n" +
-	"\x06_value\"\xe7\x02\n" +
-	"\x16QueryIndicatorResponse\x12!\n" +
-	"\findicator_id\x18\x01 \x01(\tR\vindicatorId\x12\x12\n" +
-	"\x04unit\x18\x02 \x01(\tR\x04unit\x12\x18\n" +
-	"\acolumns\x18\x03 \x03(\tR\acolumns\x12,\n" +
-	"\x04rows\x18\x04 \x03(\v2\x18.ponte.reporting.v1.CellR\x04rows\x120\n" +
-	"\x06totals\x18\x05 \x03(\v2\x18.ponte.reporting.v1.CellR\x06totals\x12\x1c\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1e.ponte.reporting.v1.CellStatusR\x06status\x12$\n" +
+	"\x06reason\x18\x04 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xa0\x1fR\x06reasonB\b\n" +
+	"\x06_value\"\xbb\x03\n" +
+	"\x16QueryIndicatorResponse\x12/\n" +
+	"\findicator_id\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\vindicatorId\x12 \n" +
+	"\x04unit\x18\x02 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xc8\x01R\x04unit\x12-\n" +
+	"\acolumns\x18\x03 \x03(\tB\x13\xbaH\x10\x92\x01\r\x10\x04\"\tr\a\xa8\x8e'\x01\x18\xc8\x01R\acolumns\x128\n" +
+	"\x04rows\x18\x04 \x03(\v2\x18.ponte.reporting.v1.CellB\n" +
+	"\xbaH\a\x92\x01\x04\x10\x80\x80@R\x04rows\x12<\n" +
+	"\x06totals\x18\x05 \x03(\v2\x18.ponte.reporting.v1.CellB\n" +
+	"\xbaH\a\x92\x01\x04\x10\x80\x80@R\x06totals\x12\x1c\n" +
 	"\tthreshold\x18\x06 \x01(\x03R\tthreshold\x12#\n" +
 	"\rmax_deviation\x18\a \x01(\x03R\fmaxDeviation\x12\x1e\n" +
 	"\n" +
 	"incomplete\x18\b \x01(\bR\n" +
-	"incomplete\x129\n" +
-	"\amissing\x18\t \x03(\v2\x1f.ponte.reporting.v1.MissingNodeR\amissing\"9\n" +
-	"\vMissingNode\x12\x12\n" +
-	"\x04node\x18\x01 \x01(\tR\x04node\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x9f\x04\n" +
+	"incomplete\x12D\n" +
+	"\amissing\x18\t \x03(\v2\x1f.ponte.reporting.v1.MissingNodeB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\amissing\"U\n" +
+	"\vMissingNode\x12 \n" +
+	"\x04node\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\x04node\x12$\n" +
+	"\x06reason\x18\x02 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xa0\x1fR\x06reason\"\x9f\x04\n" +
 	"\x16ExportIndicatorRequest\x12-\n" +
 	"\x02id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\x02id\x12Y\n" +
 	"\x04from\x18\x02 \x01(\tBE\xbaHBr@\xa0\x8e'\x012:^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x04from\x12U\n" +
@@ -1563,15 +1565,15 @@ const file_ponte_reporting_v1_reporting_proto_rawDesc = "" +
 	"aggregates\x18\x02 \x03(\v2\x1d.ponte.reporting.v1.AggregateR\n" +
 	"aggregates\"\x15\n" +
 	"\x13RebuildFactsRequest\"\x1b\n" +
-	"\x19GetIngestionStatusRequest\"\xcf\x01\n" +
-	"\fSourceStatus\x12\x16\n" +
-	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
+	"\x19GetIngestionStatusRequest\"\xdd\x01\n" +
+	"\fSourceStatus\x12$\n" +
+	"\x06source\x18\x01 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\x80\x01R\x06source\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x03R\x06cursor\x12\x12\n" +
 	"\x04head\x18\x03 \x01(\x03R\x04head\x12B\n" +
 	"\x0flast_entry_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\rlastEntryTime\x127\n" +
-	"\tread_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\breadTime\"M\n" +
-	"\x0fIngestionStatus\x12:\n" +
-	"\asources\x18\x01 \x03(\v2 .ponte.reporting.v1.SourceStatusR\asources*\x8a\x01\n" +
+	"\tread_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\breadTime\"W\n" +
+	"\x0fIngestionStatus\x12D\n" +
+	"\asources\x18\x01 \x03(\v2 .ponte.reporting.v1.SourceStatusB\b\xbaH\x05\x92\x01\x02\x10dR\asources*\x8a\x01\n" +
 	"\aMeasure\x12\x17\n" +
 	"\x13MEASURE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rMEASURE_COUNT\x10\x01\x12\x1c\n" +
