@@ -492,15 +492,25 @@ func distanceMetres(a, b [2]float64) float64 {
 	return 2 * 6371008.8 * math.Asin(math.Min(1, math.Sqrt(x)))
 }
 
-func (h *handler) services(w http.ResponseWriter, r *http.Request) {
+// begin parses a read's parameters and takes the snapshot of the directory in the
+// requested locale, answering the problem itself (and returning ok false) when either fails.
+func (h *handler) begin(w http.ResponseWriter, r *http.Request) (params, *snapshot, bool) {
 	p, err := parseParams(r)
 	if err != nil {
 		fail(w, r, err)
-		return
+		return p, nil, false
 	}
 	s, err := h.snapshot(r.Context(), p.locale)
 	if err != nil {
 		fail(w, r, err)
+		return p, nil, false
+	}
+	return p, s, true
+}
+
+func (h *handler) services(w http.ResponseWriter, r *http.Request) {
+	p, s, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	svcs, err := h.matchingServices(r.Context(), p, s)
@@ -542,14 +552,8 @@ func (h *handler) service(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) organizations(w http.ResponseWriter, r *http.Request) {
-	p, err := parseParams(r)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	s, err := h.snapshot(r.Context(), p.locale)
-	if err != nil {
-		fail(w, r, err)
+	p, s, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	if err := p.resolve(s); err != nil {
@@ -590,14 +594,8 @@ func (h *handler) organizations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) organization(w http.ResponseWriter, r *http.Request) {
-	p, err := parseParams(r)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	s, err := h.snapshot(r.Context(), p.locale)
-	if err != nil {
-		fail(w, r, err)
+	p, s, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	id, ok := s.resolve(kindOrganization, r.PathValue("id"))
@@ -637,14 +635,8 @@ func taxonomyRecord(tx taxonomyInfo) map[string]any {
 }
 
 func (h *handler) taxonomies(w http.ResponseWriter, r *http.Request) {
-	p, err := parseParams(r)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	s, err := h.snapshot(r.Context(), p.locale)
-	if err != nil {
-		fail(w, r, err)
+	p, s, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	var list []taxonomyInfo
@@ -662,14 +654,8 @@ func (h *handler) taxonomies(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) taxonomy(w http.ResponseWriter, r *http.Request) {
-	p, err := parseParams(r)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	s, err := h.snapshot(r.Context(), p.locale)
-	if err != nil {
-		fail(w, r, err)
+	_, s, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	tx, ok := s.taxonomy(r.PathValue("id"))
@@ -681,14 +667,8 @@ func (h *handler) taxonomy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) taxonomyTerms(w http.ResponseWriter, r *http.Request) {
-	p, err := parseParams(r)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	s, err := h.snapshot(r.Context(), p.locale)
-	if err != nil {
-		fail(w, r, err)
+	p, s, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	if err := p.resolve(s); err != nil {
@@ -698,6 +678,7 @@ func (h *handler) taxonomyTerms(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var topOnly bool
 	if v := q.Get("top_only"); v != "" {
+		var err error
 		if topOnly, err = strconv.ParseBool(v); err != nil {
 			fail(w, r, &badParam{"top_only", "must be true or false"})
 			return
@@ -705,7 +686,6 @@ func (h *handler) taxonomyTerms(w http.ResponseWriter, r *http.Request) {
 	}
 	parent := q.Get("parent_id")
 	if parent != "" {
-		var ok bool
 		if parent, ok = s.resolve(kindTerm, parent); !ok {
 			fail(w, r, &badParam{"parent_id", fmt.Sprintf("unknown taxonomy term %q", q.Get("parent_id"))})
 			return
@@ -732,14 +712,8 @@ func (h *handler) taxonomyTerms(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) taxonomyTerm(w http.ResponseWriter, r *http.Request) {
-	p, err := parseParams(r)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	s, err := h.snapshot(r.Context(), p.locale)
-	if err != nil {
-		fail(w, r, err)
+	p, s, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	id, ok := s.resolve(kindTerm, r.PathValue("id"))
@@ -751,14 +725,8 @@ func (h *handler) taxonomyTerm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) serviceAtLocations(w http.ResponseWriter, r *http.Request) {
-	p, err := parseParams(r)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	s, err := h.snapshot(r.Context(), p.locale)
-	if err != nil {
-		fail(w, r, err)
+	p, s, ok := h.begin(w, r)
+	if !ok {
 		return
 	}
 	svcs, err := h.matchingServices(r.Context(), p, s)
