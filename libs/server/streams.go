@@ -86,6 +86,12 @@ func (s *streams) interceptor(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 		cursor, known := ts.cursor()
 		return shutdownStatus(known, cursor)
 	}
+	if cerr := ss.Context().Err(); cerr != nil {
+		// The caller cancelled or its deadline passed. A handler that ended "cleanly"
+		// on its cancelled context would otherwise answer OK, which a client reads as
+		// the stream having ended by itself (io.EOF); say what happened instead.
+		return status.FromContextError(cerr).Err()
+	}
 	return err
 }
 

@@ -663,9 +663,6 @@ func (s *server) WatchCaseChanges(req *casesv1.WatchCaseChangesRequest, stream g
 		}
 		return stream.Send(ch)
 	})
-	if ctx.Err() != nil {
-		return nil
-	}
 	return grpcerr.From(err)
 }
 

@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"errors"
 
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -52,8 +51,5 @@ func (s *directoryServer) WatchChanges(req *directoryv1.WatchChangesRequest, str
 	err := s.store.Changes().Watch(stream.Context(), req.GetAfter(), func(e changelog.Entry) error {
 		return stream.Send(changeProto(e))
 	})
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return nil // the caller went away or its deadline passed: the stream just ends
-	}
-	return grpcerr.From(err)
+	return grpcerr.From(err) // a caller gone or past its deadline: libs/server says which
 }

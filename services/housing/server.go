@@ -845,8 +845,5 @@ func (s *server) WatchHousingChanges(req *housingv1.WatchHousingChangesRequest, 
 		}
 		return stream.Send(ch)
 	})
-	if ctx.Err() != nil {
-		return nil
-	}
 	return grpcerr.From(err)
 }

@@ -103,6 +103,7 @@ func (a *App) startGateway(ctx context.Context) error {
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		ConnState:         a.edgeConns.track,
 	}
 	return nil
 }
