@@ -47,6 +47,8 @@ func From(err error) error {
 		code, reason = codes.AlreadyExists, "ALREADY_EXISTS"
 	case errors.Is(err, storage.ErrConflict):
 		code, reason = codes.Aborted, "VERSION_CONFLICT"
+	case errors.Is(err, storage.ErrInvalidArgument):
+		code, reason = codes.InvalidArgument, "INVALID_ARGUMENT"
 	case errors.Is(err, storage.ErrFailedPrecondition):
 		code, reason = codes.FailedPrecondition, "FAILED_PRECONDITION"
 	case errors.Is(err, storage.ErrUnavailable):
@@ -89,6 +91,8 @@ func kindMessage(c codes.Code) string {
 		return "the record changed since it was read: read it again and retry"
 	case codes.Unavailable:
 		return "the database is unavailable: retry later"
+	case codes.InvalidArgument:
+		return "invalid request"
 	default:
 		return "the request cannot be carried out in the record's current state"
 	}

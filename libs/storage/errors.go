@@ -19,6 +19,9 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrConflict: the caller's etag or expected version is stale.
 	ErrConflict = errors.New("version conflict")
+	// ErrInvalidArgument: the request cannot be carried out as it is worded (it names
+	// more than one record, say), whatever the records' state; give it a Field.
+	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrFailedPrecondition: the write is refused in the record's current state.
 	ErrFailedPrecondition = errors.New("failed precondition")
 	// ErrUnavailable: the database cannot be reached now (connection refused or lost,

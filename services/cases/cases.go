@@ -76,10 +76,15 @@
 // A record outside the caller's reach answers exactly as a missing one on every write
 // path. Case ids are the server's: a create request naming one is refused whether or
 // not it exists (INVALID_ARGUMENT), so another organization's case id cannot be probed.
-// Person ids may still be chosen (pseudonymous ids shared across district nodes, which
-// reporting's federation counts once): CreatePerson with an id another organization
-// registered answers ALREADY_EXISTS — the one remaining oracle, to close by keying
-// persons per owner.
+// Person ids may be chosen (pseudonymous ids shared across district nodes, which
+// reporting's federation counts once) and are unique per owner — the organization
+// that registered the person, or "territory:<code>": CreatePerson with an id another
+// owner registered creates the caller's own person, as with an id nobody has. A
+// person id in a request names the person of the caller's own namespace if there is
+// one, else the only one with that id within reach; a reader who reaches several
+// (a district admin, two organizations having chosen the same id) names the owner
+// (organization_id; person_organization_id on a case), else INVALID_ARGUMENT. Cases
+// carry the owner of their person, so a case always names one person.
 // A case's source + external_id is unique per key owner — the writer's organization,
 // or "territory:<code>" for district staff without one — and batches look keys up in
 // the caller's namespace only: another owner's key is simply another key, and the

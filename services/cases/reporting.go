@@ -47,7 +47,7 @@ func (s *server) ListReportingCases(ctx context.Context, req *casesv1.ListReport
 		return nil, grpcerr.From(fmt.Errorf("read case changes: %w", err))
 	}
 	resp := &casesv1.ListReportingCasesResponse{NextAfter: req.GetAfter(), Head: head}
-	persons := map[string]*casesv1.Person{}
+	persons := map[store.PersonRef]*casesv1.Person{}
 	all := store.Scope{All: true}
 	// Each case's events ride on its last entry of the page only: reporting applies a page
 	// in one transaction, so the facts are the same, and a case with many events written
@@ -94,13 +94,14 @@ func (s *server) ListReportingCases(ctx context.Context, req *casesv1.ListReport
 			rc.Events = append(rc.Events, re)
 		}
 		if id := k.GetPersonId(); id != "" {
-			person, seen := persons[id]
+			ref := store.PersonRef{ID: id, Owner: k.GetPersonOrganizationId()}
+			person, seen := persons[ref]
 			if !seen {
-				person, err = s.store.GetPerson(ctx, actor, all, id)
-				if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				person, err = s.store.GetPerson(ctx, actor, all, ref)
+				if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, store.ErrAmbiguousPerson) {
 					return nil, grpcerr.From(err)
 				}
-				persons[id] = person // nil when deleted: no sex, no citizenship
+				persons[ref] = person // nil when deleted: no sex, no citizenship
 			}
 			rc.Sex, rc.Citizenship = person.GetSex(), person.GetNationality()
 		}

@@ -194,10 +194,14 @@ func (s *server) ListPersons(ctx context.Context, req *casesv1.ListPersonsReques
 		return nil, err
 	}
 	query := pagetoken.Query("persons")
-	after, err := decodeToken(req.GetPageToken(), query)
+	cursor, err := decodeToken(req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
+	// The cursor is the last person's id and owner: ids are unique per owner only, and
+	// ids never hold a "/".
+	var after store.PersonRef
+	after.ID, after.Owner, _ = strings.Cut(cursor, "/")
 	size := pageSize(req.GetPageSize())
 	ps, err := s.store.ListPersons(ctx, c.actor, c.scope, after, size+1)
 	if err != nil {
@@ -206,7 +210,8 @@ func (s *server) ListPersons(ctx context.Context, req *casesv1.ListPersonsReques
 	resp := &casesv1.ListPersonsResponse{Persons: ps}
 	if len(ps) > size {
 		resp.Persons = ps[:size]
-		resp.NextPageToken = pagetoken.Encode(query, ps[size-1].GetId())
+		last := ps[size-1]
+		resp.NextPageToken = pagetoken.Encode(query, last.GetId()+"/"+last.GetOrganizationId())
 	}
 	return resp, nil
 }
@@ -228,7 +233,7 @@ func (s *server) GetPerson(ctx context.Context, req *casesv1.GetPersonRequest) (
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.store.GetPerson(ctx, c.actor, c.scope, req.GetId())
+	p, err := s.store.GetPerson(ctx, c.actor, c.scope, store.PersonRef{ID: req.GetId(), Owner: req.GetOrganizationId()})
 	return p, grpcerr.From(err)
 }
 
@@ -257,7 +262,8 @@ func (s *server) UpdatePerson(ctx context.Context, req *casesv1.UpdatePersonRequ
 	if m.GetId() != "" && m.GetId() != req.GetId() {
 		return nil, grpcerr.InvalidArgument(grpcerr.FieldViolation{Field: "person.id", Description: "differs from the id of the path"})
 	}
-	out, err := s.store.UpdatePerson(ctx, c.actor, c.scope, req.GetId(), func(cur *casesv1.Person) (*casesv1.Person, error) {
+	ref := store.PersonRef{ID: req.GetId(), Owner: req.GetOrganizationId()}
+	out, err := s.store.UpdatePerson(ctx, c.actor, c.scope, ref, func(cur *casesv1.Person) (*casesv1.Person, error) {
 		if err := conflictIfStale("person", cur.GetId(), m.GetEtag(), cur.GetEtag()); err != nil {
 			return nil, err
 		}
@@ -276,7 +282,8 @@ func (s *server) DeletePerson(ctx context.Context, req *casesv1.DeletePersonRequ
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.DeletePerson(ctx, c.actor, c.scope, req.GetId(), req.GetEtag()); err != nil {
+	ref := store.PersonRef{ID: req.GetId(), Owner: req.GetOrganizationId()}
+	if err := s.store.DeletePerson(ctx, c.actor, c.scope, ref, req.GetEtag()); err != nil {
 		return nil, grpcerr.From(err)
 	}
 	return &emptypb.Empty{}, nil

@@ -293,6 +293,16 @@ func TestForeignRecordsAnswerLikeMissingOnes(t *testing.T) {
 				r := resp.Results[0]
 				return r.Outcome.String() + " " + r.Field + " " + idPattern.ReplaceAllString(r.Reason, "ID")
 			}},
+			// Last: it gives org-b a person of its own with org-a's id, which the paths
+			// above must not find.
+			{"CreatePerson with a chosen id", func(_, pid, _ string) string {
+				p, err := client.CreatePerson(other, &casesv1.CreatePersonRequest{Person: &casesv1.Person{Id: pid, GivenName: "B",
+					LegalBasis: casesv1.LegalBasis_LEGAL_BASIS_PUBLIC_TASK}})
+				if err != nil {
+					return answer(err)
+				}
+				return fmt.Sprintf("created, owner %s, version %d", p.GetOrganizationId(), p.GetVersion())
+			}},
 		}
 		for i, tt := range tests {
 			// Each path gets a key of org-a's of its own: an earlier path may have used
@@ -312,6 +322,9 @@ func TestForeignRecordsAnswerLikeMissingOnes(t *testing.T) {
 		// And the owner's records are untouched.
 		if k, err := client.GetCase(owner, &casesv1.GetCaseRequest{Id: foreign.Id}); err != nil || k.Version != 1 || k.Source != "sil" {
 			t.Errorf("org-a's case after org-b's attempts = %v, %v; want it at version 1", k, err)
+		}
+		if p, err := client.GetPerson(owner, &casesv1.GetPersonRequest{Id: person.Id}); err != nil || p.Version != 1 || p.GivenName != "Amina" {
+			t.Errorf("org-a's person after org-b's attempts = %v, %v; want it at version 1", p, err)
 		}
 	})
 }

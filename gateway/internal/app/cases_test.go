@@ -234,3 +234,34 @@ func TestCasesWatchOverGRPC(t *testing.T) {
 		}
 	})
 }
+
+// Two organizations choosing one person id each get a person of their own over REST; a
+// district admin who reaches both names the owner with ?organizationId=.
+func TestPersonIDsArePerOwnerOverREST(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, "")
+	n.createDistrict(t, "cremasco", "019035", "019004")
+	dadmin := n.token(t, auth.Principal{Subject: "da", Territory: "cremasco", Roles: []string{auth.RoleDistrictAdmin}})
+	for _, org := range []string{"org-a", "org-b"} {
+		tok := n.token(t, auth.Principal{Subject: "op-" + org, Organization: org, Roles: []string{auth.RolePartnerOperator}})
+		r := n.do(t, "POST", "/v1/persons", tok, map[string]any{"id": "p-17", "givenName": org, "legalBasis": "LEGAL_BASIS_PUBLIC_TASK"})
+		if r.status != http.StatusCreated {
+			t.Fatalf("%s creates p-17 = %d %s, want 201 whoever else chose the id", org, r.status, r.body)
+		}
+		r = n.do(t, "POST", "/v1/cases", tok, map[string]any{"personId": "p-17", "municipalityCode": "019035", "category": "CATEGORY_RENEWAL"})
+		if k := decode[map[string]any](t, r); r.status != http.StatusCreated || k["personOrganizationId"] != org {
+			t.Fatalf("%s's case for p-17 = %d %s, want 201 naming its own person", org, r.status, r.body)
+		}
+		if r = n.do(t, "GET", "/v1/persons/p-17", tok, nil); r.status != http.StatusOK || decode[map[string]any](t, r)["givenName"] != org {
+			t.Errorf("%s reads p-17 = %d %s, want its own", org, r.status, r.body)
+		}
+	}
+	r := n.do(t, "GET", "/v1/persons/p-17", dadmin, nil)
+	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "organization") {
+		t.Errorf("the district admin reads p-17 without owner = %d %s, want 400 naming organization_id", r.status, r.body)
+	}
+	r = n.do(t, "GET", "/v1/persons/p-17?organizationId=org-b", dadmin, nil)
+	if r.status != http.StatusOK || decode[map[string]any](t, r)["givenName"] != "org-b" {
+		t.Errorf("the district admin reads org-b's p-17 = %d %s", r.status, r.body)
+	}
+}

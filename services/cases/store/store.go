@@ -159,22 +159,37 @@ type UpsertItem struct {
 // to record with it. Its error is returned as is and nothing is written.
 type CaseMutator func(current *casesv1.Case) (*casesv1.Case, *casesv1.CaseEvent, error)
 
+// PersonRef names a person: person ids are unique per owner (Person.organization_id).
+// An empty Owner names the person with ID in the caller's own namespace
+// (Scope.PersonOwner) if there is one, else the only one with ID within the caller's
+// scope; several such are ErrAmbiguousPerson, naming the field "organization_id".
+type PersonRef struct {
+	ID    string
+	Owner string
+}
+
+// ErrAmbiguousPerson is the kind of error of a PersonRef without owner that names
+// several persons within reach: an invalid argument, since the caller must say which.
+var ErrAmbiguousPerson = storage.ErrInvalidArgument
+
 // PersonMutator computes a person's next state from their current one.
 type PersonMutator func(current *casesv1.Person) (*casesv1.Person, error)
 
 // Store keeps persons, cases, their events and the audit log.
 type Store interface {
-	// CreatePerson stores p (id generated when empty); ErrAlreadyExists if the id is taken.
+	// CreatePerson stores p (id generated when empty) in the namespace of its owner
+	// (p.OrganizationId); ErrAlreadyExists if that owner has the id already.
 	CreatePerson(ctx context.Context, a Actor, p *casesv1.Person) (*casesv1.Person, error)
-	// GetPerson returns a live person within s, else ErrNotFound.
-	GetPerson(ctx context.Context, a Actor, s Scope, id string) (*casesv1.Person, error)
-	// ListPersons returns the live persons within s with ids after after, in id order.
-	ListPersons(ctx context.Context, a Actor, s Scope, after string, limit int) ([]*casesv1.Person, error)
-	// UpdatePerson replaces a live person within s by fn's result, with version + 1.
-	UpdatePerson(ctx context.Context, a Actor, s Scope, id string, fn PersonMutator) (*casesv1.Person, error)
+	// GetPerson returns the live person within s that ref names, else ErrNotFound.
+	GetPerson(ctx context.Context, a Actor, s Scope, ref PersonRef) (*casesv1.Person, error)
+	// ListPersons returns the live persons within s after after, in (id, owner) order.
+	ListPersons(ctx context.Context, a Actor, s Scope, after PersonRef, limit int) ([]*casesv1.Person, error)
+	// UpdatePerson replaces the live person within s that ref names by fn's result, with
+	// version + 1.
+	UpdatePerson(ctx context.Context, a Actor, s Scope, ref PersonRef, fn PersonMutator) (*casesv1.Person, error)
 	// DeletePerson erases a person's data, keeping a tombstone; ErrConflict for a stale
 	// non-empty etag.
-	DeletePerson(ctx context.Context, a Actor, s Scope, id, etag string) error
+	DeletePerson(ctx context.Context, a Actor, s Scope, ref PersonRef, etag string) error
 
 	// CreateCase stores c (id generated when empty; source "ponte" and external_id the id
 	// when empty) with version 1. ErrAlreadyExists if the id or source+external_id is

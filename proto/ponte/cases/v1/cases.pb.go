@@ -442,10 +442,14 @@ func (UpsertOutcome) EnumDescriptor() ([]byte, []int) {
 // personal data is optional and needs a legal basis.
 type Person struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Pseudonymous id (a UUID is generated when empty).
+	// Pseudonymous id, unique per owner (organization_id): a UUID is generated
+	// when empty. A chosen id names a person in the caller's namespace only, so
+	// the same id under another owner is another record and reveals nothing;
+	// reporting counts persons by id, so a chosen id is meant as the network's
+	// pseudonym of one human (the same on every node that registers them).
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Organization that registered the person (output only: the caller's
-	// organization at creation).
+	// The person's owner (output only): the organization that registered the
+	// person, or "territory:<code>" for district staff without one.
 	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
 	// Given name.
 	GivenName string `protobuf:"bytes,3,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
@@ -664,9 +668,16 @@ type Case struct {
 	// (output only): "0-17", "18-24", "25-34", "35-49", "50-64", "65+"; empty
 	// without a person or a birth date. The anonymous fact reporting uses instead
 	// of the birth date.
-	AgeBand       string `protobuf:"bytes,16,opt,name=age_band,json=ageBand,proto3" json:"age_band,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AgeBand string `protobuf:"bytes,16,opt,name=age_band,json=ageBand,proto3" json:"age_band,omitempty"`
+	// The owner of the person: person ids are unique per owner (an organization,
+	// or "territory:<code>"), so this with person_id names the person. Set on
+	// every answer. On a write it may be left empty: person_id then names the
+	// person of the caller's own namespace if there is one, else the one person
+	// with that id within the caller's reach; several such are refused, naming
+	// this field.
+	PersonOrganizationId string `protobuf:"bytes,17,opt,name=person_organization_id,json=personOrganizationId,proto3" json:"person_organization_id,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -807,6 +818,13 @@ func (x *Case) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Case) GetAgeBand() string {
 	if x != nil {
 		return x.AgeBand
+	}
+	return ""
+}
+
+func (x *Case) GetPersonOrganizationId() string {
+	if x != nil {
+		return x.PersonOrganizationId
 	}
 	return ""
 }
@@ -1489,9 +1507,14 @@ func (x *ListPersonsResponse) GetNextPageToken() string {
 type GetPersonRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The person's id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The person's owner (Person.organization_id). Needed only when several
+	// persons within your reach share the id (person ids are unique per owner):
+	// empty, the id names the person of your own namespace if there is one, else
+	// the only one you reach.
+	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetPersonRequest) Reset() {
@@ -1527,6 +1550,13 @@ func (*GetPersonRequest) Descriptor() ([]byte, []int) {
 func (x *GetPersonRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *GetPersonRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
 	}
 	return ""
 }
@@ -1586,9 +1616,14 @@ type UpdatePersonRequest struct {
 	// Top-level fields to replace; empty: every field.
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	// The person's id.
-	Id            string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// The person's owner (Person.organization_id). Needed only when several
+	// persons within your reach share the id (person ids are unique per owner):
+	// empty, the id names the person of your own namespace if there is one, else
+	// the only one you reach.
+	OrganizationId string `protobuf:"bytes,4,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdatePersonRequest) Reset() {
@@ -1642,15 +1677,27 @@ func (x *UpdatePersonRequest) GetId() string {
 	return ""
 }
 
+func (x *UpdatePersonRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
 // DeletePersonRequest deletes a person.
 type DeletePersonRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The person's id.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// When set, the delete is refused (409) unless it is the current etag.
-	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The person's owner (Person.organization_id). Needed only when several
+	// persons within your reach share the id (person ids are unique per owner):
+	// empty, the id names the person of your own namespace if there is one, else
+	// the only one you reach.
+	OrganizationId string `protobuf:"bytes,3,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DeletePersonRequest) Reset() {
@@ -1693,6 +1740,13 @@ func (x *DeletePersonRequest) GetId() string {
 func (x *DeletePersonRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *DeletePersonRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
 	}
 	return ""
 }
@@ -3776,7 +3830,7 @@ const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"\x1aponte/cases/v1/cases.proto\x12\x0eponte.cases.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dponte/validate/v1/rules.proto\"\xc6\a\n" +
 	"\x06Person\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x124\n" +
-	"\x0forganization_id\x18\x02 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18@R\x0eorganizationId\x12+\n" +
+	"\x0forganization_id\x18\x02 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18PR\x0eorganizationId\x12+\n" +
 	"\n" +
 	"given_name\x18\x03 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xc8\x01R\tgivenName\x12-\n" +
 	"\vfamily_name\x18\x04 \x01(\tB\f\xbaH\tr\a\xa8\x8e'\x01\x18\xc8\x01R\n" +
@@ -3798,7 +3852,7 @@ const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xc1\a\n" +
+	"updateTime\"\x84\b\n" +
 	"\x04Case\x12;\n" +
 	"\x02id\x18\x01 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\x02id\x12H\n" +
 	"\tperson_id\x18\x02 \x01(\tB+\xbaH(r&2$^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$R\bpersonId\x12T\n" +
@@ -3822,7 +3876,8 @@ const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12&\n" +
-	"\bage_band\x18\x10 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18\bR\aageBand\"\xcd\x02\n" +
+	"\bage_band\x18\x10 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18\bR\aageBand\x12A\n" +
+	"\x16person_organization_id\x18\x11 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18PR\x14personOrganizationId\"\xcd\x02\n" +
 	"\fConsultation\x12G\n" +
 	"\x19requester_organization_id\x18\x01 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18@R\x17requesterOrganizationId\x12T\n" +
 	"\x1brequester_municipality_code\x18\x02 \x01(\tB\x14\xbaH\x11r\x0f2\r^$|^[0-9]{6}$R\x19requesterMunicipalityCode\x12\"\n" +
@@ -3871,22 +3926,25 @@ const file_ponte_cases_v1_cases_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\tpageToken\"\x98\x01\n" +
 	"\x13ListPersonsResponse\x12;\n" +
 	"\apersons\x18\x01 \x03(\v2\x16.ponte.cases.v1.PersonB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\apersons\x12D\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\rnextPageToken\"1\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18\x80\b2\x12^[A-Za-z0-9_-]*=*$R\rnextPageToken\"g\n" +
 	"\x10GetPersonRequest\x12\x1d\n" +
 	"\x02id\x18\x01 \x01(\tB\r\xbaH\n" +
-	"r\b\xa8\x8e'\x01\x10\x01\x18@R\x02id\"M\n" +
+	"r\b\xa8\x8e'\x01\x10\x01\x18@R\x02id\x124\n" +
+	"\x0forganization_id\x18\x02 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18PR\x0eorganizationId\"M\n" +
 	"\x13CreatePersonRequest\x126\n" +
-	"\x06person\x18\x01 \x01(\v2\x16.ponte.cases.v1.PersonB\x06\xbaH\x03\xc8\x01\x01R\x06person\"\xa9\x01\n" +
+	"\x06person\x18\x01 \x01(\v2\x16.ponte.cases.v1.PersonB\x06\xbaH\x03\xc8\x01\x01R\x06person\"\xdf\x01\n" +
 	"\x13UpdatePersonRequest\x126\n" +
 	"\x06person\x18\x01 \x01(\v2\x16.ponte.cases.v1.PersonB\x06\xbaH\x03\xd8\x01\x03R\x06person\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\x12\x1d\n" +
 	"\x02id\x18\x03 \x01(\tB\r\xbaH\n" +
-	"r\b\xa8\x8e'\x01\x10\x01\x18@R\x02id\"U\n" +
+	"r\b\xa8\x8e'\x01\x10\x01\x18@R\x02id\x124\n" +
+	"\x0forganization_id\x18\x04 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18PR\x0eorganizationId\"\x8b\x01\n" +
 	"\x13DeletePersonRequest\x12\x1d\n" +
 	"\x02id\x18\x01 \x01(\tB\r\xbaH\n" +
 	"r\b\xa8\x8e'\x01\x10\x01\x18@R\x02id\x12\x1f\n" +
-	"\x04etag\x18\x02 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18\x14R\x04etag\"\xe2\x03\n" +
+	"\x04etag\x18\x02 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18\x14R\x04etag\x124\n" +
+	"\x0forganization_id\x18\x03 \x01(\tB\v\xbaH\br\x06\xa8\x8e'\x01\x18PR\x0eorganizationId\"\xe2\x03\n" +
 	"\x10ListCasesRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12;\n" +

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
 
@@ -18,7 +21,7 @@ import (
 const insertChunk = 1000 // a whole batch: one COPY on PostgreSQL
 
 var caseColumns = []string{"id", "person_id", "organization_id", "district_code", "municipality_code", "category", "phase",
-	"source", "external_id", "version", "deleted", "create_us", "update_us", "content_hash", "doc", "key_owner"}
+	"source", "external_id", "version", "deleted", "create_us", "update_us", "content_hash", "doc", "key_owner", "person_owner"}
 
 type caseKey struct{ source, external string }
 
@@ -62,14 +65,6 @@ func (c *Core) batchUpsert(ctx context.Context, a store.Actor, s store.Scope, it
 		if err != nil {
 			return err
 		}
-		var personIDs []string
-		for id := range persons {
-			personIDs = append(personIDs, id)
-		}
-		dates, err := birthDates(ctx, q, personIDs)
-		if err != nil {
-			return err
-		}
 		now := time.Now()
 		var pending []*casesv1.Case
 		seen := map[caseKey]bool{}
@@ -89,9 +84,9 @@ func (c *Core) batchUpsert(ctx context.Context, a store.Actor, s store.Scope, it
 			}
 			seen[key] = true
 			k := cloneCase(it.Case)
-			if k.PersonId != "" && !persons[k.PersonId] {
-				out = append(out, result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
-					fmt.Sprintf("person %s does not exist or is not visible to you", k.PersonId), "case.person_id"))
+			birthDate, refused := persons.resolve(s, it, k)
+			if refused != nil {
+				out = append(out, refused)
 				continue
 			}
 			cur, ok := existing[key]
@@ -107,7 +102,7 @@ func (c *Core) batchUpsert(ctx context.Context, a store.Actor, s store.Scope, it
 				}
 				k.Version = 1
 				if k.PersonId != "" {
-					k.AgeBand = store.AgeBand(dates[k.PersonId], now)
+					k.AgeBand = store.AgeBand(birthDate, now)
 				}
 				pending = append(pending, k)
 				out = append(out, result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED, k.Id, 1, "", ""))
@@ -176,8 +171,41 @@ func (c *Core) casesByKey(ctx context.Context, q sqlstore.Q, owner string, items
 	return out, nil
 }
 
-// reachablePersons returns which of the items' persons are live and within s.
-func (c *Core) reachablePersons(ctx context.Context, q sqlstore.Q, s store.Scope, items []store.UpsertItem) (map[string]bool, error) {
+// batchPersons holds, per person id a batch names, the live persons within the
+// caller's scope that have it.
+type batchPersons map[string][]personInfo
+
+// personInfo is what a batch needs of a person: its owner and birth date.
+type personInfo struct{ owner, birthDate string }
+
+// resolve sets k.PersonOrganizationId to the owner of the person k names (as
+// resolveCasePerson does) and returns the person's birth date; refused is the item's
+// result when k names no person within reach, or several.
+func (bp batchPersons) resolve(s store.Scope, it store.UpsertItem, k *casesv1.Case) (birthDate string, refused *casesv1.CaseUpsertResult) {
+	if k.PersonId == "" {
+		k.PersonOrganizationId = ""
+		return "", nil
+	}
+	found := bp[k.PersonId]
+	owners := make([]string, len(found))
+	for i, p := range found {
+		owners[i] = p.owner
+	}
+	owner, err := pickOwner(owners, s.PersonOwner, k.PersonOrganizationId)
+	switch {
+	case errors.Is(err, errAmbiguousPerson):
+		return "", result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
+			fmt.Sprintf("several persons within your reach have id %s: name the owner (person_organization_id)", k.PersonId), "case.person_organization_id")
+	case err != nil:
+		return "", result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
+			fmt.Sprintf("person %s does not exist or is not visible to you", k.PersonId), "case.person_id")
+	}
+	k.PersonOrganizationId = owner
+	return found[slices.Index(owners, owner)].birthDate, nil
+}
+
+// reachablePersons returns the live persons within s that the items name by id.
+func (c *Core) reachablePersons(ctx context.Context, q sqlstore.Q, s store.Scope, items []store.UpsertItem) (batchPersons, error) {
 	var ids []string
 	seen := map[string]bool{}
 	for _, it := range items {
@@ -186,16 +214,20 @@ func (c *Core) reachablePersons(ctx context.Context, q sqlstore.Q, s store.Scope
 			ids = append(ids, id)
 		}
 	}
-	out := map[string]bool{}
+	out := batchPersons{}
 	err := sqlstore.EachIn(q, "p.id", ids, func(in string, args []any) error {
 		cond := personCond(s, &args)
-		return q.Query(ctx, `SELECT p.id FROM persons p WHERE p.deleted = 0 AND `+in+` AND `+cond, args,
+		return q.Query(ctx, `SELECT p.id, p.organization_id, p.doc FROM persons p WHERE p.deleted = 0 AND `+in+` AND `+cond, args,
 			func(scan func(...any) error) error {
-				var id string
-				if err := scan(&id); err != nil {
+				var id, owner, doc string
+				if err := scan(&id, &owner, &doc); err != nil {
 					return err
 				}
-				out[id] = true
+				p := &casesv1.Person{}
+				if err := protojson.Unmarshal([]byte(doc), p); err != nil {
+					return fmt.Errorf("person %s document: %w", id, err)
+				}
+				out[id] = append(out[id], personInfo{owner: owner, birthDate: p.GetBirthDate()})
 				return nil
 			})
 	})
@@ -220,7 +252,7 @@ func (c *Core) insertCases(ctx context.Context, q sqlstore.Q, a store.Actor, log
 			return fmt.Errorf("case document: %w", err)
 		}
 		rows = append(rows, []any{k.Id, k.PersonId, k.OrganizationId, k.DistrictCode, k.MunicipalityCode, int32(k.Category), int32(k.Phase),
-			k.Source, k.ExternalId, int32(1), int32(0), now, now, store.ContentHash(k), doc, owner})
+			k.Source, k.ExternalId, int32(1), int32(0), now, now, store.ContentHash(k), doc, owner, k.PersonOrganizationId})
 		k.Version, k.Etag, k.CreateTime, k.UpdateTime = 1, "1", ts(now), ts(now)
 		e, err := caseChange(k, changelog.OpUpsert)
 		if err != nil {

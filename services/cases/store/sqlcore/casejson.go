@@ -51,7 +51,7 @@ func appendCaseJSON(b []byte, k *casesv1.Case, meta bool) ([]byte, error) {
 		raw(name, strconv.AppendInt(nil, int64(e.Number()), 10)) // an undefined value: its number
 	}
 	for _, s := range [...]string{k.GetId(), k.GetPersonId(), k.GetOrganizationId(), k.GetDistrictCode(), k.GetMunicipalityCode(),
-		k.GetAssignedOperator(), k.GetSource(), k.GetExternalId(), k.GetEtag(), k.GetAgeBand()} {
+		k.GetAssignedOperator(), k.GetSource(), k.GetExternalId(), k.GetEtag(), k.GetAgeBand(), k.GetPersonOrganizationId()} {
 		if !utf8.ValidString(s) {
 			return nil, errors.New("a text field is not valid UTF-8")
 		}
@@ -97,6 +97,7 @@ func appendCaseJSON(b []byte, k *casesv1.Case, meta bool) ([]byte, error) {
 		}
 	}
 	str("ageBand", k.GetAgeBand())
+	str("personOrganizationId", k.GetPersonOrganizationId())
 	return append(b, '}'), nil
 }
 

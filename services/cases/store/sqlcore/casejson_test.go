@@ -22,6 +22,7 @@ func fullCase() *casesv1.Case {
 		AssignedOperator: "op \"quoted\" \\ tab\t nl\n ctl\x01 àé €", Source: "district-x", ExternalId: "E/1 ü",
 		Version: 7, Etag: "7", CreateTime: timestamppb.New(time.Date(2025, 1, 2, 3, 4, 5, 600000000, time.UTC)),
 		UpdateTime: timestamppb.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)), AgeBand: "25-34",
+		PersonOrganizationId: "territory:cremasco",
 	}
 }
 
@@ -82,6 +83,7 @@ func TestContentHashIgnoresOnlyOutputFields(t *testing.T) {
 	full := fullCase()
 	legacy := proto.CloneOf(full) // how the hash was computed before: a deep clone with output fields cleared
 	legacy.Id, legacy.Version, legacy.Etag, legacy.CreateTime, legacy.UpdateTime, legacy.AgeBand = "", 0, "", nil, nil, ""
+	legacy.PersonOrganizationId = "" // resolved from person_id by the store, like age_band
 	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(legacy)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +96,7 @@ func TestContentHashIgnoresOnlyOutputFields(t *testing.T) {
 	for i := range fields.Len() {
 		fd := fields.Get(i)
 		switch fd.Name() {
-		case "id", "version", "etag", "create_time", "update_time", "age_band":
+		case "id", "version", "etag", "create_time", "update_time", "age_band", "person_organization_id":
 			continue
 		}
 		changed := proto.CloneOf(full)

@@ -92,7 +92,7 @@ func personCond(s store.Scope, args *[]any) string {
 		parts = append(parts, "p.organization_id = ?")
 		*args = append(*args, s.PersonOwner)
 	}
-	parts = append(parts, "EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND c.deleted = 0 AND "+caseCond(s, args)+")")
+	parts = append(parts, "EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND c.person_owner = p.organization_id AND c.deleted = 0 AND "+caseCond(s, args)+")")
 	return "(" + strings.Join(parts, " OR ") + ")"
 }
 
@@ -131,16 +131,23 @@ func caseAudit(action string, k *casesv1.Case) auditRow {
 	return auditRow{action, store.RecordCase, k.GetId(), k.GetDistrictCode(), k.GetMunicipalityCode()}
 }
 
-// personPlaces returns, per person id, the distinct districts and municipalities of
-// their live cases, in case order.
-func personPlaces(ctx context.Context, q sqlstore.Q, ids []string) (map[string][][2]string, error) {
-	out := map[string][][2]string{}
+// personPlaces returns, per person, the distinct districts and municipalities of their
+// live cases, in case order.
+func personPlaces(ctx context.Context, q sqlstore.Q, refs []store.PersonRef) (map[store.PersonRef][][2]string, error) {
+	ids := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if !slices.Contains(ids, r.ID) {
+			ids = append(ids, r.ID)
+		}
+	}
+	out := map[store.PersonRef][][2]string{}
 	err := sqlstore.EachIn(q, "person_id", ids, func(cond string, args []any) error {
-		return q.Query(ctx, `SELECT person_id, district_code, municipality_code FROM cases
+		return q.Query(ctx, `SELECT person_id, person_owner, district_code, municipality_code FROM cases
 			WHERE deleted = 0 AND `+cond+` ORDER BY id`, args,
 			func(scan func(...any) error) error {
-				var p, d, m string
-				if err := scan(&p, &d, &m); err != nil {
+				var p store.PersonRef
+				var d, m string
+				if err := scan(&p.ID, &p.Owner, &d, &m); err != nil {
 					return err
 				}
 				if pl := [2]string{d, m}; !slices.Contains(out[p], pl) {
@@ -159,19 +166,19 @@ func personPlaces(ctx context.Context, q sqlstore.Q, ids []string) (map[string][
 // and municipality) of each person's live cases, so that every territory that can see
 // the person finds the entry in its audit log; one without place for a person with no
 // live case.
-func personAudits(ctx context.Context, q sqlstore.Q, action string, ids []string) ([]auditRow, error) {
-	places, err := personPlaces(ctx, q, ids)
+func personAudits(ctx context.Context, q sqlstore.Q, action string, refs []store.PersonRef) ([]auditRow, error) {
+	places, err := personPlaces(ctx, q, refs)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]auditRow, 0, len(ids))
-	for _, id := range ids {
-		pls := places[id]
+	rows := make([]auditRow, 0, len(refs))
+	for _, r := range refs {
+		pls := places[r]
 		if len(pls) == 0 {
 			pls = [][2]string{{"", ""}}
 		}
 		for _, pl := range pls {
-			rows = append(rows, auditRow{action, store.RecordPerson, id, pl[0], pl[1]})
+			rows = append(rows, auditRow{action, store.RecordPerson, r.ID, pl[0], pl[1]})
 		}
 	}
 	return rows, nil
@@ -322,7 +329,7 @@ func (c *Core) CreatePerson(ctx context.Context, a store.Actor, p *casesv1.Perso
 func (c *Core) persons(ctx context.Context, q sqlstore.Q, s store.Scope, where string, args []any, tail string) ([]*casesv1.Person, error) {
 	cond := personCond(s, &args)
 	var out []*casesv1.Person
-	err := q.Query(ctx, `SELECT `+personCols+` FROM persons p WHERE p.deleted = 0 AND `+where+` AND `+cond+` ORDER BY p.id`+tail, args,
+	err := q.Query(ctx, `SELECT `+personCols+` FROM persons p WHERE p.deleted = 0 AND `+where+` AND `+cond+` ORDER BY p.id, p.organization_id`+tail, args,
 		func(scan func(...any) error) error {
 			p, _, err := scanPerson(scan)
 			if err != nil {
@@ -341,30 +348,78 @@ func personNotFound(id string) error {
 	return storage.Errorf(store.ErrNotFound, "person %s not found", id)
 }
 
-// GetPerson implements store.Store.
-func (c *Core) GetPerson(ctx context.Context, a store.Actor, s store.Scope, id string) (*casesv1.Person, error) {
-	ps, err := c.persons(ctx, c.db.Read(), s, "p.id = ?", []any{id}, "")
+// Why pickOwner chose no person.
+var (
+	errNoPerson        = errors.New("no such person within reach")
+	errAmbiguousPerson = errors.New("several persons within reach share the id")
+)
+
+// pickOwner chooses, among the owners of the live persons within reach that share an
+// id, the one a reference with owner want names (see store.PersonRef): want itself;
+// without want, the caller's own namespace own, else the only one.
+func pickOwner(owners []string, own, want string) (string, error) {
+	switch {
+	case want != "":
+		if slices.Contains(owners, want) {
+			return want, nil
+		}
+		return "", errNoPerson
+	case len(owners) == 0:
+		return "", errNoPerson
+	case slices.Contains(owners, own):
+		return own, nil
+	case len(owners) > 1:
+		return "", errAmbiguousPerson
+	}
+	return owners[0], nil
+}
+
+// person returns the live person within s that ref names.
+func (c *Core) person(ctx context.Context, q sqlstore.Q, s store.Scope, ref store.PersonRef) (*casesv1.Person, error) {
+	ps, err := c.persons(ctx, q, s, "p.id = ?", []any{ref.ID}, "")
 	if err != nil {
 		return nil, err
 	}
-	if len(ps) == 0 {
-		return nil, personNotFound(id)
+	owners := make([]string, len(ps))
+	for i, p := range ps {
+		owners[i] = p.OrganizationId
 	}
-	if err := c.auditPersons(ctx, a, ps); err != nil {
+	owner, err := pickOwner(owners, s.PersonOwner, ref.Owner)
+	switch {
+	case errors.Is(err, errAmbiguousPerson):
+		return nil, storage.FieldErrorf(store.ErrAmbiguousPerson, "organization_id",
+			"several persons within your reach have id %s: name the owner (organization_id)", ref.ID)
+	case err != nil:
+		return nil, personNotFound(ref.ID)
+	}
+	return ps[slices.Index(owners, owner)], nil
+}
+
+// GetPerson implements store.Store.
+func (c *Core) GetPerson(ctx context.Context, a store.Actor, s store.Scope, ref store.PersonRef) (*casesv1.Person, error) {
+	p, err := c.person(ctx, c.db.Read(), s, ref)
+	if err != nil {
 		return nil, err
 	}
-	return ps[0], nil
+	if err := c.auditPersons(ctx, a, []*casesv1.Person{p}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func refOf(p *casesv1.Person) store.PersonRef {
+	return store.PersonRef{ID: p.GetId(), Owner: p.GetOrganizationId()}
 }
 
 func (c *Core) auditPersons(ctx context.Context, a store.Actor, ps []*casesv1.Person) error {
 	if len(ps) == 0 {
 		return nil
 	}
-	ids := make([]string, len(ps))
+	refs := make([]store.PersonRef, len(ps))
 	for i, p := range ps {
-		ids[i] = p.Id
+		refs[i] = refOf(p)
 	}
-	rows, err := personAudits(ctx, c.db.Read(), store.ActionRead, ids)
+	rows, err := personAudits(ctx, c.db.Read(), store.ActionRead, refs)
 	if err != nil {
 		return err
 	}
@@ -372,12 +427,12 @@ func (c *Core) auditPersons(ctx context.Context, a store.Actor, ps []*casesv1.Pe
 }
 
 // ListPersons implements store.Store.
-func (c *Core) ListPersons(ctx context.Context, a store.Actor, s store.Scope, after string, limit int) ([]*casesv1.Person, error) {
+func (c *Core) ListPersons(ctx context.Context, a store.Actor, s store.Scope, after store.PersonRef, limit int) ([]*casesv1.Person, error) {
 	tail := ""
 	if limit > 0 {
 		tail = " LIMIT " + strconv.Itoa(limit)
 	}
-	ps, err := c.persons(ctx, c.db.Read(), s, "p.id > ?", []any{after}, tail)
+	ps, err := c.persons(ctx, c.db.Read(), s, "(p.id > ? OR (p.id = ? AND p.organization_id > ?))", []any{after.ID, after.ID, after.Owner}, tail)
 	if err != nil {
 		return nil, err
 	}
@@ -388,17 +443,14 @@ func (c *Core) ListPersons(ctx context.Context, a store.Actor, s store.Scope, af
 }
 
 // UpdatePerson implements store.Store.
-func (c *Core) UpdatePerson(ctx context.Context, a store.Actor, s store.Scope, id string, fn store.PersonMutator) (*casesv1.Person, error) {
+func (c *Core) UpdatePerson(ctx context.Context, a store.Actor, s store.Scope, ref store.PersonRef, fn store.PersonMutator) (*casesv1.Person, error) {
 	var out *casesv1.Person
 	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
-		ps, err := c.persons(ctx, q, s, "p.id = ?", []any{id}, "")
+		cur, err := c.person(ctx, q, s, ref)
 		if err != nil {
 			return err
 		}
-		if len(ps) == 0 {
-			return personNotFound(id)
-		}
-		cur := ps[0]
+		key := refOf(cur)
 		next, err := fn(proto.CloneOf(cur)) // a copy: cur is compared with the result
 		if err != nil {
 			return err
@@ -413,27 +465,28 @@ func (c *Core) UpdatePerson(ctx context.Context, a store.Actor, s store.Scope, i
 			// Nothing changes: no new version, no feed entry, no write in the audit log;
 			// the person is returned, so the read is audited.
 			out = cur
-			rows, err := personAudits(ctx, q, store.ActionRead, []string{id})
+			rows, err := personAudits(ctx, q, store.ActionRead, []store.PersonRef{key})
 			if err != nil {
 				return err
 			}
 			return c.audit(ctx, q, a, rows)
 		}
 		now := nowUs()
-		n, err := q.Exec(ctx, `UPDATE persons SET version = version + 1, update_us = ?, doc = ? WHERE id = ? AND version = ? AND deleted = 0`,
-			now, doc, id, cur.Version)
+		n, err := q.Exec(ctx, `UPDATE persons SET version = version + 1, update_us = ?, doc = ?
+			WHERE organization_id = ? AND id = ? AND version = ? AND deleted = 0`,
+			now, doc, key.Owner, key.ID, cur.Version)
 		if err != nil {
 			return fmt.Errorf("update person: %w", err)
 		}
 		if n == 0 {
-			return storage.Errorf(store.ErrConflict, "person %s was changed meanwhile: read it again", id)
+			return storage.Errorf(store.ErrConflict, "person %s was changed meanwhile: read it again", key.ID)
 		}
 		next.Version = cur.Version + 1
 		next.Etag = strconv.Itoa(int(next.Version))
 		next.CreateTime, next.UpdateTime = cur.CreateTime, ts(now)
 		out = next
 		log.Append(personChange(next, changelog.OpUpsert))
-		rows, err := personAudits(ctx, q, store.ActionUpdate, []string{id})
+		rows, err := personAudits(ctx, q, store.ActionUpdate, []store.PersonRef{key})
 		if err != nil {
 			return err
 		}
@@ -443,33 +496,31 @@ func (c *Core) UpdatePerson(ctx context.Context, a store.Actor, s store.Scope, i
 }
 
 // DeletePerson implements store.Store.
-func (c *Core) DeletePerson(ctx context.Context, a store.Actor, s store.Scope, id, etag string) error {
+func (c *Core) DeletePerson(ctx context.Context, a store.Actor, s store.Scope, ref store.PersonRef, etag string) error {
 	return c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
-		ps, err := c.persons(ctx, q, s, "p.id = ?", []any{id}, "")
+		cur, err := c.person(ctx, q, s, ref)
 		if err != nil {
 			return err
 		}
-		if len(ps) == 0 {
-			return personNotFound(id)
-		}
-		cur := ps[0]
+		key := refOf(cur)
 		if etag != "" && etag != cur.Etag {
-			return storage.FieldErrorf(store.ErrConflict, "etag", "person %s is at version %s, not %s", id, cur.Etag, etag)
+			return storage.FieldErrorf(store.ErrConflict, "etag", "person %s is at version %s, not %s", key.ID, cur.Etag, etag)
 		}
 		doc, err := personDoc(&casesv1.Person{Id: cur.Id, OrganizationId: cur.OrganizationId})
 		if err != nil {
 			return fmt.Errorf("person document: %w", err)
 		}
-		n, err := q.Exec(ctx, `UPDATE persons SET version = version + 1, deleted = 1, update_us = ?, doc = ? WHERE id = ? AND version = ?`,
-			nowUs(), doc, id, cur.Version)
+		n, err := q.Exec(ctx, `UPDATE persons SET version = version + 1, deleted = 1, update_us = ?, doc = ?
+			WHERE organization_id = ? AND id = ? AND version = ?`,
+			nowUs(), doc, key.Owner, key.ID, cur.Version)
 		if err != nil {
 			return fmt.Errorf("delete person: %w", err)
 		}
 		if n == 0 {
-			return storage.Errorf(store.ErrConflict, "person %s was changed meanwhile: read it again", id)
+			return storage.Errorf(store.ErrConflict, "person %s was changed meanwhile: read it again", key.ID)
 		}
 		log.Append(personChange(cur, changelog.OpDelete))
-		rows, err := personAudits(ctx, q, store.ActionDelete, []string{id})
+		rows, err := personAudits(ctx, q, store.ActionDelete, []store.PersonRef{key})
 		if err != nil {
 			return err
 		}
@@ -479,7 +530,7 @@ func (c *Core) DeletePerson(ctx context.Context, a store.Actor, s store.Scope, i
 
 // ---------------------------------------------------------------- cases
 
-const caseCols = `c.id, c.version, c.deleted, c.create_us, c.update_us, c.content_hash, c.doc`
+const caseCols = `c.id, c.version, c.deleted, c.create_us, c.update_us, c.content_hash, c.doc, c.person_owner`
 
 type caseRow struct {
 	c       *casesv1.Case
@@ -488,16 +539,16 @@ type caseRow struct {
 }
 
 func scanCase(scan func(...any) error) (caseRow, error) {
-	var id, hash, doc string
+	var id, hash, doc, personOwner string
 	var version, deleted, created, updated int64
-	if err := scan(&id, &version, &deleted, &created, &updated, &hash, &doc); err != nil {
+	if err := scan(&id, &version, &deleted, &created, &updated, &hash, &doc, &personOwner); err != nil {
 		return caseRow{}, err
 	}
 	k := &casesv1.Case{}
 	if err := protojson.Unmarshal([]byte(doc), k); err != nil {
 		return caseRow{}, fmt.Errorf("case %s document: %w", id, err)
 	}
-	k.Id, k.Version = id, int32(version)
+	k.Id, k.Version, k.PersonOrganizationId = id, int32(version), personOwner
 	k.Etag = strconv.FormatInt(version, 10)
 	k.CreateTime, k.UpdateTime = ts(created), ts(updated)
 	return caseRow{c: k, deleted: deleted != 0, hash: hash}, nil
@@ -541,46 +592,52 @@ func caseNotFound(id string) error {
 	return storage.Errorf(store.ErrNotFound, "case %s not found", id)
 }
 
-// birthDates returns the birth dates of the persons with these ids that exist.
-func birthDates(ctx context.Context, q sqlstore.Q, ids []string) (map[string]string, error) {
-	out := map[string]string{}
-	err := sqlstore.EachIn(q, "id", ids, func(cond string, args []any) error {
-		return q.Query(ctx, `SELECT id, doc FROM persons WHERE `+cond, args,
-			func(scan func(...any) error) error {
-				var id, doc string
-				if err := scan(&id, &doc); err != nil {
-					return err
-				}
-				p := &casesv1.Person{}
-				if err := protojson.Unmarshal([]byte(doc), p); err != nil {
-					return fmt.Errorf("person %s document: %w", id, err)
-				}
-				out[id] = p.BirthDate
-				return nil
-			})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read birth dates: %w", err)
-	}
-	return out, nil
-}
-
-// ageBand is the current age band of person id ("" without a person or birth date).
-func ageBand(ctx context.Context, q sqlstore.Q, id string) (string, error) {
-	if id == "" {
+// ageBand is the current age band of the person ref names exactly ("" without a person
+// or birth date).
+func ageBand(ctx context.Context, q sqlstore.Q, ref store.PersonRef) (string, error) {
+	if ref.ID == "" {
 		return "", nil
 	}
-	dates, err := birthDates(ctx, q, []string{id})
+	var date string
+	err := q.Query(ctx, `SELECT doc FROM persons WHERE organization_id = ? AND id = ?`, []any{ref.Owner, ref.ID},
+		func(scan func(...any) error) error {
+			var doc string
+			if err := scan(&doc); err != nil {
+				return err
+			}
+			p := &casesv1.Person{}
+			if err := protojson.Unmarshal([]byte(doc), p); err != nil {
+				return fmt.Errorf("person %s document: %w", ref.ID, err)
+			}
+			date = p.BirthDate
+			return nil
+		})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("read birth date: %w", err)
 	}
-	return store.AgeBand(dates[id], time.Now()), nil
+	return store.AgeBand(date, time.Now()), nil
 }
 
-// personReachable checks that person id is a live person within s.
-func (c *Core) personReachable(ctx context.Context, q sqlstore.Q, s store.Scope, id string) (bool, error) {
-	ps, err := c.persons(ctx, q, s, "p.id = ?", []any{id}, "")
-	return len(ps) > 0, err
+// resolveCasePerson sets k.PersonOrganizationId to the owner of the live person within s
+// that k's person_id (and person_organization_id, when given) names; a person that does
+// not exist and one outside s are refused alike.
+func (c *Core) resolveCasePerson(ctx context.Context, q sqlstore.Q, s store.Scope, k *casesv1.Case) error {
+	if k.PersonId == "" {
+		k.PersonOrganizationId = ""
+		return nil
+	}
+	p, err := c.person(ctx, q, s, store.PersonRef{ID: k.PersonId, Owner: k.PersonOrganizationId})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return personMissing(k.PersonId)
+	case errors.Is(err, store.ErrAmbiguousPerson):
+		return storage.FieldErrorf(store.ErrAmbiguousPerson, "case.person_organization_id",
+			"several persons within your reach have id %s: name the owner (person_organization_id)", k.PersonId)
+	case err != nil:
+		return err
+	}
+	k.PersonOrganizationId = p.OrganizationId
+	return nil
 }
 
 func personMissing(id string) error {
@@ -590,7 +647,7 @@ func personMissing(id string) error {
 // insertCase writes a new case (version 1), its key owned by owner, and its change and
 // audit entries.
 func (c *Core) insertCase(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, owner string, k *casesv1.Case) error {
-	band, err := ageBand(ctx, q, k.PersonId)
+	band, err := ageBand(ctx, q, store.PersonRef{ID: k.PersonId, Owner: k.PersonOrganizationId})
 	if err != nil {
 		return err
 	}
@@ -601,9 +658,9 @@ func (c *Core) insertCase(ctx context.Context, q sqlstore.Q, a store.Actor, log 
 	}
 	now := nowUs()
 	_, err = q.Exec(ctx, `INSERT INTO cases (id, person_id, organization_id, district_code, municipality_code, category, phase,
-		source, external_id, version, deleted, create_us, update_us, content_hash, doc, key_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?, ?)`,
+		source, external_id, version, deleted, create_us, update_us, content_hash, doc, key_owner, person_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, ?, ?, ?, ?, ?, ?)`,
 		k.Id, k.PersonId, k.OrganizationId, k.DistrictCode, k.MunicipalityCode, int64(k.Category), int64(k.Phase),
-		k.Source, k.ExternalId, now, now, store.ContentHash(k), doc, owner)
+		k.Source, k.ExternalId, now, now, store.ContentHash(k), doc, owner, k.PersonOrganizationId)
 	if errors.Is(err, sqlstore.ErrUnique) {
 		return storage.FieldErrorf(store.ErrAlreadyExists, "case.id", "case %s (or %s/%s) already exists", k.Id, k.Source, k.ExternalId)
 	}
@@ -623,8 +680,8 @@ func (c *Core) insertCase(ctx context.Context, q sqlstore.Q, a store.Actor, log 
 // concurrent write since cur was read is a conflict.
 func (c *Core) updateCase(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, cur, next *casesv1.Case) error {
 	next.Id, next.CreateTime, next.AgeBand = cur.Id, cur.CreateTime, cur.AgeBand
-	if next.PersonId != cur.PersonId {
-		band, err := ageBand(ctx, q, next.PersonId)
+	if next.PersonId != cur.PersonId || next.PersonOrganizationId != cur.PersonOrganizationId {
+		band, err := ageBand(ctx, q, store.PersonRef{ID: next.PersonId, Owner: next.PersonOrganizationId})
 		if err != nil {
 			return err
 		}
@@ -635,10 +692,10 @@ func (c *Core) updateCase(ctx context.Context, q sqlstore.Q, a store.Actor, log 
 		return fmt.Errorf("case document: %w", err)
 	}
 	now := nowUs()
-	n, err := q.Exec(ctx, `UPDATE cases SET person_id = ?, organization_id = ?, district_code = ?, municipality_code = ?,
+	n, err := q.Exec(ctx, `UPDATE cases SET person_id = ?, person_owner = ?, organization_id = ?, district_code = ?, municipality_code = ?,
 		category = ?, phase = ?, source = ?, external_id = ?, version = version + 1, update_us = ?, content_hash = ?, doc = ?
 		WHERE id = ? AND version = ? AND deleted = 0`,
-		next.PersonId, next.OrganizationId, next.DistrictCode, next.MunicipalityCode, int64(next.Category), int64(next.Phase),
+		next.PersonId, next.PersonOrganizationId, next.OrganizationId, next.DistrictCode, next.MunicipalityCode, int64(next.Category), int64(next.Phase),
 		next.Source, next.ExternalId, now, store.ContentHash(next), doc, cur.Id, cur.Version)
 	if errors.Is(err, sqlstore.ErrUnique) {
 		return storage.FieldErrorf(store.ErrAlreadyExists, "case.external_id", "another case has source %s and external id %s", next.Source, next.ExternalId)
@@ -673,14 +730,8 @@ func (c *Core) CreateCase(ctx context.Context, a store.Actor, s store.Scope, k *
 		k.ExternalId = k.Id
 	}
 	err := c.db.Write(ctx, func(ctx context.Context, q sqlstore.Q, log changelog.Appender) error {
-		if k.PersonId != "" {
-			ok, err := c.personReachable(ctx, q, s, k.PersonId)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return personMissing(k.PersonId)
-			}
+		if err := c.resolveCasePerson(ctx, q, s, k); err != nil {
+			return err
 		}
 		return c.insertCase(ctx, q, a, log, s.PersonOwner, k)
 	})
@@ -708,6 +759,7 @@ func cloneCase(k *casesv1.Case) *casesv1.Case {
 		MunicipalityCode: k.GetMunicipalityCode(), Category: k.GetCategory(), Needs: append([]string(nil), k.GetNeeds()...), Phase: k.GetPhase(),
 		AssignedOperator: k.GetAssignedOperator(), Source: k.GetSource(), ExternalId: k.GetExternalId(),
 		Version: k.GetVersion(), Etag: k.GetEtag(), CreateTime: k.GetCreateTime(), UpdateTime: k.GetUpdateTime(), AgeBand: k.GetAgeBand(),
+		PersonOrganizationId: k.GetPersonOrganizationId(),
 	}
 	return d
 }
@@ -791,20 +843,25 @@ func (c *Core) UpdateCase(ctx context.Context, a store.Actor, s store.Scope, id 
 			return err
 		}
 		next = cloneCase(next)
-		if ev == nil && store.ContentHash(next) == rows[0].hash {
+		switch {
+		case next.PersonId == "":
+			next.PersonOrganizationId = ""
+		case next.PersonId == cur.PersonId && next.PersonOrganizationId == "":
+			next.PersonOrganizationId = cur.PersonOrganizationId // the same person
+		case next.PersonId != cur.PersonId && next.PersonOrganizationId == cur.PersonOrganizationId:
+			// Another person, the owner not named anew: resolved afresh (store.PersonRef).
+			next.PersonOrganizationId = ""
+		}
+		if next.PersonId != cur.PersonId || next.PersonOrganizationId != cur.PersonOrganizationId {
+			if err := c.resolveCasePerson(ctx, q, s, next); err != nil {
+				return err
+			}
+		}
+		if ev == nil && store.ContentHash(next) == rows[0].hash && next.PersonOrganizationId == cur.PersonOrganizationId {
 			// Nothing changes: no new version, no feed entry, no write in the audit log;
 			// the case is returned, so the read is audited.
 			out = cur
 			return c.audit(ctx, q, a, []auditRow{caseAudit(store.ActionRead, cur)})
-		}
-		if next.PersonId != "" && next.PersonId != cur.PersonId {
-			ok, err := c.personReachable(ctx, q, s, next.PersonId)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return personMissing(next.PersonId)
-			}
 		}
 		if err := c.updateCase(ctx, q, a, log, cur, next); err != nil {
 			return err
@@ -992,7 +1049,7 @@ func result(idx int32, o casesv1.UpsertOutcome, id string, version int32, reason
 	return &casesv1.CaseUpsertResult{Index: idx, Outcome: o, Id: id, Version: version, Reason: reason, Field: field}
 }
 
-func (c *Core) upsertOne(ctx context.Context, q sqlstore.Q, a store.Actor, s store.Scope, log changelog.Appender, it store.UpsertItem, persons map[string]bool) (*casesv1.CaseUpsertResult, error) {
+func (c *Core) upsertOne(ctx context.Context, q sqlstore.Q, a store.Actor, s store.Scope, log changelog.Appender, it store.UpsertItem, persons batchPersons) (*casesv1.CaseUpsertResult, error) {
 	k := cloneCase(it.Case)
 	var cur *caseRow
 	err := q.Query(ctx, `SELECT `+caseCols+` FROM cases c WHERE c.key_owner = ? AND c.source = ? AND c.external_id = ?`, []any{s.PersonOwner, k.Source, k.ExternalId},
@@ -1004,9 +1061,8 @@ func (c *Core) upsertOne(ctx context.Context, q sqlstore.Q, a store.Actor, s sto
 	if err != nil {
 		return nil, fmt.Errorf("read case %s/%s: %w", k.Source, k.ExternalId, err)
 	}
-	if k.PersonId != "" && !persons[k.PersonId] {
-		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
-			fmt.Sprintf("person %s does not exist or is not visible to you", k.PersonId), "case.person_id"), nil
+	if _, refused := persons.resolve(s, it, k); refused != nil {
+		return refused, nil
 	}
 	if cur == nil {
 		if it.ExpectedVersion != 0 {
@@ -1043,7 +1099,7 @@ func (c *Core) upsertExisting(ctx context.Context, q sqlstore.Q, a store.Actor, 
 		k.Phase = old.Phase
 	}
 	k.Id = old.Id
-	if store.ContentHash(k) == cur.hash {
+	if store.ContentHash(k) == cur.hash && k.PersonOrganizationId == old.PersonOrganizationId {
 		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_UNCHANGED, old.Id, old.Version, "", ""), nil
 	}
 	if err := c.updateCase(ctx, q, a, log, old, k); err != nil {

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore NewStore) {
 		testPersonAuditPlaces(t, newStore)
 	})
 	t.Run("case keys are namespaced per owner", func(t *testing.T) { t.Parallel(); testKeyOwners(t, newStore) })
+	t.Run("person ids are namespaced per owner", func(t *testing.T) { t.Parallel(); testPersonOwners(t, newStore) })
 	t.Run("a district's municipalities are reached whatever district code a case carries", func(t *testing.T) {
 		t.Parallel()
 		testMunicipalityScopes(t, newStore)
@@ -113,27 +114,27 @@ func testPersons(t *testing.T, newStore NewStore) {
 	if p.Version != 1 || p.Etag != "1" || p.CreateTime == nil {
 		t.Errorf("created person = %v, want version 1 and times", p)
 	}
-	if _, err := s.CreatePerson(ctx, admin, &casesv1.Person{Id: "p1"}); !errors.Is(err, store.ErrAlreadyExists) {
-		t.Errorf("second CreatePerson p1: %v, want ErrAlreadyExists", err)
+	if _, err := s.CreatePerson(ctx, admin, &casesv1.Person{Id: "p1", OrganizationId: "org-a"}); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Errorf("second CreatePerson p1 by its owner: %v, want ErrAlreadyExists", err)
 	}
-	got, err := s.GetPerson(ctx, admin, orgA, "p1")
+	got, err := s.GetPerson(ctx, admin, orgA, store.PersonRef{ID: "p1"})
 	if err != nil || got.GivenName != "Amina" {
 		t.Fatalf("GetPerson = %v, %v", got, err)
 	}
-	up, err := s.UpdatePerson(ctx, admin, orgA, "p1", func(cur *casesv1.Person) (*casesv1.Person, error) {
+	up, err := s.UpdatePerson(ctx, admin, orgA, store.PersonRef{ID: "p1"}, func(cur *casesv1.Person) (*casesv1.Person, error) {
 		cur.FamilyName = "Benali"
 		return cur, nil
 	})
 	if err != nil || up.Version != 2 || up.FamilyName != "Benali" || up.GivenName != "Amina" {
 		t.Fatalf("UpdatePerson = %v, %v; want version 2 with both names", up, err)
 	}
-	if err := s.DeletePerson(ctx, admin, orgA, "p1", "1"); !errors.Is(err, store.ErrConflict) {
+	if err := s.DeletePerson(ctx, admin, orgA, store.PersonRef{ID: "p1"}, "1"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("DeletePerson with stale etag: %v, want ErrConflict", err)
 	}
-	if err := s.DeletePerson(ctx, admin, orgA, "p1", "2"); err != nil {
+	if err := s.DeletePerson(ctx, admin, orgA, store.PersonRef{ID: "p1"}, "2"); err != nil {
 		t.Fatalf("DeletePerson: %v", err)
 	}
-	if _, err := s.GetPerson(ctx, admin, all, "p1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetPerson(ctx, admin, all, store.PersonRef{ID: "p1"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetPerson after delete: %v, want ErrNotFound", err)
 	}
 	es := changes(t, s)
@@ -268,7 +269,7 @@ func testScopes(t *testing.T, newStore NewStore) {
 					t.Errorf("GetCase %s: %v, reachable %v", id, err, want)
 				}
 			}
-			ps, err := s.ListPersons(ctx, admin, tt.scope, "", 0)
+			ps, err := s.ListPersons(ctx, admin, tt.scope, store.PersonRef{}, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -317,7 +318,7 @@ func testScopes(t *testing.T, newStore NewStore) {
 		if err := s.DeleteCase(ctx, admin, orgA, "c2", ""); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("DeleteCase outside scope: %v, want ErrNotFound", err)
 		}
-		if err := s.DeletePerson(ctx, admin, orgA, "pz", ""); !errors.Is(err, store.ErrNotFound) {
+		if err := s.DeletePerson(ctx, admin, orgA, store.PersonRef{ID: "pz"}, ""); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("DeletePerson outside scope: %v, want ErrNotFound", err)
 		}
 		k := newCase("c9", "org-a", "", "019035")
@@ -342,8 +343,8 @@ func testAuditReads(t *testing.T, newStore NewStore) {
 		read    func() error
 		records []string // type/id of the records read
 	}{
-		{"GetPerson", func() error { _, err := s.GetPerson(ctx, op, orgA, "p1"); return err }, []string{"person/p1"}},
-		{"ListPersons", func() error { _, err := s.ListPersons(ctx, op, orgA, "", 10); return err }, []string{"person/p1"}},
+		{"GetPerson", func() error { _, err := s.GetPerson(ctx, op, orgA, store.PersonRef{ID: "p1"}); return err }, []string{"person/p1"}},
+		{"ListPersons", func() error { _, err := s.ListPersons(ctx, op, orgA, store.PersonRef{}, 10); return err }, []string{"person/p1"}},
 		{"GetCase", func() error { _, err := s.GetCase(ctx, op, orgA, "c1"); return err }, []string{"case/c1"}},
 		{"ListCases", func() error { _, err := s.ListCases(ctx, op, orgA, store.CaseFilter{}); return err }, []string{"case/c1", "case/c2"}},
 		{"ListCaseEvents", func() error { _, err := s.ListCaseEvents(ctx, op, orgA, "c2", 0, 10); return err }, []string{"case/c2"}},
@@ -553,7 +554,7 @@ func testNoOpWrites(t *testing.T, newStore NewStore) {
 	if err != nil || same.Version != k.Version || same.Etag != k.Etag {
 		t.Errorf("an update to the same phase = %v, %v; want the case at version %d", same, err, k.Version)
 	}
-	samePerson, err := s.UpdatePerson(ctx, admin, all, p.Id, func(cur *casesv1.Person) (*casesv1.Person, error) {
+	samePerson, err := s.UpdatePerson(ctx, admin, all, store.PersonRef{ID: p.Id}, func(cur *casesv1.Person) (*casesv1.Person, error) {
 		cur.GivenName = "Amina"
 		return cur, nil
 	})
@@ -639,7 +640,7 @@ func testPersonAuditPlaces(t *testing.T, newStore NewStore) {
 		mustCase(t, s, k)
 	}
 	reader := store.Actor{Subject: "reader", Method: "/test/GetPerson"}
-	if _, err := s.GetPerson(ctx, reader, all, p.Id); err != nil {
+	if _, err := s.GetPerson(ctx, reader, all, store.PersonRef{ID: p.Id}); err != nil {
 		t.Fatal(err)
 	}
 	for _, district := range []string{"cremasco", "sona"} {
@@ -655,5 +656,101 @@ func testPersonAuditPlaces(t *testing.T, newStore NewStore) {
 	evs, err := s.ListAuditEvents(ctx, store.AuditFilter{Districts: []string{"sona"}, RecordID: "0-9"})
 	if err != nil || len(evs) != 1 || evs[0].RecordType != store.RecordCaseFeed {
 		t.Errorf("a feed read in sona's audit log = %v, %v; want one", evs, err)
+	}
+}
+
+// testPersonOwners: two owners choosing one person id get a person each, neither seeing
+// nor touching the other's; a reader who reaches both must say which (or gets their own).
+func testPersonOwners(t *testing.T, newStore NewStore) {
+	s := open(t, newStore)
+	ctx := context.Background()
+	shared := func(owner, name, birth string) *casesv1.Person {
+		return mustPerson(t, s, &casesv1.Person{Id: "shared", OrganizationId: owner, GivenName: name, BirthDate: birth,
+			LegalBasis: casesv1.LegalBasis_LEGAL_BASIS_PUBLIC_TASK})
+	}
+	shared("org-a", "Amina", "1990-05-01")
+	shared("org-b", "Bilal", "2010-05-01")
+	ref := store.PersonRef{ID: "shared"}
+	for _, tt := range []struct {
+		scope store.Scope
+		want  string
+	}{{orgA, "Amina"}, {orgB, "Bilal"}, {all, ""}} {
+		got, err := s.GetPerson(ctx, admin, tt.scope, ref)
+		switch {
+		case tt.want == "" && !errors.Is(err, store.ErrAmbiguousPerson):
+			t.Errorf("GetPerson shared by a reader of both, no owner named = %v, %v; want ErrAmbiguousPerson", got, err)
+		case tt.want != "" && (err != nil || got.GetGivenName() != tt.want):
+			t.Errorf("GetPerson shared in %s's namespace = %v, %v; want %s", tt.scope.PersonOwner, got, err, tt.want)
+		}
+	}
+	if got, err := s.GetPerson(ctx, admin, all, store.PersonRef{ID: "shared", Owner: "org-b"}); err != nil || got.GetGivenName() != "Bilal" {
+		t.Errorf("GetPerson shared of org-b, named = %v, %v", got, err)
+	}
+	if _, err := s.GetPerson(ctx, admin, orgA, store.PersonRef{ID: "shared", Owner: "org-b"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("org-a naming org-b's person: %v, want ErrNotFound", err)
+	}
+	// A case names its person by owner and id; the age band is that person's.
+	caseFor := func(scope store.Scope, org, personOwner string) (*casesv1.Case, error) {
+		k := newCase("", org, "cremasco", "019035")
+		k.PersonId, k.PersonOrganizationId = "shared", personOwner
+		return s.CreateCase(ctx, admin, scope, k)
+	}
+	ka, err := caseFor(orgA, "org-a", "")
+	if err != nil || ka.PersonOrganizationId != "org-a" || ka.AgeBand != store.AgeBand("1990-05-01", time.Now()) {
+		t.Fatalf("org-a's case for shared = %v, %v; want org-a's person and age band", ka, err)
+	}
+	kb, err := caseFor(orgB, "org-b", "")
+	if err != nil || kb.PersonOrganizationId != "org-b" || kb.AgeBand != store.AgeBand("2010-05-01", time.Now()) {
+		t.Fatalf("org-b's case for shared = %v, %v; want org-b's person and age band", kb, err)
+	}
+	if got, err := s.GetCase(ctx, admin, orgB, kb.Id); err != nil || got.PersonOrganizationId != "org-b" {
+		t.Errorf("org-b's case read back = %v, %v", got, err)
+	}
+	// The district reaches both persons through their cases.
+	if _, err := s.GetPerson(ctx, admin, cremasco, ref); !errors.Is(err, store.ErrAmbiguousPerson) {
+		t.Errorf("the district reading shared without owner: %v, want ErrAmbiguousPerson", err)
+	}
+	ps, err := s.ListPersons(ctx, admin, cremasco, store.PersonRef{}, 0)
+	if err != nil || len(ps) != 2 || ps[0].OrganizationId != "org-a" || ps[1].OrganizationId != "org-b" {
+		t.Errorf("the district's persons = %v, %v; want shared of org-a then of org-b", ps, err)
+	}
+	if ps, err := s.ListPersons(ctx, admin, cremasco, store.PersonRef{ID: "shared", Owner: "org-a"}, 0); err != nil || len(ps) != 1 || ps[0].OrganizationId != "org-b" {
+		t.Errorf("the district's persons after org-a's shared = %v, %v; want org-b's only", ps, err)
+	}
+	if _, err := caseFor(cremasco, "", ""); !errors.Is(err, store.ErrAmbiguousPerson) {
+		t.Errorf("the district's case for shared, no owner named: %v, want ErrAmbiguousPerson", err)
+	}
+	if k, err := caseFor(cremasco, "", "org-b"); err != nil || k.PersonOrganizationId != "org-b" {
+		t.Errorf("the district's case for org-b's shared = %v, %v", k, err)
+	}
+	item := func(ext, owner string) []store.UpsertItem {
+		k := upsert("sil", ext, "", "019035", casesv1.Category_CATEGORY_HOUSING)
+		k.DistrictCode, k.PersonId, k.PersonOrganizationId = "cremasco", "shared", owner
+		return []store.UpsertItem{{Case: k}}
+	}
+	if r, err := s.BatchUpsertCases(ctx, admin, cremasco, item("amb", "")); err != nil || r[0].Outcome != casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID || r[0].Field != "case.person_organization_id" {
+		t.Errorf("a district batch item for shared, no owner named = %v, %v; want invalid, naming person_organization_id", r, err)
+	}
+	if r, err := s.BatchUpsertCases(ctx, admin, cremasco, item("named", "org-a")); err != nil || r[0].Outcome != casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED {
+		t.Errorf("a district batch item for org-a's shared = %v, %v; want created", r, err)
+	} else if k, err := s.GetCase(ctx, admin, cremasco, r[0].Id); err != nil || k.PersonOrganizationId != "org-a" || k.AgeBand != ka.AgeBand {
+		t.Errorf("the district's batch case = %v, %v; want org-a's person and its age band", k, err)
+	}
+	// Writes by one owner leave the other's person alone.
+	if _, err := s.UpdatePerson(ctx, admin, orgB, ref, func(cur *casesv1.Person) (*casesv1.Person, error) {
+		cur.FamilyName = "B"
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePerson(ctx, admin, orgB, ref, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetPerson(ctx, admin, orgA, ref); err != nil || got.Version != 1 || got.GetFamilyName() != "" {
+		t.Errorf("org-a's person after org-b updated and deleted its own = %v, %v; want it untouched", got, err)
+	}
+	// With org-b's person gone, the district reaches one "shared": no owner needed.
+	if got, err := s.GetPerson(ctx, admin, cremasco, ref); err != nil || got.GetGivenName() != "Amina" {
+		t.Errorf("the district reading shared after org-b's was deleted = %v, %v; want org-a's", got, err)
 	}
 }
