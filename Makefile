@@ -28,6 +28,7 @@ FUZZ_TARGETS := \
 	./libs/textguard:FuzzFaultAndPrintable \
 	./libs/problem:FuzzFromStatus \
 	./libs/problem:FuzzInvalidParameter \
+	./libs/server:FuzzRequestCodec \
 	./gateway:FuzzHostileInput \
 	./services/cases:FuzzParseRow \
 	./services/directory/hsds:FuzzDecode
