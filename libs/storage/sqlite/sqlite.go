@@ -32,8 +32,10 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ponte-network/ponte/libs/changelog"
+	"github.com/ponte-network/ponte/libs/storage/internal/kinds"
 )
 
 // Config says where the embedded database lives.
@@ -233,9 +235,14 @@ func migrate(ctx context.Context, db *sql.DB, service fs.FS) (versions, error) {
 }
 
 // WriteTx runs fn in a write transaction (BEGIN IMMEDIATE on the single writer connection)
-// and commits it with the change-log entries fn appended. An error from fn (returned as is)
-// or a panic (re-raised) rolls everything back.
+// and commits it with the change-log entries fn appended. An error from fn (returned as is,
+// but for a lock held past the busy timeout: MapBusy) or a panic (re-raised) rolls
+// everything back.
 func (db *DB) WriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, log changelog.Appender) error) error {
+	return MapBusy(db.writeTx(ctx, fn))
+}
+
+func (db *DB) writeTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, log changelog.Appender) error) error {
 	tx, err := db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("write transaction: begin: %w", err)
@@ -389,4 +396,20 @@ func (f feed) Head(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("changes head: %w", err)
 	}
 	return h, nil
+}
+
+// MapBusy wraps err in storage.ErrUnavailable when it says the database stayed locked by
+// another writer past the busy timeout (SQLITE_BUSY or SQLITE_LOCKED, extended codes
+// included): the caller may retry, and the API answers 503, not 500. Other errors pass
+// unchanged.
+func MapBusy(err error) error {
+	var le *msqlite.Error
+	if err == nil || errors.Is(err, kinds.Unavailable) || !errors.As(err, &le) {
+		return err
+	}
+	switch le.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return fmt.Errorf("%w: %w", kinds.Unavailable, err)
+	}
+	return err
 }

@@ -4,14 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ponte-network/ponte/libs/changelog"
-	"github.com/ponte-network/ponte/libs/storage"
 	"github.com/ponte-network/ponte/libs/storage/sqlite"
 )
 
@@ -111,9 +109,10 @@ func mapLiteErr(err error) error {
 		kind = ErrForeignKey
 	case sqlite3.SQLITE_CONSTRAINT_CHECK:
 		kind = ErrCheck
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	default:
+		if busy := sqlite.MapBusy(err); busy != err {
+			return busy
+		}
 		return err
 	}
 	return &ConstraintError{Kind: kind, Constraint: constraintColumns(le.Error()), Err: err}
