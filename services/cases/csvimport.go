@@ -22,12 +22,13 @@ import (
 //     international_protection, health_registration, school_enrolment, housing,
 //     employment, italian_course, legal_aid, social_benefits, other — or as the API
 //     spells them (CATEGORY_HOUSING), in any case; so for phase (PHASE_INTAKE)
-//   - district_code, organization_id, person_id, assigned_operator: as in the API
+//   - district_code, organization_id, person_id, person_organization_id,
+//     assigned_operator: as in the API
 //   - phase: intake, taken_in_charge, planning, delivery, monitoring, closed (empty: keep)
 //   - needs: need codes separated by ";"
 //   - expected_version: refuse the row as a conflict unless the case is at this version
 var CSVColumns = []string{"external_id", "municipality_code", "category", "district_code", "organization_id",
-	"person_id", "assigned_operator", "phase", "needs", "expected_version"}
+	"person_id", "person_organization_id", "assigned_operator", "phase", "needs", "expected_version"}
 
 // CSVRowError is a rejected row: its line in the file (the header is line 1) and why.
 type CSVRowError struct {
@@ -179,7 +180,7 @@ func parseRow(rec []string, col map[string]int, source string) (*casesv1.CaseUps
 	k := &casesv1.Case{
 		Source: source, ExternalId: get("external_id"), MunicipalityCode: get("municipality_code"),
 		DistrictCode: get("district_code"), OrganizationId: get("organization_id"), PersonId: get("person_id"),
-		AssignedOperator: get("assigned_operator"),
+		PersonOrganizationId: get("person_organization_id"), AssignedOperator: get("assigned_operator"),
 	}
 	// Every problem of the row is reported, so that one pass fixes the file.
 	var problems []string

@@ -26,8 +26,8 @@ func casesUsage() string {
 Imports cases from a CSV file through the cases service's gRPC API (BatchUpsertCases),
 keyed by source and external_id: running it again on the same file changes nothing.
 Columns (header row, any order): external_id, municipality_code, category (required),
-district_code, organization_id, person_id, assigned_operator, phase, needs (separated
-by ;), expected_version.
+district_code, organization_id, person_id, person_organization_id, assigned_operator,
+phase, needs (separated by ;), expected_version.
   category: ` + strings.Join(cases.CSVValues(casesv1.Category_value, "CATEGORY_"), ", ") + `
   phase:    ` + strings.Join(cases.CSVValues(casesv1.Phase_value, "PHASE_"), ", ") + `
 Either spelling is accepted: housing or CATEGORY_HOUSING, any case.
