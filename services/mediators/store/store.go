@@ -110,6 +110,11 @@ type FrozenLine struct {
 // AuditEvent is one read or write of a mediator's personal data.
 type AuditEvent = mediatorsv1.MediatorAuditEvent
 
+// MaxBookingMinutes is the longest a booking lasts (Booking.duration_minutes' bound; on
+// PostgreSQL a CHECK of the bookings table too): reads of the bookings around a time
+// look back no further than this from its start.
+const MaxBookingMinutes = 480
+
 // Store keeps the mediators service's records.
 type Store interface {
 	// CreateMediator inserts m (its id set). ErrAlreadyExists if the id or the tax code

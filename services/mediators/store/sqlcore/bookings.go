@@ -337,8 +337,12 @@ func (c *Core) MediatorBookings(ctx context.Context, ids []string, from, to time
 	out := map[string][]*mediatorsv1.Booking{}
 	q := c.db.Read()
 	err := sqlstore.EachIn(q, "mediator_id", ids, func(cond string, args []any) error {
-		bs, err := c.bookingsWhere(ctx, q, "holds_slot = 1 AND "+cond+" AND start_us < ? AND end_us > ?",
-			append(args, to.UnixMicro(), from.UnixMicro()))
+		// The lower bound on start_us (a booking lasts at most MaxBookingMinutes) keeps the
+		// read to the index range around the time (bookings_held), not every booking the
+		// mediators ever held before it.
+		earliest := from.Add(-store.MaxBookingMinutes * time.Minute)
+		bs, err := c.bookingsWhere(ctx, q, "holds_slot = 1 AND "+cond+" AND start_us < ? AND start_us > ? AND end_us > ?",
+			append(args, to.UnixMicro(), earliest.UnixMicro(), from.UnixMicro()))
 		if err != nil {
 			return err
 		}

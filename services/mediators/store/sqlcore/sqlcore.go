@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,8 +30,9 @@ import (
 
 // Core implements store.Store on a sqlstore.DB.
 type Core struct {
-	db  sqlstore.DB
-	loc *time.Location
+	db      sqlstore.DB
+	loc     *time.Location
+	decoded decodedMediators
 }
 
 var _ store.Store = (*Core)(nil)
@@ -177,23 +179,59 @@ func (c *Core) CreateMediator(ctx context.Context, a store.Actor, m *mediatorsv1
 	return m, nil
 }
 
-func scanMediator(scan func(...any) error) (*mediatorsv1.Mediator, error) {
-	var doc string
-	if err := scan(&doc); err != nil {
+// scanMediator reads a row of (id, doc) into a mediator, decoded through c.decoded.
+func (c *Core) scanMediator(scan func(...any) error) (*mediatorsv1.Mediator, error) {
+	var id, doc string
+	if err := scan(&id, &doc); err != nil {
 		return nil, err
+	}
+	return c.decoded.mediator(id, doc)
+}
+
+// decodedMediators keeps the last decoded form of each mediator's stored document. Every
+// assignment reads its candidates' documents, and parsing them again was two thirds of
+// an assignment's CPU (BenchmarkMediatorsAutoAssignREST's profile); a copy of a message
+// already decoded costs a fraction of that. An entry serves only a document identical,
+// byte for byte, to the one it was decoded from, so it can never be stale, whichever node
+// wrote the row. It holds one entry per mediator of the register (mediators are never
+// deleted, only suspended), a few kilobytes each.
+type decodedMediators struct {
+	mu   sync.Mutex
+	byID map[string]decodedMediator
+}
+
+type decodedMediator struct {
+	doc string
+	m   *mediatorsv1.Mediator
+}
+
+// mediator returns the mediator that doc encodes: a copy of the cached one when doc is
+// the document it was decoded from, else doc decoded (and cached).
+func (d *decodedMediators) mediator(id, doc string) (*mediatorsv1.Mediator, error) {
+	d.mu.Lock()
+	e, ok := d.byID[id]
+	d.mu.Unlock()
+	if ok && e.doc == doc {
+		return proto.CloneOf(e.m), nil
 	}
 	m := &mediatorsv1.Mediator{}
 	if err := unmarshal.Unmarshal([]byte(doc), m); err != nil {
 		return nil, fmt.Errorf("decode mediator: %w", err)
 	}
+	d.mu.Lock()
+	if d.byID == nil {
+		d.byID = map[string]decodedMediator{}
+	}
+	d.byID[id] = decodedMediator{doc: doc, m: proto.CloneOf(m)}
+	d.mu.Unlock()
 	return m, nil
 }
 
 func (c *Core) mediator(ctx context.Context, q sqlstore.Q, id string) (*mediatorsv1.Mediator, error) {
 	var m *mediatorsv1.Mediator
-	err := q.Query(ctx, `SELECT doc FROM mediators WHERE id = ?`, []any{id}, func(scan func(...any) error) error {
+	err := q.Query(ctx, `SELECT id, doc FROM mediators WHERE id = ?`, []any{id}, func(scan func(...any) error) error {
 		var err error
-		m, err = scanMediator(scan)
+		m, err = c.scanMediator(scan)
 		return err
 	})
 	if err != nil {
@@ -249,9 +287,9 @@ func (c *Core) ListMediators(ctx context.Context, a store.Actor, f store.Mediato
 		limit = 100
 	}
 	var out []*mediatorsv1.Mediator
-	err := c.db.Read().Query(ctx, `SELECT m.doc FROM mediators m WHERE `+strings.Join(conds, " AND ")+` ORDER BY m.id LIMIT ?`,
+	err := c.db.Read().Query(ctx, `SELECT m.id, m.doc FROM mediators m WHERE `+strings.Join(conds, " AND ")+` ORDER BY m.id LIMIT ?`,
 		append(args, limit), func(scan func(...any) error) error {
-			m, err := scanMediator(scan)
+			m, err := c.scanMediator(scan)
 			if err != nil {
 				return err
 			}
