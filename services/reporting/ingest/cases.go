@@ -7,6 +7,8 @@ import (
 	"google.golang.org/grpc"
 
 	casesv1 "github.com/ponte-network/ponte/proto/ponte/cases/v1"
+
+	"github.com/ponte-network/ponte/services/reporting/store"
 )
 
 // SourceCases is the name of the case feed's cursor.
@@ -33,14 +35,6 @@ func (s CaseSource) Read(ctx context.Context, after int64, page *Page) (Read, er
 	if err != nil {
 		return Read{}, fmt.Errorf("read the case feed: %w", err)
 	}
-	r := Read{Next: resp.GetNextAfter(), Head: resp.GetHead(), Entries: len(resp.GetCases())}
-	for _, rc := range resp.GetCases() {
-		changes, err := CaseFacts(s.Keys, rc, page.Prior)
-		if err != nil {
-			return Read{}, fmt.Errorf("case entry %d: %w", rc.GetPosition(), err)
-		}
-		page.Add(changes...)
-		r.EntryTime = rc.GetTime().AsTime()
-	}
-	return r, nil
+	return readEntries("case", resp.GetNextAfter(), resp.GetHead(), resp.GetCases(), page,
+		func(rc *casesv1.ReportingCase) ([]store.Change, error) { return CaseFacts(s.Keys, rc, page.Prior) })
 }

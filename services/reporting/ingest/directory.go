@@ -40,16 +40,8 @@ func (s DirectorySource) Read(ctx context.Context, after int64, page *Page) (Rea
 	if err != nil {
 		return Read{}, fmt.Errorf("read the directory feed: %w", err)
 	}
-	r := Read{Next: resp.GetNextAfter(), Head: resp.GetHead(), Entries: len(resp.GetChanges())}
-	for _, ch := range resp.GetChanges() {
-		r.EntryTime = ch.GetTime().AsTime()
-		changes, err := DirectoryFacts(s.Keys, ch, page.Prior)
-		if err != nil {
-			return Read{}, fmt.Errorf("directory entry %d: %w", ch.GetPosition(), err)
-		}
-		page.Add(changes...)
-	}
-	return r, nil
+	return readEntries("directory", resp.GetNextAfter(), resp.GetHead(), resp.GetChanges(), page,
+		func(ch *directoryv1.Change) ([]store.Change, error) { return DirectoryFacts(s.Keys, ch, page.Prior) })
 }
 
 // serviceFactID names the n-th fact of a service.

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/ponte-network/ponte/services/reporting/store"
 )
 
@@ -33,6 +35,29 @@ type Read struct {
 	Head      int64     // the feed's last position when read
 	EntryTime time.Time // when the page's last entry was written (zero: unknown)
 	Entries   int       // how many entries the page held
+}
+
+// feedEntry is what the follower needs of any feed's entry: where it is and when it was
+// written.
+type feedEntry interface {
+	GetPosition() int64
+	GetTime() *timestamppb.Timestamp
+}
+
+// readEntries is a source's Read once it has fetched a page: each entry's changes (from
+// facts) go into page, and the Read reports the page's cursor, head and last entry time.
+// feed names the feed in errors ("housing entry 12: …").
+func readEntries[E feedEntry](feed string, next, head int64, entries []E, page *Page, facts func(E) ([]store.Change, error)) (Read, error) {
+	r := Read{Next: next, Head: head, Entries: len(entries)}
+	for _, e := range entries {
+		r.EntryTime = e.GetTime().AsTime()
+		changes, err := facts(e)
+		if err != nil {
+			return Read{}, fmt.Errorf("%s entry %d: %w", feed, e.GetPosition(), err)
+		}
+		page.Add(changes...)
+	}
+	return r, nil
 }
 
 // Page collects the facts a source derives from one page of its feed.

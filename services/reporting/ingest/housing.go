@@ -42,16 +42,8 @@ func (s HousingSource) Read(ctx context.Context, after int64, page *Page) (Read,
 	if err != nil {
 		return Read{}, fmt.Errorf("read the housing feed: %w", err)
 	}
-	r := Read{Next: resp.GetNextAfter(), Head: resp.GetHead(), Entries: len(resp.GetChanges())}
-	for _, ch := range resp.GetChanges() {
-		r.EntryTime = ch.GetTime().AsTime()
-		changes, err := HousingFacts(s.Keys, ch, page.Prior)
-		if err != nil {
-			return Read{}, fmt.Errorf("housing entry %d: %w", ch.GetPosition(), err)
-		}
-		page.Add(changes...)
-	}
-	return r, nil
+	return readEntries("housing", resp.GetNextAfter(), resp.GetHead(), resp.GetChanges(), page,
+		func(ch *housingv1.HousingChange) ([]store.Change, error) { return HousingFacts(s.Keys, ch, page.Prior) })
 }
 
 // decodePayload reads a change's payload (protojson of a record) into m.

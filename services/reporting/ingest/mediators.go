@@ -41,19 +41,13 @@ func (s MediatorSource) Read(ctx context.Context, after int64, page *Page) (Read
 	if err != nil {
 		return Read{}, fmt.Errorf("read the mediators feed: %w", err)
 	}
-	r := Read{Next: resp.GetNextAfter(), Head: resp.GetHead(), Entries: len(resp.GetChanges())}
-	for _, ch := range resp.GetChanges() {
-		r.EntryTime = ch.GetTime().AsTime()
-		if ch.GetBooking() == nil {
-			continue // another topic
-		}
-		changes, err := BookingFacts(s.Keys, ch.GetBooking())
-		if err != nil {
-			return Read{}, fmt.Errorf("mediators entry %d: %w", ch.GetPosition(), err)
-		}
-		page.Add(changes...)
-	}
-	return r, nil
+	return readEntries("mediators", resp.GetNextAfter(), resp.GetHead(), resp.GetChanges(), page,
+		func(ch *mediatorsv1.MediatorChange) ([]store.Change, error) {
+			if ch.GetBooking() == nil {
+				return nil, nil // another topic
+			}
+			return BookingFacts(s.Keys, ch.GetBooking())
+		})
 }
 
 // civilDay returns the day number of a YYYY-MM-DD civil date.
