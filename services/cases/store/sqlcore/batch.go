@@ -65,7 +65,6 @@ func (c *Core) batchUpsert(ctx context.Context, a store.Actor, s store.Scope, it
 		if err != nil {
 			return err
 		}
-		now := time.Now()
 		var pending []*casesv1.Case
 		seen := map[caseKey]bool{}
 		for _, it := range items {
@@ -84,8 +83,7 @@ func (c *Core) batchUpsert(ctx context.Context, a store.Actor, s store.Scope, it
 			}
 			seen[key] = true
 			k := cloneCase(it.Case)
-			birthDate, refused := persons.resolve(s, it, k)
-			if refused != nil {
+			if refused := persons.resolve(s, it, k); refused != nil {
 				out = append(out, refused)
 				continue
 			}
@@ -101,9 +99,6 @@ func (c *Core) batchUpsert(ctx context.Context, a store.Actor, s store.Scope, it
 					k.Phase = casesv1.Phase_PHASE_INTAKE
 				}
 				k.Version = 1
-				if k.PersonId != "" {
-					k.AgeBand = store.AgeBand(birthDate, now)
-				}
 				pending = append(pending, k)
 				out = append(out, result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_CREATED, k.Id, 1, "", ""))
 				if len(pending) == insertChunk {
@@ -178,13 +173,13 @@ type batchPersons map[string][]personInfo
 // personInfo is what a batch needs of a person: its owner and birth date.
 type personInfo struct{ owner, birthDate string }
 
-// resolve sets k.PersonOrganizationId to the owner of the person k names (as
-// resolveCasePerson does) and returns the person's birth date; refused is the item's
-// result when k names no person within reach, or several.
-func (bp batchPersons) resolve(s store.Scope, it store.UpsertItem, k *casesv1.Case) (birthDate string, refused *casesv1.CaseUpsertResult) {
+// resolve sets k.PersonOrganizationId and k.AgeBand from the person k names, as
+// resolveCasePerson does; refused is the item's result when k names no person within
+// reach, or several.
+func (bp batchPersons) resolve(s store.Scope, it store.UpsertItem, k *casesv1.Case) (refused *casesv1.CaseUpsertResult) {
 	if k.PersonId == "" {
-		k.PersonOrganizationId = ""
-		return "", nil
+		k.PersonOrganizationId, k.AgeBand = "", ""
+		return nil
 	}
 	found := bp[k.PersonId]
 	owners := make([]string, len(found))
@@ -194,14 +189,15 @@ func (bp batchPersons) resolve(s store.Scope, it store.UpsertItem, k *casesv1.Ca
 	owner, err := pickOwner(owners, s.PersonOwner, k.PersonOrganizationId)
 	switch {
 	case errors.Is(err, errAmbiguousPerson):
-		return "", result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
+		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
 			fmt.Sprintf("several persons within your reach have id %s: name the owner (person_organization_id)", k.PersonId), "case.person_organization_id")
 	case err != nil:
-		return "", result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
+		return result(it.Index, casesv1.UpsertOutcome_UPSERT_OUTCOME_INVALID, "", 0,
 			fmt.Sprintf("person %s does not exist or is not visible to you", k.PersonId), "case.person_id")
 	}
 	k.PersonOrganizationId = owner
-	return found[slices.Index(owners, owner)].birthDate, nil
+	k.AgeBand = store.AgeBand(found[slices.Index(owners, owner)].birthDate, time.Now())
+	return nil
 }
 
 // reachablePersons returns the live persons within s that the items name by id.

@@ -592,38 +592,13 @@ func caseNotFound(id string) error {
 	return storage.Errorf(store.ErrNotFound, "case %s not found", id)
 }
 
-// ageBand is the current age band of the person ref names exactly ("" without a person
-// or birth date).
-func ageBand(ctx context.Context, q sqlstore.Q, ref store.PersonRef) (string, error) {
-	if ref.ID == "" {
-		return "", nil
-	}
-	var date string
-	err := q.Query(ctx, `SELECT doc FROM persons WHERE organization_id = ? AND id = ?`, []any{ref.Owner, ref.ID},
-		func(scan func(...any) error) error {
-			var doc string
-			if err := scan(&doc); err != nil {
-				return err
-			}
-			p := &casesv1.Person{}
-			if err := protojson.Unmarshal([]byte(doc), p); err != nil {
-				return fmt.Errorf("person %s document: %w", ref.ID, err)
-			}
-			date = p.BirthDate
-			return nil
-		})
-	if err != nil {
-		return "", fmt.Errorf("read birth date: %w", err)
-	}
-	return store.AgeBand(date, time.Now()), nil
-}
-
 // resolveCasePerson sets k.PersonOrganizationId to the owner of the live person within s
-// that k's person_id (and person_organization_id, when given) names; a person that does
-// not exist and one outside s are refused alike.
+// that k's person_id (and person_organization_id, when given) names, and k.AgeBand to
+// that person's age band now; a person that does not exist and one outside s are
+// refused alike.
 func (c *Core) resolveCasePerson(ctx context.Context, q sqlstore.Q, s store.Scope, k *casesv1.Case) error {
 	if k.PersonId == "" {
-		k.PersonOrganizationId = ""
+		k.PersonOrganizationId, k.AgeBand = "", ""
 		return nil
 	}
 	p, err := c.person(ctx, q, s, store.PersonRef{ID: k.PersonId, Owner: k.PersonOrganizationId})
@@ -636,7 +611,7 @@ func (c *Core) resolveCasePerson(ctx context.Context, q sqlstore.Q, s store.Scop
 	case err != nil:
 		return err
 	}
-	k.PersonOrganizationId = p.OrganizationId
+	k.PersonOrganizationId, k.AgeBand = p.OrganizationId, store.AgeBand(p.GetBirthDate(), time.Now())
 	return nil
 }
 
@@ -645,13 +620,8 @@ func personMissing(id string) error {
 }
 
 // insertCase writes a new case (version 1), its key owned by owner, and its change and
-// audit entries.
+// audit entries; k's person is resolved (resolveCasePerson or batchPersons.resolve).
 func (c *Core) insertCase(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, owner string, k *casesv1.Case) error {
-	band, err := ageBand(ctx, q, store.PersonRef{ID: k.PersonId, Owner: k.PersonOrganizationId})
-	if err != nil {
-		return err
-	}
-	k.AgeBand = band
 	doc, err := caseDoc(k)
 	if err != nil {
 		return fmt.Errorf("case document: %w", err)
@@ -679,14 +649,11 @@ func (c *Core) insertCase(ctx context.Context, q sqlstore.Q, a store.Actor, log 
 // updateCase writes next over cur (version + 1) and its change and audit entries; a
 // concurrent write since cur was read is a conflict.
 func (c *Core) updateCase(ctx context.Context, q sqlstore.Q, a store.Actor, log changelog.Appender, cur, next *casesv1.Case) error {
-	next.Id, next.CreateTime, next.AgeBand = cur.Id, cur.CreateTime, cur.AgeBand
-	if next.PersonId != cur.PersonId || next.PersonOrganizationId != cur.PersonOrganizationId {
-		band, err := ageBand(ctx, q, store.PersonRef{ID: next.PersonId, Owner: next.PersonOrganizationId})
-		if err != nil {
-			return err
-		}
-		next.AgeBand = band
-	}
+	next.Id, next.CreateTime = cur.Id, cur.CreateTime
+	if next.PersonId == cur.PersonId && next.PersonOrganizationId == cur.PersonOrganizationId {
+		next.AgeBand = cur.AgeBand // the same person: the band of when they were set
+	} // else next's person was resolved, its age band with it
+
 	doc, err := caseDoc(next)
 	if err != nil {
 		return fmt.Errorf("case document: %w", err)
@@ -1061,7 +1028,7 @@ func (c *Core) upsertOne(ctx context.Context, q sqlstore.Q, a store.Actor, s sto
 	if err != nil {
 		return nil, fmt.Errorf("read case %s/%s: %w", k.Source, k.ExternalId, err)
 	}
-	if _, refused := persons.resolve(s, it, k); refused != nil {
+	if refused := persons.resolve(s, it, k); refused != nil {
 		return refused, nil
 	}
 	if cur == nil {

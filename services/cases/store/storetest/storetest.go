@@ -706,6 +706,25 @@ func testPersonOwners(t *testing.T, newStore NewStore) {
 	if got, err := s.GetCase(ctx, admin, orgB, kb.Id); err != nil || got.PersonOrganizationId != "org-b" {
 		t.Errorf("org-b's case read back = %v, %v", got, err)
 	}
+	// Setting the person anew sets the age band anew; another field keeps it.
+	setPerson := func(id string) (*casesv1.Case, error) {
+		return s.UpdateCase(ctx, admin, orgA, ka.Id, func(cur *casesv1.Case) (*casesv1.Case, *casesv1.CaseEvent, error) {
+			cur.PersonId = id
+			return cur, nil, nil
+		})
+	}
+	if k, err := setPerson(""); err != nil || k.AgeBand != "" || k.PersonOrganizationId != "" {
+		t.Errorf("org-a's case without its person = %v, %v; want no age band, no owner", k, err)
+	}
+	if k, err := setPerson("shared"); err != nil || k.AgeBand != ka.AgeBand || k.PersonOrganizationId != "org-a" {
+		t.Errorf("org-a's case given shared again = %v, %v; want org-a's person and age band", k, err)
+	}
+	if k, err := s.UpdateCase(ctx, admin, orgA, ka.Id, func(cur *casesv1.Case) (*casesv1.Case, *casesv1.CaseEvent, error) {
+		cur.Needs = []string{"language"}
+		return cur, nil, nil
+	}); err != nil || k.AgeBand != ka.AgeBand {
+		t.Errorf("org-a's case after another update = %v, %v; want its age band kept", k, err)
+	}
 	// The district reaches both persons through their cases.
 	if _, err := s.GetPerson(ctx, admin, cremasco, ref); !errors.Is(err, store.ErrAmbiguousPerson) {
 		t.Errorf("the district reading shared without owner: %v, want ErrAmbiguousPerson", err)
